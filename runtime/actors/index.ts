@@ -1,0 +1,1 @@
+export { ActorHost, type ActorHostOptions } from './actor-host.ts';

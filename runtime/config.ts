@@ -1,0 +1,224 @@
+import { z } from 'zod';
+import { ValidationError } from './errors.ts';
+
+/**
+ * Every setting of every role, in one table: the env var, the flag, the type, the default
+ * and what it does. The table is the single source for parsing, `--help` and the README.
+ */
+interface Option<T extends z.ZodType> {
+  env: string;
+  schema: T;
+  help: string;
+}
+
+const ms = z.coerce.number().int().nonnegative();
+const positive = z.coerce.number().int().positive();
+
+const options = {
+  natsUrl: {
+    env: 'NATS_URL',
+    schema: z.string().min(1).default('nats://127.0.0.1:4222'),
+    help: 'NATS server(s), comma separated',
+  },
+  mongoUrl: {
+    env: 'MONGO_URL',
+    schema: z
+      .string()
+      .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+      .default('mongodb://127.0.0.1:27017'),
+    help: 'MongoDB connection string (a mongod, a replica set, or a MongoDB-wire server)',
+  },
+  mongoDb: {
+    env: 'JETSAGA_MONGO_DB',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('jetsaga'),
+    help: 'MongoDB database name',
+  },
+  namespace: {
+    env: 'JETSAGA_NAMESPACE',
+    schema: z
+      .string()
+      .regex(/^[a-z0-9_-]*$/, 'use lowercase letters, digits, - or _')
+      .default(''),
+    help: 'prefix for subjects and stream names, to share one NATS between environments',
+  },
+  httpHost: {
+    env: 'JETSAGA_HTTP_HOST',
+    schema: z.string().default('127.0.0.1'),
+    help: 'HTTP listen address',
+  },
+  httpPort: {
+    env: 'JETSAGA_HTTP_PORT',
+    schema: z.coerce.number().int().min(0).max(65535).default(8080),
+    help: 'HTTP listen port (0 picks a free one)',
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    help: 'pino log level',
+  },
+  duplicateWindowMs: {
+    env: 'JETSAGA_DUPLICATE_WINDOW_MS',
+    schema: positive.default(120_000),
+    help: 'JetStream duplicate window of every stream',
+  },
+  streamReplicas: {
+    env: 'JETSAGA_STREAM_REPLICAS',
+    schema: z.coerce.number().int().min(1).max(5).default(1),
+    help: 'replicas of every stream (3 on a NATS cluster)',
+  },
+  streamMaxAgeMs: {
+    env: 'JETSAGA_STREAM_MAX_AGE_MS',
+    schema: positive.default(7 * 24 * 3600_000),
+    help: 'how long commands and events are kept',
+  },
+  dlqMaxAgeMs: {
+    env: 'JETSAGA_DLQ_MAX_AGE_MS',
+    schema: positive.default(30 * 24 * 3600_000),
+    help: 'how long dead letters are kept',
+  },
+  ackWaitMs: {
+    env: 'JETSAGA_ACK_WAIT_MS',
+    schema: positive.default(30_000),
+    help: 'consumer ack wait; handlers heartbeat before it',
+  },
+  maxDeliver: {
+    env: 'JETSAGA_MAX_DELIVER',
+    schema: z.coerce.number().int().min(2).default(20),
+    help: 'attempts before a message is dead-lettered',
+  },
+  retryBaseMs: {
+    env: 'JETSAGA_RETRY_BASE_MS',
+    schema: positive.default(200),
+    help: 'first retry delay (doubles per attempt, with jitter)',
+  },
+  retryMaxMs: { env: 'JETSAGA_RETRY_MAX_MS', schema: positive.default(15_000), help: 'largest retry delay' },
+  maxAckPending: {
+    env: 'JETSAGA_MAX_ACK_PENDING',
+    schema: positive.default(2048),
+    help: 'unacked messages per consumer',
+  },
+  maxInFlight: {
+    env: 'JETSAGA_MAX_IN_FLIGHT',
+    schema: positive.default(512),
+    help: 'messages handled concurrently per consumer',
+  },
+  actorIdleMs: {
+    env: 'JETSAGA_ACTOR_IDLE_MS',
+    schema: positive.default(30_000),
+    help: 'an idle saga actor is passivated after this',
+  },
+  actorMaxLive: {
+    env: 'JETSAGA_ACTOR_MAX_LIVE',
+    schema: positive.default(10_000),
+    help: 'live actors kept in memory (LRU beyond)',
+  },
+  inboxSize: {
+    env: 'JETSAGA_INBOX_SIZE',
+    schema: positive.default(64),
+    help: 'recent message ids kept per saga for dedup',
+  },
+  sweepIntervalMs: {
+    env: 'JETSAGA_SWEEP_INTERVAL_MS',
+    schema: positive.default(5_000),
+    help: 'how often the outbox recovery sweep runs',
+  },
+  outboxGraceMs: {
+    env: 'JETSAGA_OUTBOX_GRACE_MS',
+    schema: ms.default(3_000),
+    help: 'age of an outbox entry before the sweep republishes it',
+  },
+  timerPollMs: {
+    env: 'JETSAGA_TIMER_POLL_MS',
+    schema: positive.default(250),
+    help: 'how often due timers are looked for',
+  },
+  shutdownTimeoutMs: {
+    env: 'JETSAGA_SHUTDOWN_TIMEOUT_MS',
+    schema: positive.default(20_000),
+    help: 'longest graceful shutdown',
+  },
+} satisfies Record<string, Option<z.ZodType>>;
+
+type Options = typeof options;
+export type Config = { [K in keyof Options]: z.output<Options[K]['schema']> };
+export type ConfigKey = keyof Config;
+
+const keys = Object.keys(options) as ConfigKey[];
+const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Parses `--flag value` / `--flag=value` pairs for known keys; returns the leftovers too. */
+function parseFlags(argv: string[]): { values: Partial<Record<ConfigKey, string>>; rest: string[] } {
+  const byFlag = new Map(keys.map((k) => [flagOf(k), k]));
+  const values: Partial<Record<ConfigKey, string>> = {};
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=')
+      ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+      : [arg, undefined];
+    const key = byFlag.get(flag);
+    if (!key) {
+      rest.push(arg);
+      continue;
+    }
+    const value = inline ?? argv[++i];
+    if (value === undefined)
+      throw new ValidationError(`${flag} needs a value`, [{ field: flag, message: 'missing value' }]);
+    values[key] = value;
+  }
+  return { values, rest };
+}
+
+/**
+ * Reads the config from env and flags (flags win). An invalid value is reported with the
+ * flag and env var that set it, and what is accepted.
+ */
+export function loadConfig(
+  argv: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): { config: Config; rest: string[] } {
+  const { values, rest } = parseFlags(argv);
+  const raw: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = values[key] ?? env[options[key].env];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const shape = Object.fromEntries(keys.map((k) => [k, options[k].schema])) as {
+    [K in ConfigKey]: Options[K]['schema'];
+  };
+  const parsed = z.object(shape).safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0]) as ConfigKey;
+      return {
+        field: `${flagOf(key)} / ${options[key].env}`,
+        message: `${issue.message} (got ${JSON.stringify(raw[key])})`,
+      };
+    });
+    throw new ValidationError(
+      `invalid configuration:\n${issues.map((i) => `  ${i.field}: ${i.message}`).join('\n')}\nrun with --help for every option and its default`,
+      issues,
+    );
+  }
+  return { config: parsed.data as Config, rest };
+}
+
+/** The defaults, for tests and programmatic use. */
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  return { ...loadConfig([], {}).config, ...overrides };
+}
+
+export function configHelp(): string {
+  const defaults = defaultConfig();
+  const rows = keys.map((k) => {
+    const def = JSON.stringify(defaults[k]);
+    return `  ${`${flagOf(k)} <v>`.padEnd(30)} ${options[k].env.padEnd(30)} ${options[k].help} (default ${def})`;
+  });
+  return `Options (flag, env var, meaning, default):\n${rows.join('\n')}`;
+}
+
+/** Env var names the config knows, for manifest checks. */
+export const configEnvVars: readonly string[] = keys.map((k) => options[k].env);

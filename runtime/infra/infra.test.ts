@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { MongoClient, MongoServerError } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerEngineAvailable, type Infra, resolveInfra } from './index.ts';
+
+const dockerAvailable = await dockerEngineAvailable();
+
+// Normally built by `npm run infra:install` (pretest); a fresh build inside the hook takes minutes.
+const PROVISION_TIMEOUT_MS = 300_000;
+
+/** The caller's environment minus the URLs, so the resolver has to provision both servers. */
+function envWithoutUrls(): NodeJS.ProcessEnv {
+  const { NATS_URL: _nats, MONGO_URL: _mongo, ...rest } = process.env;
+  return rest;
+}
+
+async function withMongo<T>(url: string, fn: (client: MongoClient) => Promise<T>): Promise<T> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+async function jetStreamEnabled(servers: string): Promise<boolean> {
+  const nc = await connect({ servers });
+  try {
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.getAccountInfo();
+    return info.limits !== undefined;
+  } finally {
+    await nc.close();
+  }
+}
+
+describe('resolveInfra, local processes', () => {
+  let infra: Infra;
+  const logs: string[] = [];
+
+  beforeAll(async () => {
+    infra = await resolveInfra({ env: envWithoutUrls(), preferLocal: true, log: (line) => logs.push(line) });
+  }, PROVISION_TIMEOUT_MS);
+
+  afterAll(async () => {
+    await infra?.stop();
+  });
+
+  it('starts nats-server with JetStream and a MongoDB-wire server on loopback', async () => {
+    expect(infra.mode).toBe('local');
+    expect(infra.natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
+    expect(infra.mongoUrl).toMatch(/^mongodb:\/\/127\.0\.0\.1:\d+$/);
+    expect(['mongod', 'ferretdb']).toContain(infra.mongoKind);
+    expect(infra.nats?.running).toBe(true);
+    expect(infra.mongo?.running).toBe(true);
+    expect(infra.describe()).toMatch(
+      /^local: nats-server v\d+\.\d+\.\d+ on 127\.0\.0\.1:\d+, (ferretdb|mongod) /,
+    );
+
+    expect(await jetStreamEnabled(infra.natsUrl)).toBe(true);
+  });
+
+  it('stores documents, enforces unique indexes, and keeps data across a mongo restart', async () => {
+    await withMongo(infra.mongoUrl, async (client) => {
+      const orders = client.db('jetsaga_infra_test').collection<{ _id: string; sku: string }>('orders');
+      await orders.insertOne({ _id: 'o-1', sku: 'sku-1' });
+      expect(await orders.findOne({ _id: 'o-1' })).toEqual({ _id: 'o-1', sku: 'sku-1' });
+
+      await orders.createIndex({ sku: 1 }, { unique: true });
+      const duplicate = await orders.insertOne({ _id: 'o-2', sku: 'sku-1' }).catch((err: unknown) => err);
+      expect(duplicate).toBeInstanceOf(MongoServerError);
+      expect((duplicate as MongoServerError).code).toBe(11000);
+    });
+
+    const mongo = infra.mongo!;
+    const { port, pid } = mongo;
+    await mongo.restart();
+    expect(mongo.port).toBe(port);
+    expect(mongo.pid).not.toBe(pid);
+
+    await withMongo(infra.mongoUrl, async (client) => {
+      const orders = client.db('jetsaga_infra_test').collection<{ _id: string; sku: string }>('orders');
+      expect(await orders.findOne({ _id: 'o-1' })).toEqual({ _id: 'o-1', sku: 'sku-1' });
+    });
+  });
+
+  it('keeps JetStream streams across a nats-server crash (kill + restart)', async () => {
+    const nats = infra.nats!;
+    let nc = await connect({ servers: infra.natsUrl });
+    await (await jetstreamManager(nc)).streams.add({ name: 'INFRA_TEST', subjects: ['infra.test.>'] });
+    await nc.close();
+
+    await nats.kill();
+    expect(nats.running).toBe(false);
+    await nats.restart();
+
+    nc = await connect({ servers: infra.natsUrl });
+    try {
+      const info = await (await jetstreamManager(nc)).streams.info('INFRA_TEST');
+      expect(info.config.subjects).toEqual(['infra.test.>']);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('uses NATS_URL and MONGO_URL from the environment as-is, without spawning anything', async () => {
+    const external = await resolveInfra({
+      env: { ...envWithoutUrls(), NATS_URL: infra.natsUrl, MONGO_URL: infra.mongoUrl },
+    });
+    expect(external.mode).toBe('env');
+    expect(external.natsUrl).toBe(infra.natsUrl);
+    expect(external.mongoUrl).toBe(infra.mongoUrl);
+    expect(external.mongoKind).toBe('external');
+    expect(external.nats).toBeUndefined();
+    expect(external.mongo).toBeUndefined();
+    expect(external.describe()).toBe(`env: NATS_URL=${infra.natsUrl}, MONGO_URL=${infra.mongoUrl}`);
+
+    await external.stop();
+    // Stopping an env-mode Infra must leave the servers it was given alone.
+    expect(infra.nats?.running).toBe(true);
+    expect(await jetStreamEnabled(external.natsUrl)).toBe(true);
+  });
+
+  it('stop() is idempotent and removes the data dirs', async () => {
+    const dirs = [infra.nats?.dataDir, infra.mongo?.dataDir];
+    await Promise.all([infra.stop(), infra.stop()]);
+    await infra.stop();
+    expect(infra.nats?.running).toBe(false);
+    expect(infra.mongo?.running).toBe(false);
+    for (const dir of dirs) expect(dir && existsSync(dir)).toBe(false);
+  });
+});
+
+describe('resolveInfra, containers', () => {
+  it('answers quickly and without throwing when no Docker engine is reachable', async () => {
+    const started = Date.now();
+    const available = await dockerEngineAvailable({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(available).toBe(false);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
+  it.skipIf(!dockerAvailable)(
+    'starts the pinned nats and mongo images when Docker answers',
+    async () => {
+      const infra = await resolveInfra({ env: envWithoutUrls() });
+      try {
+        expect(infra.mode).toBe('containers');
+        expect(infra.mongoKind).toBe('container');
+        expect(await jetStreamEnabled(infra.natsUrl)).toBe(true);
+        await withMongo(infra.mongoUrl, async (client) => {
+          await client.db('jetsaga_infra_test').collection('ping').insertOne({ ok: 1 });
+        });
+      } finally {
+        await infra.stop();
+      }
+    },
+    PROVISION_TIMEOUT_MS,
+  );
+});

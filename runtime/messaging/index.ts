@@ -1,0 +1,6 @@
+export { Bus, envelopeHeaders, type PubAck } from './bus.ts';
+export { backoff, type Delivery, DurableConsumer, type Handler } from './consumer.ts';
+export { type DeadLetter, DeadLetterSchema } from './dead-letter.ts';
+export { type Envelope, EnvelopeSchema, Header, idPattern, newTraceparent, splitType } from './envelope.ts';
+export { provisionConsumer, provisionStreams } from './provision.ts';
+export { type Topology, topology } from './topology.ts';

@@ -1,0 +1,105 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/nats-core';
+import type { Bus } from './bus.ts';
+
+// JetStream API error code for "stream name already in use" (not in the client's table).
+const streamNameInUse = 10058;
+
+/**
+ * Creates or updates the streams and durable consumers at start. Every role provisions
+ * what it uses, idempotently, so any start order works.
+ */
+export async function provisionStreams(bus: Bus): Promise<void> {
+  const jsm = await jetstreamManager(bus.nc);
+  const { topo, config } = bus;
+  const base = {
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    num_replicas: config.streamReplicas,
+    duplicate_window: nanos(config.duplicateWindowMs),
+  } satisfies Partial<StreamConfig>;
+  await upsertStream(jsm, {
+    ...base,
+    name: topo.streams.cmd,
+    subjects: [topo.allCmd],
+    max_age: nanos(config.streamMaxAgeMs),
+  });
+  await upsertStream(jsm, {
+    ...base,
+    name: topo.streams.evt,
+    subjects: [topo.allEvt],
+    max_age: nanos(config.streamMaxAgeMs),
+  });
+  await upsertStream(jsm, {
+    ...base,
+    name: topo.streams.dlq,
+    subjects: [topo.allDlq],
+    max_age: nanos(config.dlqMaxAgeMs),
+  });
+}
+
+async function upsertStream(
+  jsm: JetStreamManager,
+  cfg: Partial<StreamConfig> & { name: string },
+): Promise<void> {
+  try {
+    await jsm.streams.info(cfg.name);
+    const { name, ...update } = cfg;
+    await jsm.streams.update(name, update);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.streams.add(cfg).catch((e: unknown) => {
+      // Another role created it between our info and add: fine.
+      if (!(e instanceof JetStreamApiError && e.code === streamNameInUse)) throw e;
+    });
+  }
+}
+
+export interface DurableSpec {
+  stream: string;
+  durable: string;
+  filter: string;
+}
+
+/** A durable pull consumer with explicit ack and the configured redelivery bounds. */
+export async function provisionConsumer(bus: Bus, spec: DurableSpec): Promise<void> {
+  const jsm = await jetstreamManager(bus.nc);
+  const { config } = bus;
+  const cfg = {
+    durable_name: spec.durable,
+    filter_subject: spec.filter,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(config.ackWaitMs),
+    max_deliver: config.maxDeliver,
+    max_ack_pending: config.maxAckPending,
+  };
+  try {
+    await jsm.consumers.info(spec.stream, spec.durable);
+    await jsm.consumers.update(spec.stream, spec.durable, {
+      ack_wait: cfg.ack_wait,
+      max_deliver: cfg.max_deliver,
+      max_ack_pending: cfg.max_ack_pending,
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    await jsm.consumers.add(spec.stream, cfg);
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)
+  );
+}

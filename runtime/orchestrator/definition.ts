@@ -1,0 +1,83 @@
+import type { AnyStateMachine } from 'xstate';
+import type { z } from 'zod';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+
+/**
+ * A saga definition is a value: the machine, the schema of its input, a version. The
+ * runtime has one way to run any definition.
+ *
+ * Machine conventions (checked at run time, failures are recorded on the saga):
+ * - work is requested with `emit({ type: '<service>.<command>', data })`;
+ * - replies arrive as events `{ type: '<service>.<event>', data }`;
+ * - `after` delays are durable timers;
+ * - states tagged `compensating` give the saga status `compensating`;
+ * - the machine's `output` when it reaches a final state is `{ status, reason? }` with
+ *   status `completed | compensated | failed | cancelled`.
+ */
+export interface SagaDefinition<TInput = unknown> {
+  type: string;
+  version: number;
+  machine: AnyStateMachine;
+  input: z.ZodType<TInput>;
+  description?: string;
+}
+
+export function defineSaga<TInput>(def: SagaDefinition<TInput>): SagaDefinition<TInput> {
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.type)) {
+    throw new ValidationError(`saga type "${def.type}" must be lowercase letters, digits and dashes`, [
+      { field: 'type', message: 'use e.g. order-fulfillment' },
+    ]);
+  }
+  if (!Number.isInteger(def.version) || def.version < 1) {
+    throw new ValidationError(`saga ${def.type}: version must be a positive integer`, [
+      { field: 'version', message: 'e.g. 1' },
+    ]);
+  }
+  return def;
+}
+
+/** All registered definitions, by type and version. New instances take the newest version. */
+export class SagaRegistry {
+  private readonly byType = new Map<string, Map<number, SagaDefinition>>();
+
+  register(...defs: SagaDefinition[]): this {
+    for (const def of defs) {
+      const versions = this.byType.get(def.type) ?? new Map<number, SagaDefinition>();
+      if (versions.has(def.version))
+        throw new ConflictError(`saga ${def.type} v${def.version} is registered twice`);
+      versions.set(def.version, def);
+      this.byType.set(def.type, versions);
+    }
+    return this;
+  }
+
+  types(): string[] {
+    return [...this.byType.keys()];
+  }
+
+  versions(type: string): number[] {
+    return [...(this.byType.get(type)?.keys() ?? [])].sort((a, b) => a - b);
+  }
+
+  latest(type: string): SagaDefinition {
+    const versions = this.versions(type);
+    const newest = versions.at(-1);
+    if (newest === undefined) {
+      throw new NotFoundError(
+        `unknown saga type "${type}"; known types: ${this.types().join(', ') || '(none)'}`,
+      );
+    }
+    return this.byType.get(type)!.get(newest)!;
+  }
+
+  get(type: string, version: number): SagaDefinition {
+    const def = this.byType.get(type)?.get(version);
+    if (!def) {
+      throw new NotFoundError(
+        `saga ${type} v${version} is not registered here (registered: ${this.versions(type).join(', ') || 'none'}); ` +
+          'deploy a build that still registers this version until its instances finish',
+      );
+    }
+    return def;
+  }
+}

@@ -1,0 +1,12 @@
+export { defineSaga, type SagaDefinition, SagaRegistry } from './definition.ts';
+export { Orchestrator, orchestratorDurable } from './orchestrator.ts';
+export { type ActorDeps, RuntimeEvent, SagaActor } from './saga-actor.ts';
+export { type Started, type StartRequest, startSaga } from './start.ts';
+export {
+  type EmittedCommand,
+  type MachineEvent,
+  runStep,
+  type StepResult,
+  stateName,
+  timerKey,
+} from './step.ts';

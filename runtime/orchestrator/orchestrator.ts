@@ -1,0 +1,91 @@
+import { ActorHost } from '../actors/index.ts';
+import type { Config } from '../config.ts';
+import { type Bus, DurableConsumer } from '../messaging/index.ts';
+import type { Logger } from '../observability/index.ts';
+import type { SagaStore } from '../store/index.ts';
+import { TimerScheduler } from '../timers/index.ts';
+import type { SagaRegistry } from './definition.ts';
+import { type ActorDeps, SagaActor } from './saga-actor.ts';
+
+export const orchestratorDurable = 'orchestrator';
+
+/**
+ * The orchestrator role: a durable consumer on every event, routing each to its saga's
+ * actor; an outbox recovery sweep; the durable timer scheduler.
+ */
+export class Orchestrator {
+  readonly host: ActorHost<SagaActor>;
+  readonly consumer: DurableConsumer;
+  readonly timers: TimerScheduler;
+  private sweepHandle?: NodeJS.Timeout;
+  private sweeping?: Promise<unknown>;
+  recovered = 0;
+
+  constructor(
+    private readonly deps: {
+      bus: Bus;
+      store: SagaStore;
+      registry: SagaRegistry;
+      config: Config;
+      log: Logger;
+      onTransition?: ActorDeps['onTransition'];
+    },
+  ) {
+    const { bus, store, config, log } = deps;
+    const actorDeps: ActorDeps = { ...deps };
+    this.host = new ActorHost<SagaActor>({
+      create: (id) => new SagaActor(id, actorDeps),
+      idleMs: config.actorIdleMs,
+      maxLive: config.actorMaxLive,
+    });
+    this.consumer = new DurableConsumer(
+      bus,
+      { stream: bus.topo.streams.evt, durable: orchestratorDurable, filter: bus.topo.allEvt },
+      (d) => this.host.run(d.envelope.sagaId, (actor) => actor.deliver(d.envelope, d.log)),
+      log.child({ consumer: orchestratorDurable }),
+    );
+    this.timers = new TimerScheduler(store, bus, log.child({ component: 'timers' }), config.timerPollMs);
+  }
+
+  async start(): Promise<void> {
+    // Recover what a crash left behind before taking new work.
+    await this.sweepOutboxes(new Date());
+    await this.consumer.start();
+    this.timers.start();
+    const loop = () => {
+      this.sweeping = this.sweepOutboxes(new Date(Date.now() - this.deps.config.outboxGraceMs))
+        .catch((err) => this.deps.log.warn({ err: String(err) }, 'outbox sweep failed'))
+        .finally(() => {
+          this.sweepHandle = setTimeout(loop, this.deps.config.sweepIntervalMs);
+        });
+    };
+    this.sweepHandle = setTimeout(loop, this.deps.config.sweepIntervalMs);
+  }
+
+  /** Republishes outbox entries older than `olderThan` through each saga's mailbox. */
+  async sweepOutboxes(olderThan: Date): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const docs = await this.deps.store.findStaleOutboxes(olderThan, 200);
+      if (docs.length === 0) return total;
+      const counts = await Promise.all(
+        docs.map((d) => this.host.run(d._id, (actor) => actor.flushOutbox(true))),
+      );
+      const n = counts.reduce((a, b) => a + b, 0);
+      total += n;
+      this.recovered += n;
+      if (n > 0) this.deps.log.info({ republished: n }, 'outbox recovery republished entries');
+      if (docs.length < 200) return total;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweepHandle) clearTimeout(this.sweepHandle);
+    await this.consumer.stop();
+    await this.timers.stop();
+    await this.sweeping;
+    if (this.sweepHandle) clearTimeout(this.sweepHandle);
+    await this.host.drain();
+    this.host.close();
+  }
+}

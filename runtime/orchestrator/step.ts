@@ -1,0 +1,153 @@
+import { type AnyMachineSnapshot, type AnyStateMachine, initialTransition, transition } from 'xstate';
+import { TerminalError } from '../errors.ts';
+import type { Envelope } from '../messaging/index.ts';
+import type { SagaStatus, TimerEntry } from '../store/index.ts';
+
+/** A command the machine asked for: `emit({ type: 'inventory.reserve', data })`. */
+export interface EmittedCommand {
+  type: string;
+  data: Record<string, unknown>;
+}
+
+export interface StepResult {
+  snapshot: unknown;
+  state: string | null;
+  context: unknown;
+  status: SagaStatus;
+  reason: string | null;
+  commands: EmittedCommand[];
+  timers: Record<string, TimerEntry>;
+  timersSet: TimerEntry[];
+  timersCancelled: string[];
+}
+
+export type MachineEvent = { type: string; [k: string]: unknown };
+
+/**
+ * Runs one transition with XState's pure API and interprets the actions it returns,
+ * without executing any of them: emits become commands, delayed raises become durable
+ * timers, cancels remove them. Anything else would be I/O a saga must not do.
+ * The same code runs the first step, every later step, and after a restore.
+ */
+export function runStep(
+  machine: AnyStateMachine,
+  from: { snapshot: unknown; input: unknown; timers: Record<string, TimerEntry> },
+  event: MachineEvent | null,
+  now: Date,
+): StepResult {
+  let next: AnyMachineSnapshot;
+  let actions: Array<{ type: string; params?: unknown }>;
+  if (from.snapshot === null || from.snapshot === undefined) {
+    [next, actions] = initialTransition(machine, from.input);
+    if (event) {
+      let more: typeof actions;
+      [next, more] = transition(machine, next, event);
+      actions = [...actions, ...more];
+    }
+  } else {
+    if (!event) throw new TerminalError('an event is required after the first step');
+    const restored = machine.resolveState(from.snapshot as Parameters<AnyStateMachine['resolveState']>[0]);
+    [next, actions] = transition(machine, restored, event);
+  }
+  if (Object.keys(next.children ?? {}).length > 0) {
+    throw new TerminalError(
+      'saga machines must not invoke or spawn actors: ask for work with emit() instead',
+    );
+  }
+  const timers = { ...from.timers };
+  const commands: EmittedCommand[] = [];
+  const timersSet: TimerEntry[] = [];
+  const timersCancelled: string[] = [];
+  for (const action of actions) {
+    const params = (action.params ?? {}) as Record<string, unknown>;
+    switch (action.type) {
+      case 'xstate.emit': {
+        const emitted = params.event as { type?: unknown; data?: unknown };
+        if (typeof emitted?.type !== 'string' || !emitted.type.includes('.')) {
+          throw new TerminalError(
+            `emitted event ${JSON.stringify(emitted?.type)} is not a command: use "<service>.<command>"`,
+          );
+        }
+        const data = emitted.data ?? {};
+        if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+          throw new TerminalError(`command ${emitted.type}: data must be an object`);
+        }
+        commands.push({ type: emitted.type, data: data as Record<string, unknown> });
+        break;
+      }
+      case 'xstate.raise': {
+        if (typeof params.delay !== 'number')
+          throw new TerminalError('a raise without delay reached the runtime');
+        const id = String(params.id ?? `raise:${(params.event as MachineEvent).type}`);
+        const timer: TimerEntry = {
+          id,
+          event: params.event as MachineEvent,
+          dueAt: new Date(now.getTime() + params.delay),
+        };
+        timers[timerKey(id)] = timer;
+        timersSet.push(timer);
+        break;
+      }
+      case 'xstate.cancel': {
+        const key = timerKey(String(params.sendId));
+        if (timers[key]) {
+          delete timers[key];
+          timersCancelled.push(String(params.sendId));
+        }
+        break;
+      }
+      case 'xstate.log':
+        break;
+      default:
+        throw new TerminalError(
+          `saga machine ran action "${action.type}": sagas must be pure; emit a command and let a service do the work`,
+        );
+    }
+  }
+  const output =
+    next.status === 'done' ? (next.output as { status?: string; reason?: string } | undefined) : undefined;
+  return {
+    snapshot: machine.getPersistedSnapshot(next),
+    state: stateName(next.value),
+    context: next.context,
+    status: statusOf(next, output),
+    reason: output?.reason ?? (next.context as { reason?: string } | undefined)?.reason ?? null,
+    commands,
+    timers,
+    timersSet,
+    timersCancelled,
+  };
+}
+
+const finalStatuses = new Set<SagaStatus>(['completed', 'compensated', 'failed', 'cancelled']);
+
+function statusOf(snap: AnyMachineSnapshot, output: { status?: string } | undefined): SagaStatus {
+  if (snap.status === 'done') {
+    const s = output?.status as SagaStatus | undefined;
+    return s && finalStatuses.has(s) ? s : 'completed';
+  }
+  if (snap.status === 'error') return 'failed';
+  return snap.hasTag('compensating') ? 'compensating' : 'running';
+}
+
+/** `{ a: 'b' }` -> `a.b`; parallel regions are joined with `,`. */
+export function stateName(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  return Object.entries(value as Record<string, unknown>)
+    .map(([k, v]) => {
+      const inner = typeof v === 'string' || (v && Object.keys(v).length > 0) ? stateName(v) : null;
+      return inner ? `${k}.${inner}` : k;
+    })
+    .join(',');
+}
+
+/** Timer ids contain dots (`xstate.after.5000.saga.step`); map keys in MongoDB must not. */
+export function timerKey(id: string): string {
+  return id.replace(/%/g, '%25').replace(/\./g, '%2E').replace(/\$/g, '%24');
+}
+
+/** The machine event for a message: its type, its data, and where it came from. */
+export function toMachineEvent(env: Envelope): MachineEvent {
+  return { type: env.type, data: env.data, messageId: env.id, causationId: env.causationId };
+}

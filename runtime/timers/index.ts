@@ -1,0 +1,1 @@
+export { TimerScheduler, timerEventType } from './scheduler.ts';

@@ -74,7 +74,7 @@ export class SagaActor {
     if (env.type === RuntimeEvent.timer) delete timers[timerKey(String(env.data.timerId))];
     let result: StepResult;
     try {
-      result = runStep(def.machine, { snapshot: doc.snapshot, input: doc.input, timers }, event, now);
+      result = runStep(def.machine, { snapshot: doc.snapshot, input: machineInput(doc), timers }, event, now);
     } catch (err) {
       // A machine that breaks the rules fails its saga, visibly, instead of looping.
       if (err instanceof TerminalError) {
@@ -203,4 +203,9 @@ export class SagaActor {
     for (const id of ids) delete doc.outbox[id];
     return ids.length;
   }
+}
+
+/** Machines get their saga id beside the caller's input, to key idempotent effects on. */
+export function machineInput(doc: Pick<SagaDoc, '_id' | 'input'>): Record<string, unknown> {
+  return { ...(doc.input as Record<string, unknown>), sagaId: doc._id };
 }

@@ -1,0 +1,1 @@
+export { type Responder, SagaTestKit } from './saga-test-kit.ts';

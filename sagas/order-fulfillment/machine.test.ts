@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { SagaTestKit } from '../../runtime/testing/index.ts';
+import { orderFulfillment } from './index.ts';
+import type { OrderInput } from './schema.ts';
+
+const order = (over: Partial<OrderInput> = {}): OrderInput => ({
+  orderId: 'o-1',
+  customerId: 'c-1',
+  currency: 'USD',
+  items: [{ sku: 'SKU-1', qty: 2, unitPrice: 10 }],
+  payment: { token: 'tok_visa' },
+  shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' },
+  ...over,
+});
+
+/** Participants that all succeed; a test overrides one to fail. */
+function happyKit() {
+  return new SagaTestKit(orderFulfillment)
+    .on('inventory.reserve', () => ({ type: 'inventory.reserved', data: {} }))
+    .on('payment.authorize', () => ({ type: 'payment.authorized', data: { paymentId: 'pay_o-1' } }))
+    .on('payment.capture', () => ({ type: 'payment.captured', data: {} }))
+    .on('shipping.create-shipment', () => ({
+      type: 'shipping.shipment-created',
+      data: { trackingNumber: 'TRK1' },
+    }))
+    .on('shipping.cancel-shipment', () => ({ type: 'shipping.shipment-cancelled', data: {} }))
+    .on('payment.void', () => ({ type: 'payment.voided', data: {} }))
+    .on('payment.refund', () => ({ type: 'payment.refunded', data: {} }))
+    .on('inventory.release', () => ({ type: 'inventory.released', data: {} }));
+}
+
+describe('order-fulfillment machine', () => {
+  it('completes: reserve, authorize, capture, ship, in that order', () => {
+    const kit = happyKit().start(order());
+    expect(kit.commandTypes()).toEqual([
+      'inventory.reserve',
+      'payment.authorize',
+      'payment.capture',
+      'shipping.create-shipment',
+    ]);
+    expect(kit.status).toBe('completed');
+    expect(kit.armedTimers).toEqual([]);
+    expect(kit.commands[1]!.data).toMatchObject({
+      orderId: 'o-1',
+      amount: 20,
+      currency: 'USD',
+      token: 'tok_visa',
+    });
+  });
+
+  it('uses the saga id as order id when none is given', () => {
+    const kit = happyKit().start(order({ orderId: undefined }));
+    expect(kit.commands[0]!.data.orderId).toBe(kit.sagaId);
+  });
+
+  it('out of stock ends compensated without touching payment', () => {
+    const kit = happyKit()
+      .on('inventory.reserve', () => ({ type: 'inventory.out-of-stock', data: { sku: 'SKU-OUT' } }))
+      .start(order());
+    expect(kit.commandTypes()).toEqual(['inventory.reserve']);
+    expect(kit.status).toBe('compensated');
+    expect(kit.reason).toBe('out-of-stock');
+  });
+
+  it('declined payment releases the stock', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => ({ type: 'payment.declined', data: { reason: 'card-declined' } }))
+      .start(order());
+    expect(kit.commandTypes()).toEqual(['inventory.reserve', 'payment.authorize', 'inventory.release']);
+    expect(kit.status).toBe('compensated');
+    expect(kit.reason).toBe('payment-declined: card-declined');
+  });
+
+  it('failed capture voids the authorization, then releases stock', () => {
+    const kit = happyKit()
+      .on('payment.capture', () => ({ type: 'payment.capture-failed', data: {} }))
+      .start(order());
+    expect(kit.commandTypes().slice(2)).toEqual(['payment.capture', 'payment.void', 'inventory.release']);
+    expect(kit.status).toBe('compensated');
+  });
+
+  it('no carrier: refunds the capture, then releases stock, in reverse order', () => {
+    const kit = happyKit()
+      .on('shipping.create-shipment', () => ({
+        type: 'shipping.unavailable',
+        data: { reason: 'no carrier serves AQ' },
+      }))
+      .start(order());
+    expect(kit.commandTypes().slice(3)).toEqual([
+      'shipping.create-shipment',
+      'payment.refund',
+      'inventory.release',
+    ]);
+    expect(kit.status).toBe('compensated');
+    expect(kit.reason).toBe('shipping-unavailable: no carrier serves AQ');
+  });
+
+  it('a step that never answers times out into compensation (durable timer)', () => {
+    const kit = happyKit();
+    kit.on('shipping.create-shipment', () => undefined).start(order());
+    expect(kit.state).toBe('creatingShipment');
+    expect(kit.armedTimers).toHaveLength(1);
+    kit.advance(29_999);
+    expect(kit.state).toBe('creatingShipment');
+    kit.advance(1);
+    expect(kit.commandTypes().slice(4)).toEqual([
+      'shipping.cancel-shipment',
+      'payment.refund',
+      'inventory.release',
+    ]);
+    expect(kit.status).toBe('compensated');
+    expect(kit.reason).toBe('shipping-timeout');
+  });
+
+  it('a compensation that never answers is resent, then the saga fails visibly', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => ({ type: 'payment.declined', data: {} }))
+      .on('inventory.release', () => undefined)
+      .start(order());
+    expect(kit.status).toBe('compensating');
+    kit.advance(5 * 30_000);
+    expect(kit.commandTypes().filter((t) => t === 'inventory.release')).toHaveLength(6);
+    expect(kit.status).toBe('compensating');
+    kit.advance(30_000);
+    expect(kit.status).toBe('failed');
+    expect(kit.reason).toBe('compensation-timeout: release inventory');
+  });
+
+  it('ignores a reply that does not belong to the current step', () => {
+    const kit = new SagaTestKit(orderFulfillment).start(order());
+    kit.send({ type: 'payment.captured', data: {} });
+    expect(kit.state).toBe('reservingInventory');
+    expect(kit.commandTypes()).toEqual(['inventory.reserve']);
+  });
+
+  it('rejects invalid input naming the field', () => {
+    const kit = new SagaTestKit(orderFulfillment);
+    expect(() => kit.start(order({ items: [] }))).toThrow(/items/);
+  });
+});

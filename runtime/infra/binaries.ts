@@ -59,12 +59,12 @@ export async function ensureNatsServer(opts: BinaryOptions = {}): Promise<string
   }
 
   const label = `nats-server ${NATS_SERVER_VERSION}`;
+  const go = await requireGo(
+    env,
+    label,
+    'or set NATS_URL to an existing NATS server with JetStream enabled, or JETSAGA_NATS_SERVER to a nats-server (>= 2.11) binary',
+  );
   return buildIntoCache({ label, target: cached, log }, async (outDir) => {
-    const go = await requireGo(
-      env,
-      label,
-      'or set NATS_URL to an existing NATS server with JetStream enabled, or JETSAGA_NATS_SERVER to a nats-server (>= 2.11) binary',
-    );
     // GOBIN points at a private directory so the binary never lands in the user's ~/go/bin, and the
     // cwd is that directory so an enclosing go.mod / go.work cannot interfere with `go install pkg@v`.
     await runGo(go, ['install', `github.com/nats-io/nats-server/v2@${NATS_SERVER_VERSION}`], {
@@ -87,13 +87,13 @@ export async function ensureMongoWireServer(opts: BinaryOptions = {}): Promise<M
   const cached = path.join(binDir, `jetsaga-ferretdb-${FERRETDB_VERSION}`);
   if (await isExecutable(cached)) return { kind: 'ferretdb', path: cached };
 
-  const label = `FerretDB ${FERRETDB_VERSION} (embedded, SQLite backend)`;
+  const label = `ferretdb ${FERRETDB_VERSION} (embedded FerretDB, SQLite backend)`;
+  const go = await requireGo(
+    env,
+    label,
+    'or install MongoDB so that `mongod` is on PATH, or set MONGO_URL to an existing MongoDB',
+  );
   const built = await buildIntoCache({ label, target: cached, log }, async (outDir) => {
-    const go = await requireGo(
-      env,
-      label,
-      'or install MongoDB so that `mongod` is on PATH, or set MONGO_URL to an existing MongoDB',
-    );
     const out = path.join(outDir, 'jetsaga-ferretdb');
     // -buildvcs=false: the source sits inside the user's git checkout, and VCS stamping fails when git
     // is missing or the checkout is owned by another user. CGO is off: the SQLite driver is pure Go.

@@ -1,16 +1,18 @@
 // `npm run infra:install` (also npm `pretest`): makes sure the local-mode binaries exist before the test
 // run, so the ~2 minute first build happens once, visibly, rather than inside a test's timeout.
 // A server given by URL needs no binary, so each one is skipped when its URL is set.
-import { binaryVersion, ensureMongoWireServer, ensureNatsServer, FERRETDB_VERSION } from './binaries.ts';
-
-const log = (line: string): void => {
-  process.stderr.write(`${line}\n`);
-};
+import {
+  binaryVersion,
+  ensureMongoWireServer,
+  ensureNatsServer,
+  FERRETDB_VERSION,
+  defaultLog as log,
+} from './binaries.ts';
 
 async function main(): Promise<void> {
   const env = process.env;
   const tasks: Promise<void>[] = [];
-  if (env.NATS_URL) {
+  if (env.NATS_URL?.trim()) {
     log('jetsaga: NATS_URL is set, skipping nats-server');
   } else {
     tasks.push(
@@ -21,7 +23,7 @@ async function main(): Promise<void> {
       })(),
     );
   }
-  if (env.MONGO_URL) {
+  if (env.MONGO_URL?.trim()) {
     log('jetsaga: MONGO_URL is set, skipping the MongoDB-wire server');
   } else {
     tasks.push(

@@ -149,6 +149,8 @@ export class ManagedProcess {
   private async spawnUntilReady(mayChangePort: boolean): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       if (this.clientPort === 0 || mayChangePort) await this.allocatePorts();
+      // Readiness is "the port accepts connections", which would be fooled by whoever else holds it.
+      else await waitUntilBindable(this.clientPort, 5_000, this.name);
       try {
         await this.spawnOnce();
         return;
@@ -202,7 +204,7 @@ export class ManagedProcess {
           `exited (${describeExit(child)}) before accepting connections on port ${this.clientPort}`,
         );
       }
-      if (await canConnect(HOST, this.clientPort)) return;
+      if ((await canConnect(HOST, this.clientPort)) && isAlive(child)) return;
       if (Date.now() > deadline) {
         await this.terminate('SIGKILL');
         throw this.startError(
@@ -342,6 +344,26 @@ export function freePort(): Promise<number> {
         else reject(new Error('jetsaga: could not allocate a free port'));
       });
     });
+  });
+}
+
+/** Waits until `port` can be bound on loopback, i.e. the previous holder has let go of it. */
+async function waitUntilBindable(port: number, timeoutMs: number, name: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await canBind(port))) {
+    if (Date.now() > deadline) {
+      throw new Error(`jetsaga: cannot restart ${name}: port ${HOST}:${port} is held by another process`);
+    }
+    await delay(100);
+  }
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, HOST, () => server.close(() => resolve(true)));
   });
 }
 

@@ -1,0 +1,50 @@
+import type { Hono } from 'hono';
+import { problem } from './problem.ts';
+
+export type Probe = () => Promise<boolean>;
+export type CheckResult = 'ok' | 'down';
+
+export const probeTimeoutMs = 2_000;
+
+/**
+ * A probe that hangs, throws or answers false counts as down: readiness must answer within
+ * the orchestrator's (e.g. Kubernetes') own probe timeout, whatever the dependency does.
+ */
+export async function runProbe(probe: Probe, timeoutMs = probeTimeoutMs): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    const reachable = await Promise.race([
+      Promise.resolve()
+        .then(probe)
+        .catch(() => false),
+      timedOut,
+    ]);
+    return reachable ? 'ok' : 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Liveness says the process serves requests; readiness says its dependencies answer too. */
+export function registerHealthRoutes(app: Hono, probes: Record<string, Probe>): void {
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.get('/readyz', async (c) => {
+    const entries = Object.entries(probes);
+    const results = await Promise.all(entries.map(([, probe]) => runProbe(probe)));
+    const checks: Record<string, CheckResult> = {};
+    entries.forEach(([name], i) => {
+      checks[name] = results[i] ?? 'down';
+    });
+    const down = entries.map(([name]) => name).filter((name) => checks[name] === 'down');
+    if (down.length === 0) return c.json({ status: 'ready', checks });
+    return problem(c, 503, {
+      title: 'Service Unavailable',
+      detail: `not ready: ${down.join(', ')} unreachable`,
+      checks,
+    });
+  });
+}

@@ -1,0 +1,165 @@
+import type { Config } from '../runtime/config.ts';
+import { resolveInfra } from '../runtime/infra/index.ts';
+import type { Distribution } from '../runtime/node.ts';
+import { startNode } from '../runtime/node.ts';
+import { createLogger } from '../runtime/observability/index.ts';
+import { scenarioFor } from './scenarios.ts';
+
+interface DemoArgs {
+  orders: number;
+  json: boolean;
+  timeoutMs: number;
+}
+
+function parseArgs(args: string[]): DemoArgs {
+  const out: DemoArgs = { orders: 20, json: false, timeoutMs: 120_000 };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--json') out.json = true;
+    else if (a === '--orders') {
+      const n = Number(args[++i]);
+      if (!Number.isInteger(n) || n < 1 || n > 100_000)
+        throw new Error(`--orders must be an integer from 1 to 100000 (got ${args[i]})`);
+      out.orders = n;
+    } else throw new Error(`unknown demo option ${a}; use --orders N and --json`);
+  }
+  return out;
+}
+
+interface Row {
+  sagaId: string;
+  scenario: string;
+  expected: string;
+  status: string;
+  reason: string | null;
+  steps: number;
+  durationMs: number;
+}
+
+const terminal = new Set(['completed', 'compensated', 'failed', 'cancelled']);
+
+/**
+ * The main job: local infrastructure, every role, a batch of orders through the HTTP API,
+ * a table and one summary line. Logs go to stderr so stdout stays readable.
+ */
+export async function runOrderDemo(rawArgs: string[], base: Config, dist: Distribution): Promise<number> {
+  let args: DemoArgs;
+  try {
+    args = parseArgs(rawArgs);
+  } catch (err) {
+    process.stderr.write(`jetsaga demo: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const infra = await resolveInfra({ log: say });
+  say(`jetsaga demo: infrastructure ${infra.describe()}`);
+  const config: Config = {
+    ...base,
+    natsUrl: infra.natsUrl,
+    mongoUrl: infra.mongoUrl,
+    httpPort: 0,
+    logLevel: base.logLevel === 'info' ? 'warn' : base.logLevel,
+    // A fresh namespace and database per run: the demo never mixes with earlier runs.
+    namespace: base.namespace || `demo${Date.now().toString(36)}`,
+    mongoDb: base.mongoDb === 'jetsaga' ? `jetsaga_demo_${Date.now().toString(36)}` : base.mongoDb,
+  };
+  const log = createLogger(config.logLevel, { app: 'jetsaga-demo' }, 2);
+  const node = await startNode(
+    config,
+    dist,
+    [
+      { kind: 'orchestrator' },
+      ...Object.keys(dist.participants).map((name) => ({ kind: 'service' as const, name })),
+      { kind: 'api' },
+    ],
+    log,
+  );
+  try {
+    const api = node.api!.url;
+    say(`jetsaga demo: API on ${api}, starting ${args.orders} orders (auth: none, local demo)`);
+    const started = await Promise.all(
+      Array.from({ length: args.orders }, async (_, i) => {
+        const scenario = scenarioFor(i);
+        const res = await fetch(`${api}/v1/sagas/order-fulfillment`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(scenario.order(i)),
+        });
+        if (res.status !== 202) throw new Error(`start failed: ${res.status} ${await res.text()}`);
+        const body = (await res.json()) as { sagaId: string };
+        return { sagaId: body.sagaId, scenario };
+      }),
+    );
+    const deadline = Date.now() + args.timeoutMs;
+    const rows: Row[] = [];
+    for (const { sagaId, scenario } of started) {
+      for (;;) {
+        const res = await fetch(`${api}/v1/sagas/${sagaId}`);
+        const view = (await res.json()) as {
+          status: string;
+          reason: string | null;
+          history: unknown[];
+          durationMs?: number;
+        };
+        if (terminal.has(view.status) || Date.now() > deadline) {
+          rows.push({
+            sagaId,
+            scenario: scenario.name,
+            expected: scenario.expect,
+            status: view.status,
+            reason: view.reason,
+            steps: view.history.length,
+            durationMs: view.durationMs ?? Number.NaN,
+          });
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    return report(rows, args.json);
+  } finally {
+    await node.stop();
+    await infra.stop();
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+function report(rows: Row[], json: boolean): number {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  out(
+    `${'saga id'.padEnd(38)}${'scenario'.padEnd(15)}${'outcome'.padEnd(13)}${'steps'.padStart(6)}${'ms'.padStart(8)}  reason`,
+  );
+  for (const r of rows) {
+    const mark = r.status === r.expected ? '' : `  (expected ${r.expected})`;
+    out(
+      `${r.sagaId.padEnd(38)}${r.scenario.padEnd(15)}${r.status.padEnd(13)}${String(r.steps).padStart(6)}${String(Math.round(r.durationMs)).padStart(8)}  ${r.reason ?? ''}${mark}`,
+    );
+  }
+  const count = (s: string) => rows.filter((r) => r.status === s).length;
+  const durations = rows
+    .map((r) => r.durationMs)
+    .filter(Number.isFinite)
+    .sort((a, b) => a - b);
+  const summary = {
+    sagas: rows.length,
+    completed: count('completed'),
+    compensated: count('compensated'),
+    failed: count('failed'),
+    p50Ms: Math.round(percentile(durations, 50)),
+    p95Ms: Math.round(percentile(durations, 95)),
+  };
+  const allTerminal = rows.every((r) => terminal.has(r.status));
+  const unexpected = rows.filter((r) => r.status !== r.expected).length;
+  if (!allTerminal)
+    out(`demo: ${rows.filter((r) => !terminal.has(r.status)).length} sagas did not finish in time`);
+  if (unexpected > 0) out(`demo: ${unexpected} sagas ended differently than their scenario expects`);
+  out(
+    `demo: ${summary.sagas} sagas, ${summary.completed} completed, ${summary.compensated} compensated, ${summary.failed} failed, p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms`,
+  );
+  if (json) out(JSON.stringify(summary));
+  return allTerminal && summary.failed === 0 ? 0 : 1;
+}

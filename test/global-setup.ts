@@ -1,0 +1,22 @@
+import type { TestProject } from 'vitest/node';
+import { type Infra, resolveInfra } from '../runtime/infra/index.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    natsUrl: string;
+    mongoUrl: string;
+  }
+}
+
+let infra: Infra | undefined;
+
+/** One NATS and one MongoDB-wire server for the whole run (NATS_URL / MONGO_URL win). */
+export async function setup(project: TestProject): Promise<void> {
+  infra = await resolveInfra({ log: (line) => process.stderr.write(`${line}\n`) });
+  project.provide('natsUrl', infra.natsUrl);
+  project.provide('mongoUrl', infra.mongoUrl);
+}
+
+export async function teardown(): Promise<void> {
+  await infra?.stop();
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { inject } from 'vitest';
+import { type Config, defaultConfig } from '../runtime/config.ts';
+import { type Distribution, type Role, type RunningNode, startNode } from '../runtime/node.ts';
+import { createLogger } from '../runtime/observability/index.ts';
+import type { SagaDoc } from '../runtime/store/index.ts';
+import { distributionForTests } from './dist.ts';
+
+export const allRoles = (dist: Distribution = distributionForTests): Role[] => [
+  { kind: 'orchestrator' },
+  ...Object.keys(dist.participants).map((name): Role => ({ kind: 'service', name })),
+  { kind: 'api' },
+];
+
+export interface TestNode extends RunningNode {
+  /** fetch against the node's API. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  waitFor(sagaId: string, pred: (doc: SagaDoc) => boolean, timeoutMs?: number): Promise<SagaDoc>;
+  waitForTerminal(sagaId: string, timeoutMs?: number): Promise<SagaDoc>;
+  /** Stops the node, drops its database and deletes its streams. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * A jetsaga node on the run's shared infrastructure, isolated by its own namespace
+ * (streams and subjects) and its own database, so test files can run in parallel.
+ */
+export async function startTestNode(
+  opts: { roles?: Role[]; config?: Partial<Config>; dist?: Distribution } = {},
+): Promise<TestNode> {
+  const ns = `t${randomBytes(4).toString('hex')}`;
+  const config = defaultConfig({
+    natsUrl: inject('natsUrl'),
+    mongoUrl: inject('mongoUrl'),
+    namespace: ns,
+    mongoDb: `jetsaga_${ns}`,
+    httpPort: 0,
+    logLevel: (process.env.LOG_LEVEL as Config['logLevel']) ?? 'silent',
+    ...opts.config,
+  });
+  const dist = opts.dist ?? distributionForTests;
+  const node = await startNode(
+    config,
+    dist,
+    opts.roles ?? allRoles(dist),
+    createLogger(config.logLevel, { ns }, 2),
+  );
+  const call = (path: string, init?: RequestInit) => fetch(`${node.api!.url}${path}`, init);
+  const waitFor = async (sagaId: string, pred: (doc: SagaDoc) => boolean, timeoutMs = 30_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const doc = await node.store.load(sagaId);
+      if (doc && pred(doc)) return doc;
+      if (Date.now() > until)
+        throw new Error(
+          `saga ${sagaId} did not reach the expected state; last: ${JSON.stringify(doc?.status)} ${doc?.state}`,
+        );
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  return Object.assign(node, {
+    fetch: call,
+    post: (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      call(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+    waitFor,
+    waitForTerminal: (sagaId: string, timeoutMs?: number) =>
+      waitFor(
+        sagaId,
+        (d) => ['completed', 'compensated', 'failed', 'cancelled'].includes(d.status),
+        timeoutMs,
+      ),
+    async destroy() {
+      await node.stop().catch(() => undefined);
+      const { MongoClient } = await import('mongodb');
+      const client = new MongoClient(config.mongoUrl);
+      await client
+        .db(config.mongoDb)
+        .dropDatabase()
+        .catch(() => undefined);
+      await client.close();
+      const { connect } = await import('@nats-io/transport-node');
+      const nc = await connect({ servers: config.natsUrl });
+      const jsm = await jetstreamManager(nc);
+      for (const s of Object.values(node.bus.topo.streams))
+        await jsm.streams.delete(s).catch(() => undefined);
+      await nc.close();
+    },
+  });
+}
+
+export const order = (over: Record<string, unknown> = {}) => ({
+  customerId: 'cust-1',
+  currency: 'USD',
+  items: [{ sku: 'SKU-1', qty: 2, unitPrice: 10 }],
+  payment: { token: 'tok_visa' },
+  shippingAddress: {
+    name: 'Ada Lovelace',
+    line1: '12 St James Sq',
+    city: 'London',
+    postalCode: 'SW1Y 4JH',
+    country: 'GB',
+  },
+  ...over,
+});

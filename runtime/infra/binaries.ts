@@ -1,19 +1,25 @@
 // Resolves the server binaries for local mode: an explicit path, a cached build, a suitable binary on
-// PATH, or a fresh build with the Go toolchain. Builds are cached outside the repo so that every
-// checkout and worktree on a machine shares them and `git clean` does not throw them away.
-import { chmod, mkdtemp, rename, rm } from 'node:fs/promises';
+// PATH, or a fresh build (nats-server with the Go toolchain, mongo-java-server with a JDK and Maven).
+// Builds are cached outside the repo so that every checkout and worktree on a machine shares them and
+// `git clean` does not throw them away.
+import { createHash } from 'node:crypto';
+import { access, chmod, mkdtemp, readFile, realpath, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findOnPath, isExecutable, parseVersion, run, tailLines, versionAtLeast } from './exec.ts';
-import { withDirLock } from './lock.ts';
+import { isErrno, withDirLock } from './lock.ts';
 
 export const NATS_SERVER_VERSION = 'v2.15.2';
-/** v1.24.1 is not on the Go module proxy used here; main.go in ./ferretdb pins v1.24.0. */
-export const FERRETDB_VERSION = 'v1.24.0';
+/** Must match the version in ./mongo-java-server/pom.xml. */
+export const MONGO_JAVA_SERVER_VERSION = '1.47.0';
+const MONGO_WIRE_MAIN_CLASS = 'dev.jetsaga.MongoWire';
+const MONGO_WIRE_MAIN_SOURCE = 'src/main/java/dev/jetsaga/MongoWire.java';
 /** Debian/Ubuntu ship nats-server 2.9, whose JetStream lacks features the runtime relies on. */
 const MIN_PATH_NATS_SERVER = [2, 11, 0];
 const MIN_GO = [1, 22, 0];
+/** mongo-java-server 1.47 is compiled for Java 17. */
+const MIN_JAVA = 17;
 
 export interface BinaryOptions {
   env?: NodeJS.ProcessEnv;
@@ -21,10 +27,19 @@ export interface BinaryOptions {
   log?: (line: string) => void;
 }
 
-export interface MongoWireServer {
-  kind: 'mongod' | 'ferretdb';
-  path: string;
-}
+export type MongoWireServer =
+  | {
+      kind: 'mongod';
+      /** The mongod binary. */
+      path: string;
+    }
+  | {
+      kind: 'mongo-java-server';
+      /** The build directory, holding lib/ (jars from Maven Central) and classes/ (the main). */
+      path: string;
+      /** The java launcher (>= 17) that runs it. */
+      java: string;
+    };
 
 export function defaultLog(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -64,15 +79,17 @@ export async function ensureNatsServer(opts: BinaryOptions = {}): Promise<string
     label,
     'or set NATS_URL to an existing NATS server with JetStream enabled, or JETSAGA_NATS_SERVER to a nats-server (>= 2.11) binary',
   );
-  return buildIntoCache({ label, target: cached, log }, async (outDir) => {
+  return buildIntoCache({ label, target: cached, log, duration: '~2 min' }, async (outDir) => {
     // GOBIN points at a private directory so the binary never lands in the user's ~/go/bin, and the
     // cwd is that directory so an enclosing go.mod / go.work cannot interfere with `go install pkg@v`.
-    await runGo(go, ['install', `github.com/nats-io/nats-server/v2@${NATS_SERVER_VERSION}`], {
+    await runTool(go, ['install', `github.com/nats-io/nats-server/v2@${NATS_SERVER_VERSION}`], {
       cwd: outDir,
       env: { ...env, GOBIN: outDir, CGO_ENABLED: '0' },
       label,
     });
-    return path.join(outDir, 'nats-server');
+    const bin = path.join(outDir, 'nats-server');
+    await chmod(bin, 0o755);
+    return bin;
   });
 }
 
@@ -82,29 +99,109 @@ export async function ensureMongoWireServer(opts: BinaryOptions = {}): Promise<M
 
   const mongod = await findOnPath('mongod', env);
   if (mongod) return { kind: 'mongod', path: mongod };
+  return ensureMongoJavaServer(env, log);
+}
 
-  const binDir = cacheBinDir(env);
-  const cached = path.join(binDir, `jetsaga-ferretdb-${FERRETDB_VERSION}`);
-  if (await isExecutable(cached)) return { kind: 'ferretdb', path: cached };
+/**
+ * mongo-java-server from Maven Central plus the tiny main in ./mongo-java-server, built into
+ * `<cache>/bin/mongo-java-server-<version>-<hash>/{lib,classes}`. The hash covers pom.xml and the main,
+ * so editing either builds a fresh directory instead of running a stale one.
+ */
+async function ensureMongoJavaServer(
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): Promise<MongoWireServer> {
+  const label = `mongo-java-server ${MONGO_JAVA_SERVER_VERSION}`;
+  const fix =
+    'Fix: install a JDK >= 17 and Maven (e.g. `apt-get install openjdk-17-jdk-headless maven`) and retry, ' +
+    'or install MongoDB so that `mongod` is on PATH, or set MONGO_URL to an existing mongod / replica set.';
+  const java = await requireJava(env, label, fix);
 
-  const label = `ferretdb ${FERRETDB_VERSION} (embedded FerretDB, SQLite backend)`;
-  const go = await requireGo(
-    env,
-    label,
-    'or install MongoDB so that `mongod` is on PATH, or set MONGO_URL to an existing MongoDB',
+  const sourceDir = mongoJavaServerSourceDir();
+  const sources = await Promise.all([
+    readFile(path.join(sourceDir, 'pom.xml')),
+    readFile(path.join(sourceDir, MONGO_WIRE_MAIN_SOURCE)),
+  ]);
+  const hash = createHash('sha256');
+  for (const source of sources) hash.update(source);
+  const target = path.join(
+    cacheBinDir(env),
+    `mongo-java-server-${MONGO_JAVA_SERVER_VERSION}-${hash.digest('hex').slice(0, 12)}`,
   );
-  const built = await buildIntoCache({ label, target: cached, log }, async (outDir) => {
-    const out = path.join(outDir, 'jetsaga-ferretdb');
-    // -buildvcs=false: the source sits inside the user's git checkout, and VCS stamping fails when git
-    // is missing or the checkout is owned by another user. CGO is off: the SQLite driver is pure Go.
-    await runGo(go, ['build', '-trimpath', '-buildvcs=false', '-o', out, '.'], {
-      cwd: ferretdbSourceDir(),
-      env: { ...env, CGO_ENABLED: '0' },
-      label,
-    });
-    return out;
-  });
-  return { kind: 'ferretdb', path: built };
+  if (await isMongoJavaServerBuild(target)) return { kind: 'mongo-java-server', path: target, java };
+
+  const { mvn, javac } = await requireJdkAndMaven(env, java, label, fix);
+  const built = await buildIntoCache(
+    { label, target, log, duration: 'under a minute', isBuilt: isMongoJavaServerBuild },
+    async (outDir) => {
+      const stage = path.join(outDir, 'stage');
+      const lib = path.join(stage, 'lib');
+      const classes = path.join(stage, 'classes');
+      await runTool(
+        mvn,
+        [
+          '-q',
+          '-B',
+          '-Dstyle.color=never',
+          '-f',
+          path.join(sourceDir, 'pom.xml'),
+          'dependency:copy-dependencies',
+          `-DoutputDirectory=${lib}`,
+        ],
+        { cwd: outDir, env, label },
+      );
+      await runTool(
+        javac,
+        [
+          '--release',
+          '17',
+          '-encoding',
+          'UTF-8',
+          '-d',
+          classes,
+          '-cp',
+          path.join(lib, '*'),
+          path.join(sourceDir, MONGO_WIRE_MAIN_SOURCE),
+        ],
+        { cwd: outDir, env, label },
+      );
+      return stage;
+    },
+  );
+  return { kind: 'mongo-java-server', path: built, java };
+}
+
+/** The java command line that runs a mongo-java-server build; the store dir is the H2 file's parent. */
+export function mongoJavaServerArgs(
+  buildDir: string,
+  opts: { host: string; port: number; storeDir?: string },
+): string[] {
+  const classpath = [path.join(buildDir, 'classes'), path.join(buildDir, 'lib', '*')].join(path.delimiter);
+  const args = [
+    '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+    // One small heap, few threads: a test helper, not a database tier. Default (tiered) JIT on purpose:
+    // startup is ~0.4 s either way and C2 matters for the throughput of long test runs.
+    '-XX:+UseSerialGC',
+    '-Xss512k',
+    '-cp',
+    classpath,
+    MONGO_WIRE_MAIN_CLASS,
+    '--host',
+    opts.host,
+    '--port',
+    String(opts.port),
+  ];
+  if (opts.storeDir !== undefined) args.push('--dir', opts.storeDir);
+  return args;
+}
+
+async function isMongoJavaServerBuild(dir: string): Promise<boolean> {
+  try {
+    await access(path.join(dir, 'classes', 'dev', 'jetsaga', 'MongoWire.class'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -120,32 +217,39 @@ export async function binaryVersion(bin: string): Promise<string | undefined> {
   }
 }
 
-function ferretdbSourceDir(): string {
-  return fileURLToPath(new URL('./ferretdb', import.meta.url));
+function mongoJavaServerSourceDir(): string {
+  return fileURLToPath(new URL('./mongo-java-server', import.meta.url));
 }
 
 /**
- * Builds under a lock and publishes with rename(2): readers see either no file or a complete binary,
- * never a half-written one. The build directory is inside the cache dir so the rename stays on one
- * filesystem (and therefore atomic).
+ * Builds under a lock and publishes with rename(2): readers see either nothing or a complete build
+ * (a binary or a directory), never a half-written one. The build directory is inside the cache dir so
+ * the rename stays on one filesystem (and therefore atomic).
  */
 async function buildIntoCache(
-  spec: { label: string; target: string; log: (line: string) => void },
+  spec: {
+    label: string;
+    target: string;
+    log: (line: string) => void;
+    /** Shown in the progress line of the first build. */
+    duration: string;
+    /** Whether `target` holds a complete build; default: it is an executable file. */
+    isBuilt?: (target: string) => Promise<boolean>;
+  },
   build: (outDir: string) => Promise<string>,
 ): Promise<string> {
-  const { label, target, log } = spec;
+  const { label, target, log, duration } = spec;
+  const isBuilt = spec.isBuilt ?? isExecutable;
   const binDir = path.dirname(target);
   const name = path.basename(target);
   return withDirLock(
     path.join(binDir, `.${name}.lock`),
     async () => {
-      if (await isExecutable(target)) return target; // another process built it while we waited
-      log(`jetsaga: building ${label} (first run only, ~2 min)...`);
+      if (await isBuilt(target)) return target; // another process built it while we waited
+      log(`jetsaga: building ${label} (first run only, ${duration})...`);
       const outDir = await mkdtemp(path.join(binDir, `.${name}.build-`));
       try {
-        const built = await build(outDir);
-        await chmod(built, 0o755);
-        await rename(built, target);
+        await publish(await build(outDir), target, isBuilt);
       } finally {
         await rm(outDir, { recursive: true, force: true });
       }
@@ -154,6 +258,22 @@ async function buildIntoCache(
     },
     { onWait: () => log(`jetsaga: waiting for another process to finish building ${label}...`) },
   );
+}
+
+/**
+ * rename(2) replaces a file atomically, but not a non-empty directory (ENOTEMPTY / EEXIST). Then either
+ * another builder won the race (its complete build stays: a server may be running from it), or an
+ * incomplete leftover sits there, which is removed.
+ */
+async function publish(built: string, target: string, isBuilt: (target: string) => Promise<boolean>) {
+  try {
+    await rename(built, target);
+  } catch (err) {
+    if (!isErrno(err, 'ENOTEMPTY') && !isErrno(err, 'EEXIST')) throw err;
+    if (await isBuilt(target)) return;
+    await rm(target, { recursive: true, force: true });
+    await rename(built, target);
+  }
 }
 
 async function requireGo(env: NodeJS.ProcessEnv, label: string, alternatives: string): Promise<string> {
@@ -170,15 +290,79 @@ async function requireGo(env: NodeJS.ProcessEnv, label: string, alternatives: st
   return go;
 }
 
-async function runGo(
-  go: string,
+/**
+ * The java launcher: $JAVA_HOME/bin/java when set (as Maven does), else `java` on PATH; version >= 17.
+ * Needed to run mongo-java-server, so checked even when the build is cached.
+ */
+async function requireJava(env: NodeJS.ProcessEnv, label: string, fix: string): Promise<string> {
+  const fromHome = env.JAVA_HOME ? path.join(env.JAVA_HOME, 'bin', 'java') : undefined;
+  const java = fromHome && (await isExecutable(fromHome)) ? fromHome : await findOnPath('java', env);
+  if (!java) throw new Error(`jetsaga: cannot run ${label}: no Java runtime ('java' is not on PATH). ${fix}`);
+  const result = await run(java, ['-version'], { env }).catch((err: unknown) => ({
+    code: null,
+    stdout: '',
+    stderr: String(err),
+  }));
+  const text = `${result.stdout}\n${result.stderr}`; // java -version writes to stderr
+  const major = javaMajorVersion(text);
+  if (major === undefined || major < MIN_JAVA) {
+    const lines = text.split('\n').map((line) => line.trim());
+    const found = lines.find((line) => line.includes('version')) ?? lines.find((line) => line !== '');
+    throw new Error(
+      `jetsaga: cannot run ${label}: ${java} is ${found || 'of unknown version'}, need Java >= ${MIN_JAVA}. ${fix}`,
+    );
+  }
+  return java;
+}
+
+/** javac from the same JDK as `java` (falling back to PATH), and mvn; only needed for the first build. */
+async function requireJdkAndMaven(
+  env: NodeJS.ProcessEnv,
+  java: string,
+  label: string,
+  fix: string,
+): Promise<{ javac: string; mvn: string }> {
+  // /usr/bin/java is usually a symlink chain into the JDK's bin directory, where javac sits too.
+  const sibling = path.join(path.dirname(await realpath(java)), 'javac');
+  const javac = (await isExecutable(sibling)) ? sibling : await findOnPath('javac', env);
+  if (!javac) {
+    throw new Error(
+      `jetsaga: cannot build ${label}: no Java compiler ('javac' is not on PATH; a JRE is not enough). ${fix}`,
+    );
+  }
+  const version = await run(javac, ['-version'], { env });
+  const major = javaMajorVersion(`${version.stdout}\n${version.stderr}`); // "javac 17.0.15"
+  if (major === undefined || major < MIN_JAVA) {
+    throw new Error(
+      `jetsaga: cannot build ${label}: ${javac} is ${(version.stdout || version.stderr).trim() || 'unknown version'}, need JDK >= ${MIN_JAVA}. ${fix}`,
+    );
+  }
+  const mvn = await findOnPath('mvn', env);
+  if (!mvn) throw new Error(`jetsaga: cannot build ${label}: Maven ('mvn') is not on PATH. ${fix}`);
+  return { javac, mvn };
+}
+
+/**
+ * The Java feature release in `java -version` / `javac -version` output: 'version "17.0.15"' -> 17,
+ * 'version "21" 2023-09-19' -> 21, 'version "1.8.0_392"' -> 8, 'javac 17.0.15' -> 17.
+ */
+export function javaMajorVersion(text: string): number | undefined {
+  const match = /(?:version "|javac )(\d+)(?:\.(\d+))?/.exec(text);
+  if (!match) return undefined;
+  const first = Number(match[1]);
+  return first === 1 && match[2] !== undefined ? Number(match[2]) : first;
+}
+
+async function runTool(
+  command: string,
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; label: string },
 ): Promise<void> {
-  const result = await run(go, args, { cwd: opts.cwd, env: opts.env });
+  const result = await run(command, args, { cwd: opts.cwd, env: opts.env });
   if (result.code !== 0) {
+    const commandLine = [path.basename(command), ...args].join(' ');
     throw new Error(
-      `jetsaga: building ${opts.label} failed (go ${args.join(' ')}, exit code ${result.code}):\n` +
+      `jetsaga: building ${opts.label} failed (${commandLine}, exit code ${result.code}):\n` +
         tailLines(`${result.stdout}\n${result.stderr}`),
     );
   }

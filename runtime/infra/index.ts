@@ -2,13 +2,13 @@
 // server with JetStream and a MongoDB-wire server, wherever they come from.
 //   1. NATS_URL / MONGO_URL, each independently;
 //   2. a Docker engine: pinned images through testcontainers;
-//   3. local processes on loopback: nats-server, and mongod or an embedded FerretDB.
+//   3. local processes on loopback: nats-server, and mongod or mongo-java-server (H2 file backend).
 import {
   binaryVersion,
   defaultLog,
   ensureMongoWireServer,
   ensureNatsServer,
-  FERRETDB_VERSION,
+  MONGO_JAVA_SERVER_VERSION,
 } from './binaries.ts';
 import {
   type ContainerService,
@@ -20,7 +20,7 @@ import {
 import { type ManagedProcess, mongoWireProcess, natsServerProcess } from './local-process.ts';
 
 export type { MongoWireServer } from './binaries.ts';
-export { ensureMongoWireServer, ensureNatsServer } from './binaries.ts';
+export { ensureMongoWireServer, ensureNatsServer, MONGO_JAVA_SERVER_VERSION } from './binaries.ts';
 export { dockerEngineAvailable, MONGO_IMAGE, NATS_IMAGE } from './containers.ts';
 export { killAllOnExit, ManagedProcess } from './local-process.ts';
 
@@ -31,7 +31,7 @@ export interface Infra {
   natsUrl: string;
   /** e.g. mongodb://127.0.0.1:27017, without a database name */
   mongoUrl: string;
-  mongoKind: 'external' | 'mongod' | 'ferretdb' | 'container';
+  mongoKind: 'external' | 'mongod' | 'mongo-java-server' | 'container';
   /** Present in local mode, for chaos tests (kill / restart). */
   nats?: ManagedProcess;
   mongo?: ManagedProcess;
@@ -136,8 +136,8 @@ async function localMongo(env: NodeJS.ProcessEnv, log: (line: string) => void): 
   const proc = mongoWireProcess(server);
   await proc.start();
   const what =
-    server.kind === 'ferretdb'
-      ? `ferretdb ${FERRETDB_VERSION} (sqlite)`
+    server.kind === 'mongo-java-server'
+      ? `mongo-java-server ${MONGO_JAVA_SERVER_VERSION} (h2)`
       : `mongod ${(await binaryVersion(server.path)) ?? 'unknown version'}`;
   return { ...processPart(proc, `${what} on ${proc.host}:${proc.port}`), mongoKind: server.kind };
 }

@@ -52,11 +52,11 @@ describe('resolveInfra, local processes', () => {
     expect(infra.mode).toBe('local');
     expect(infra.natsUrl).toMatch(/^nats:\/\/127\.0\.0\.1:\d+$/);
     expect(infra.mongoUrl).toMatch(/^mongodb:\/\/127\.0\.0\.1:\d+$/);
-    expect(['mongod', 'ferretdb']).toContain(infra.mongoKind);
+    expect(['mongod', 'mongo-java-server']).toContain(infra.mongoKind);
     expect(infra.nats?.running).toBe(true);
     expect(infra.mongo?.running).toBe(true);
     expect(infra.describe()).toMatch(
-      /^local: nats-server v\d+\.\d+\.\d+ on 127\.0\.0\.1:\d+, (ferretdb|mongod) /,
+      /^local: nats-server v\d+\.\d+\.\d+ on 127\.0\.0\.1:\d+, (mongo-java-server \d+\.\d+\.\d+ \(h2\)|mongod .+) on 127\.0\.0\.1:\d+$/,
     );
 
     expect(await jetStreamEnabled(infra.natsUrl)).toBe(true);
@@ -83,6 +83,39 @@ describe('resolveInfra, local processes', () => {
     await withMongo(infra.mongoUrl, async (client) => {
       const orders = client.db('jetsaga_infra_test').collection<{ _id: string; sku: string }>('orders');
       expect(await orders.findOne({ _id: 'o-1' })).toEqual({ _id: 'o-1', sku: 'sku-1' });
+    });
+  });
+
+  // The runtime's optimistic concurrency (saga store revisions, inventory holds) assumes that a filtered
+  // updateOne is atomic: filter and update see one document version. FerretDB v1 broke this (lost
+  // updates, several OCC winners), so whatever server the resolver picks has to pass this.
+  it('the MongoDB-wire server applies conditional updates atomically', async () => {
+    await withMongo(infra.mongoUrl, async (client) => {
+      const db = client.db('jetsaga_infra_test');
+
+      const stock = db.collection<{ _id: string; available: number; holds: Record<string, number> }>('stock');
+      await stock.insertOne({ _id: 'sku-atomic', available: 100_000, holds: {} });
+      const holds = 300;
+      const results = await Promise.all(
+        Array.from({ length: holds }, (_, i) =>
+          stock.updateOne(
+            { _id: 'sku-atomic', available: { $gte: 1 }, [`holds.o${i}`]: { $exists: false } },
+            { $inc: { available: -1 }, $set: { [`holds.o${i}`]: 1 } },
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.modifiedCount === 1)).toHaveLength(holds);
+      const after = await stock.findOne({ _id: 'sku-atomic' });
+      expect(Object.keys(after?.holds ?? {})).toHaveLength(holds);
+      expect(after?.available).toBe(100_000 - holds);
+
+      const sagas = db.collection<{ _id: string; rev: number }>('sagas');
+      await sagas.insertOne({ _id: 'saga-occ', rev: 0 });
+      const attempts = await Promise.all(
+        Array.from({ length: 50 }, () => sagas.updateOne({ _id: 'saga-occ', rev: 0 }, { $set: { rev: 1 } })),
+      );
+      expect(attempts.filter((r) => r.matchedCount === 1)).toHaveLength(1);
+      expect(await sagas.findOne({ _id: 'saga-occ' })).toEqual({ _id: 'saga-occ', rev: 1 });
     });
   });
 

@@ -1,12 +1,13 @@
 // `npm run infra:install` (also npm `pretest`): makes sure the local-mode binaries exist before the test
-// run, so the ~2 minute first build happens once, visibly, rather than inside a test's timeout.
+// run, so the first builds (~2 minutes for nats-server) happen once, visibly, rather than inside a test's
+// timeout.
 // A server given by URL needs no binary, so each one is skipped when its URL is set.
 import {
   binaryVersion,
   ensureMongoWireServer,
   ensureNatsServer,
-  FERRETDB_VERSION,
   defaultLog as log,
+  MONGO_JAVA_SERVER_VERSION,
 } from './binaries.ts';
 
 async function main(): Promise<void> {
@@ -30,8 +31,8 @@ async function main(): Promise<void> {
       (async () => {
         const server = await ensureMongoWireServer({ env, log });
         const what =
-          server.kind === 'ferretdb'
-            ? `ferretdb ${FERRETDB_VERSION}`
+          server.kind === 'mongo-java-server'
+            ? `mongo-java-server ${MONGO_JAVA_SERVER_VERSION}`
             : `mongod ${(await binaryVersion(server.path)) ?? 'unknown version'}`;
         log(`jetsaga: ${what} ready (${server.path})`);
       })(),

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { MongoWireServer } from './binaries.ts';
+import { type MongoWireServer, mongoJavaServerArgs } from './binaries.ts';
 
 const HOST = '127.0.0.1';
 const OUTPUT_TAIL_BYTES = 16 * 1024;
@@ -16,7 +16,7 @@ const ADDRESS_IN_USE = /address already in use|EADDRINUSE/i;
 const MAX_START_ATTEMPTS = 5;
 
 export interface ManagedProcessOptions {
-  /** Short name for messages and the temp dir prefix: "nats-server", "ferretdb", "mongod". */
+  /** Short name for messages and the temp dir prefix: "nats-server", "mongod", "mongo-java-server". */
   name: string;
   command: string;
   /** URL scheme of `url`: "nats" or "mongodb". */
@@ -227,13 +227,10 @@ export class ManagedProcess {
     if (this.state === 'running' && child && isAlive(child)) {
       child.kill(signal);
       // These timers also keep the event loop alive while we wait: the child itself is unref'd.
-      const exitedInTime = await Promise.race([
-        this.exited.then(() => true),
-        delay(this.opts.stopTimeoutMs ?? 10_000).then(() => false),
-      ]);
+      const exitedInTime = await settlesWithin(this.exited, this.opts.stopTimeoutMs ?? 10_000);
       if (!exitedInTime) {
         child.kill('SIGKILL');
-        await Promise.race([this.exited, delay(5_000)]);
+        await settlesWithin(this.exited, 5_000);
       }
     }
     if (this.state === 'running') this.state = 'exited';
@@ -282,18 +279,12 @@ export function mongoWireProcess(server: MongoWireServer): ManagedProcess {
     });
   }
   return new ManagedProcess({
-    name: 'ferretdb',
-    command: server.path,
+    name: 'mongo-java-server',
+    command: server.java,
     scheme: 'mongodb',
-    storeSubdir: 'ferretdb',
-    args: ({ host, port, storeDir }) => [
-      '--listen',
-      `${host}:${port}`,
-      '--dir',
-      storeDir,
-      '--log-level',
-      'warn',
-    ],
+    // The H2 MVStore file is <dataDir>/mongo/data.mv: the data dir is kept across restart() and kill().
+    storeSubdir: 'mongo',
+    args: ({ host, port, storeDir }) => mongoJavaServerArgs(server.path, { host, port, storeDir }),
   });
 }
 
@@ -391,6 +382,22 @@ function describeExit(child: ChildProcess): string {
 function unref(stream: Readable | null): void {
   // Child pipes are net.Socket instances at runtime, but typed as plain Readable.
   (stream as (Readable & { unref?: () => void }) | null)?.unref?.();
+}
+
+/**
+ * Whether `promise` settles within `ms`. The timer is cleared as soon as it does: a pending 10 s timer
+ * would otherwise keep a script (or vitest's globalSetup) alive for 10 s after stop().
+ */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function delay(ms: number): Promise<void> {

@@ -87,5 +87,10 @@ export class Orchestrator {
     if (this.sweepHandle) clearTimeout(this.sweepHandle);
     await this.host.drain();
     this.host.close();
+    // One line per replica at exit: how the work was shared (scale tests read it).
+    this.deps.log.info(
+      { ...this.consumer.stats, timersFired: this.timers.fired, outboxRecovered: this.recovered },
+      'orchestrator stopped',
+    );
   }
 }

@@ -86,7 +86,11 @@ export class ParticipantHost {
     this.handled++;
   }
 
-  stop(): Promise<void> {
-    return this.consumer.stop();
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    this.log.info(
+      { service: this.def.name, handled: this.handled, replayed: this.replayed, ...this.consumer.stats },
+      'service stopped',
+    );
   }
 }

@@ -42,13 +42,13 @@ export class SagaTestKit<TInput> {
 
   start(input: TInput): this {
     const parsed = this.def.input.parse(input);
-    this.apply(null, { ...(parsed as Record<string, unknown>), sagaId: this.sagaId });
+    this.step(null, { ...(parsed as Record<string, unknown>), sagaId: this.sagaId });
     return this;
   }
 
   /** Delivers an event as if a participant had replied. */
   send(event: MachineEvent): this {
-    this.apply(event);
+    this.step(event);
     return this;
   }
 
@@ -63,7 +63,7 @@ export class SagaTestKit<TInput> {
       const [key, timer] = next;
       this.nowMs = Math.max(this.nowMs, timer.dueAt.getTime());
       delete this.timers[key];
-      this.apply(timer.event);
+      this.step(timer.event);
     }
     this.nowMs = until;
     return this;
@@ -81,7 +81,7 @@ export class SagaTestKit<TInput> {
     return this.commands.map((c) => c.type);
   }
 
-  private apply(event: MachineEvent | null, input?: unknown): void {
+  private step(event: MachineEvent | null, input?: unknown): void {
     const result = runStep(
       this.def.machine,
       { snapshot: this.snapshot, input, timers: this.timers },
@@ -103,7 +103,7 @@ export class SagaTestKit<TInput> {
         continue;
       }
       const replies = responder(c);
-      for (const reply of Array.isArray(replies) ? replies : replies ? [replies] : []) this.apply(reply);
+      for (const reply of Array.isArray(replies) ? replies : replies ? [replies] : []) this.step(reply);
     }
   }
 }

@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
-import { NotFoundError } from '../errors.ts';
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
-import { type SagaRegistry, startSaga } from '../orchestrator/index.ts';
+import { requestCancel, type SagaRegistry, startSaga } from '../orchestrator/index.ts';
 import type { SagaStore } from '../store/index.ts';
 import { listSagas, parseListQuery } from './saga-list.ts';
 import { readCorrelationId, readJsonObject, readTraceparent } from './start-request.ts';
@@ -12,6 +13,8 @@ export interface SagaRouteDeps {
   bus: Bus;
   registry: SagaRegistry;
 }
+
+const CancelBody = z.object({ reason: z.string().min(1).max(500).optional() });
 
 export const sagaPath = (sagaId: string) => `/v1/sagas/${encodeURIComponent(sagaId)}`;
 
@@ -61,6 +64,23 @@ export function registerSagaRoutes(app: Hono, deps: SagaRouteDeps): void {
     const [doc, history] = await Promise.all([exists, deps.store.historyOf(id)]);
     if (!doc) throw unknownSaga(id);
     return c.json(history.map(historyView));
+  });
+
+  app.post('/v1/sagas/:id/cancel', async (c) => {
+    const id = c.req.param('id');
+    const text = await c.req.text();
+    const body = text.trim() === '' ? {} : await readJsonObject(c.req, text);
+    const reason = CancelBody.safeParse(body);
+    if (!reason.success) {
+      throw new ValidationError('invalid cancel request', [
+        { field: 'reason', message: reason.error.issues[0]?.message ?? 'invalid' },
+      ]);
+    }
+    const doc = await requestCancel(deps, id, reason.data.reason ?? 'cancelled by request');
+    return c.json(
+      { sagaId: id, status: doc.status, cancelRequested: true, links: { self: sagaPath(id) } },
+      202,
+    );
   });
 
   app.get('/v1/saga-types', (c) => {

@@ -14,8 +14,8 @@ const CorrelationIdSchema = z
   .max(200, 'at most 200 characters');
 
 /** Reads the body as a JSON object; the saga's own schema checks its fields afterwards. */
-export async function readJsonObject(req: HonoRequest): Promise<Record<string, unknown>> {
-  const text = await req.text();
+export async function readJsonObject(req: HonoRequest, body?: string): Promise<Record<string, unknown>> {
+  const text = body ?? (await req.text());
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -10,3 +10,4 @@ export {
   stateName,
   timerKey,
 } from './step.ts';
+export { requestCancel } from './cancel.ts';

@@ -20,6 +20,8 @@ export interface ActorDeps {
 export const RuntimeEvent = {
   started: 'saga.started',
   timer: timerEventType,
+  /** A cancel request; machines that support cancel handle it by compensating. */
+  cancel: 'saga.cancel',
 } as const;
 
 const maxRevisionRetries = 8;

@@ -126,6 +126,26 @@ describe('order-fulfillment machine', () => {
     expect(kit.reason).toBe('compensation-timeout: release inventory');
   });
 
+  it('cancel mid-flight compensates the steps done, including the one in flight, and ends cancelled', () => {
+    const kit = happyKit();
+    kit.on('payment.capture', () => undefined).start(order());
+    expect(kit.state).toBe('capturingPayment');
+    kit.send({ type: 'saga.cancel', data: { reason: 'customer changed their mind' } });
+    expect(kit.commandTypes().slice(3)).toEqual(['payment.refund', 'inventory.release']);
+    expect(kit.status).toBe('cancelled');
+    expect(kit.reason).toBe('cancelled: customer changed their mind');
+  });
+
+  it('a cancel during compensation changes nothing', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => ({ type: 'payment.declined', data: {} }))
+      .on('inventory.release', () => undefined)
+      .start(order());
+    kit.send({ type: 'saga.cancel', data: {} });
+    expect(kit.status).toBe('compensating');
+    expect(kit.reason).toBe('payment-declined');
+  });
+
   it('ignores a reply that does not belong to the current step', () => {
     const kit = new SagaTestKit(orderFulfillment).start(order());
     kit.send({ type: 'payment.captured', data: {} });

@@ -7,7 +7,7 @@ import type { OrderInput, OrderItem } from './schema.ts';
  * reacts to the replies; every step has a durable timeout.
  */
 
-export type Outcome = 'completed' | 'compensated' | 'failed';
+export type Outcome = 'completed' | 'compensated' | 'failed' | 'cancelled';
 
 export interface OrderContext {
   orderId: string;
@@ -23,6 +23,8 @@ export interface OrderContext {
   paymentId: string | null;
   trackingNumber: string | null;
   reason: string | null;
+  /** Set by a cancel request: compensation then ends `cancelled`, not `compensated`. */
+  cancelled: boolean;
   outcome: Outcome | null;
 }
 
@@ -40,7 +42,8 @@ export type OrderEvent =
   | Reply<'payment.refunded'>
   | Reply<'shipping.shipment-created', { trackingNumber: string }>
   | Reply<'shipping.unavailable', { reason?: string }>
-  | Reply<'shipping.shipment-cancelled'>;
+  | Reply<'shipping.shipment-cancelled'>
+  | Reply<'saga.cancel', { reason?: string }>;
 
 export type OrderCommand =
   | { type: 'inventory.reserve'; data: { orderId: string; items: Array<{ sku: string; qty: number }> } }
@@ -90,6 +93,11 @@ export const orderMachine = setup({
     countAttempt: assign({ compensationAttempts: ({ context }) => context.compensationAttempts + 1 }),
     resetAttempts: assign({ compensationAttempts: 0 }),
     setReason: assign({ reason: (_, params: { reason: string }) => params.reason }),
+    markCancelled: assign({
+      cancelled: true,
+      reason: ({ event }) =>
+        event.type === 'saga.cancel' && event.data.reason ? `cancelled: ${event.data.reason}` : 'cancelled',
+    }),
     /** Keeps the participant's own reason (e.g. `card-declined`) when it gave one. */
     setReasonFromReply: assign({
       reason: ({ event }, params: { reason: string }) =>
@@ -114,6 +122,7 @@ export const orderMachine = setup({
     paymentId: null,
     trackingNumber: null,
     reason: null,
+    cancelled: false,
     outcome: null,
   }),
   output: ({ context }) => ({ status: context.outcome ?? 'failed', reason: context.reason }),
@@ -125,6 +134,8 @@ export const orderMachine = setup({
         data: { orderId: context.orderId, items: skuQty(context.items) },
       })),
       on: {
+        // The step's command may already have taken effect: undo it too.
+        'saga.cancel': { target: 'compensating.releasingInventory', actions: 'markCancelled' },
         'inventory.reserved': 'authorizingPayment',
         'inventory.out-of-stock': { target: 'compensated', actions: because('out-of-stock') },
       },
@@ -145,6 +156,8 @@ export const orderMachine = setup({
         },
       })),
       on: {
+        // The step's command may already have taken effect: undo it too.
+        'saga.cancel': { target: 'compensating.voidingPayment', actions: 'markCancelled' },
         'payment.authorized': {
           target: 'capturingPayment',
           actions: assign({ paymentId: ({ event }) => event.data.paymentId }),
@@ -162,6 +175,8 @@ export const orderMachine = setup({
         data: { orderId: context.orderId },
       })),
       on: {
+        // The step's command may already have taken effect: undo it too.
+        'saga.cancel': { target: 'compensating.refundingPayment', actions: 'markCancelled' },
         'payment.captured': 'creatingShipment',
         'payment.capture-failed': {
           target: 'compensating.voidingPayment',
@@ -178,6 +193,8 @@ export const orderMachine = setup({
         data: { orderId: context.orderId, items: skuQty(context.items), address: context.shippingAddress },
       })),
       on: {
+        // The step's command may already have taken effect: undo it too.
+        'saga.cancel': { target: 'compensating.cancellingShipment', actions: 'markCancelled' },
         'shipping.shipment-created': {
           target: 'completed',
           actions: assign({ trackingNumber: ({ event }) => event.data.trackingNumber }),
@@ -279,7 +296,10 @@ export const orderMachine = setup({
       },
     },
     completed: { type: 'final', entry: assign({ outcome: 'completed' as const }) },
-    compensated: { type: 'final', entry: assign({ outcome: 'compensated' as const }) },
+    compensated: {
+      type: 'final',
+      entry: assign({ outcome: ({ context }) => (context.cancelled ? 'cancelled' : 'compensated') }),
+    },
     failed: { type: 'final', entry: assign({ outcome: 'failed' as const }) },
   },
 });

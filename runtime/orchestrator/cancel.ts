@@ -1,0 +1,38 @@
+import { ConflictError, NotFoundError } from '../errors.ts';
+import type { Bus, Envelope } from '../messaging/index.ts';
+import { isTerminal, type SagaDoc, type SagaStore } from '../store/index.ts';
+import { RuntimeEvent } from './saga-actor.ts';
+
+/**
+ * Asks a running saga to cancel: publishes `saga.cancel` to it as an ordinary event, so
+ * its machine decides how to compensate the steps done. One id per saga, so repeated
+ * requests collapse. A saga that already ended cannot be cancelled (409).
+ */
+export async function requestCancel(
+  deps: { store: SagaStore; bus: Bus },
+  sagaId: string,
+  reason: string,
+): Promise<SagaDoc> {
+  const doc = await deps.store.load(sagaId);
+  if (!doc) throw new NotFoundError(`no saga with id "${sagaId}"`);
+  if (isTerminal(doc.status)) {
+    throw new ConflictError(
+      `saga ${sagaId} already ended with status ${doc.status}; only a running saga can be cancelled`,
+    );
+  }
+  const id = `${sagaId}:cancel`;
+  const env: Envelope = {
+    id,
+    type: RuntimeEvent.cancel,
+    schemaVersion: 1,
+    occurredAt: new Date().toISOString(),
+    sagaId,
+    sagaType: doc.type,
+    correlationId: doc.correlationId,
+    causationId: null,
+    traceparent: doc.traceparent,
+    data: { reason },
+  };
+  await deps.bus.publish(`evt.${RuntimeEvent.cancel}`, env, id);
+  return doc;
+}

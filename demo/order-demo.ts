@@ -1,7 +1,7 @@
 import type { Config } from '../runtime/config.ts';
 import { resolveInfra } from '../runtime/infra/index.ts';
 import type { Distribution } from '../runtime/node.ts';
-import { startNode } from '../runtime/node.ts';
+import { allRoles, startNode } from '../runtime/node.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import { scenarioFor } from './scenarios.ts';
 
@@ -64,16 +64,7 @@ export async function runOrderDemo(rawArgs: string[], base: Config, dist: Distri
     mongoDb: base.mongoDb === 'jetsaga' ? `jetsaga_demo_${Date.now().toString(36)}` : base.mongoDb,
   };
   const log = createLogger(config.logLevel, { app: 'jetsaga-demo' }, 2);
-  const node = await startNode(
-    config,
-    dist,
-    [
-      { kind: 'orchestrator' },
-      ...Object.keys(dist.participants).map((name) => ({ kind: 'service' as const, name })),
-      { kind: 'api' },
-    ],
-    log,
-  );
+  const node = await startNode(config, dist, allRoles(dist), log);
   try {
     const api = node.api!.url;
     say(`jetsaga demo: API on ${api}, starting ${args.orders} orders (auth: none, local demo)`);

@@ -1,6 +1,6 @@
 import { type Config, configHelp, loadConfig } from './config.ts';
 import { JetsagaError } from './errors.ts';
-import { type Distribution, type Role, type RunningNode, startNode } from './node.ts';
+import { allRoles, type Distribution, type Role, roleName, type RunningNode, startNode } from './node.ts';
 
 export interface CliExtras {
   /** `jetsaga demo`: runs the distribution's demo; resolves to the exit code. */
@@ -13,7 +13,9 @@ Roles:
   api                     HTTP API (start and inspect sagas)
   orchestrator            runs saga machines: events in, commands out, durable timers
   service <name>          a participant; one of: ${Object.keys(dist.participants).join(', ')}
-  all                     every role above in one process
+${Object.entries(dist.extraRoles ?? {})
+  .map(([name, r]) => `  ${name.padEnd(24)}${r.description}\n`)
+  .join('')}  all                     every role above in one process
   demo [--orders N] [--json]
                           local infrastructure + every role + a batch of sagas, then a summary
   help                    this text
@@ -38,15 +40,9 @@ function parseRoles(args: string[], dist: Distribution): { roles: Role[]; rest: 
       return { roles: [{ kind: 'service', name }], rest: more };
     }
     case 'all':
-      return {
-        roles: [
-          { kind: 'orchestrator' },
-          ...Object.keys(dist.participants).map((name): Role => ({ kind: 'service', name })),
-          { kind: 'api' },
-        ],
-        rest,
-      };
+      return { roles: allRoles(dist), rest };
     default:
+      if (role && dist.extraRoles?.[role]) return { roles: [{ kind: 'extra', name: role }], rest };
       throw new CliError(`unknown role "${role}"; run jetsaga help`);
   }
 }
@@ -74,10 +70,7 @@ export async function runCli(argv: string[], dist: Distribution, extras: CliExtr
     const { config, rest: unknown } = loadConfig(rest);
     if (unknown.length > 0) throw new CliError(`unknown option(s): ${unknown.join(' ')}; run jetsaga help`);
     const node = await startNode(config, dist, roles);
-    node.log.info(
-      { roles: roles.map((r) => (r.kind === 'service' ? `service:${r.name}` : r.kind)), api: node.api?.url },
-      'jetsaga started',
-    );
+    node.log.info({ roles: roles.map(roleName), api: node.api?.url }, 'jetsaga started');
     return await untilSignal(node);
   } catch (err) {
     const message =

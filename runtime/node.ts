@@ -1,4 +1,4 @@
-import type { MongoClient } from 'mongodb';
+import type { Db, MongoClient } from 'mongodb';
 import type { Config } from './config.ts';
 import { Bus, provisionStreams } from './messaging/index.ts';
 import { createLogger, type Logger } from './observability/index.ts';
@@ -6,11 +6,48 @@ import { Orchestrator, type SagaRegistry } from './orchestrator/index.ts';
 import { type ParticipantDefinition, ParticipantHost } from './participants/index.ts';
 import { SagaStore } from './store/index.ts';
 
-export type Role = { kind: 'api' } | { kind: 'orchestrator' } | { kind: 'service'; name: string };
+export type Role =
+  | { kind: 'api' }
+  | { kind: 'orchestrator' }
+  | { kind: 'service'; name: string }
+  | { kind: 'extra'; name: string };
+
+/** What an extra role gets: the node's shared connections. */
+export interface RoleContext {
+  config: Config;
+  log: Logger;
+  bus: Bus;
+  mongo: MongoClient;
+  db: Db;
+}
+
+/**
+ * A role that a distribution adds (for example an event-driven agent): started with the
+ * node's connections, stopped gracefully with the node.
+ */
+export interface ExtraRole {
+  description: string;
+  start(ctx: RoleContext): Promise<{ stop(): Promise<void> }>;
+}
 
 export interface Distribution {
   registry: SagaRegistry;
   participants: Record<string, ParticipantDefinition>;
+  /** Roles beyond api, orchestrator and services, by name (`jetsaga <name>`). */
+  extraRoles?: Record<string, ExtraRole>;
+}
+
+export const roleName = (r: Role): string =>
+  r.kind === 'service' ? `service:${r.name}` : r.kind === 'extra' ? r.name : r.kind;
+
+/** Every role of a distribution, for `jetsaga all` and the demo. */
+export function allRoles(dist: Distribution): Role[] {
+  return [
+    { kind: 'orchestrator' },
+    ...Object.keys(dist.participants).map((name): Role => ({ kind: 'service', name })),
+    ...Object.keys(dist.extraRoles ?? {}).map((name): Role => ({ kind: 'extra', name })),
+    { kind: 'api' },
+  ];
 }
 
 export interface RunningNode {
@@ -36,11 +73,7 @@ export async function startNode(
   roles: Role[],
   log = createLogger(config.logLevel),
 ): Promise<RunningNode> {
-  const bus = await Bus.connect(
-    config,
-    log,
-    `jetsaga-${roles.map((r) => (r.kind === 'service' ? r.name : r.kind)).join('+')}`,
-  );
+  const bus = await Bus.connect(config, log, `jetsaga-${roles.map(roleName).join('+')}`);
   const { client: mongo, store } = await SagaStore.connect(config.mongoUrl, config.mongoDb).catch(
     async (err) => {
       await bus.close();
@@ -93,6 +126,17 @@ export async function startNode(
         await host.start();
         node.services.push(host);
         stops.push(() => host.stop());
+      } else if (role.kind === 'extra') {
+        const extra = dist.extraRoles?.[role.name];
+        if (!extra) throw new Error(`unknown role "${role.name}"`);
+        const running = await extra.start({
+          config,
+          bus,
+          mongo,
+          db: mongo.db(config.mongoDb),
+          log: log.child({ role: role.name }),
+        });
+        stops.push(() => running.stop());
       } else {
         const { createApp, serveApi } = await import('./http/index.ts');
         const app = createApp({

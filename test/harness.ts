@@ -2,16 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { inject } from 'vitest';
 import { type Config, defaultConfig } from '../runtime/config.ts';
-import { type Distribution, type Role, type RunningNode, startNode } from '../runtime/node.ts';
+import { allRoles, type Distribution, type Role, type RunningNode, startNode } from '../runtime/node.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import type { SagaDoc } from '../runtime/store/index.ts';
 import { distributionForTests } from './dist.ts';
-
-export const allRoles = (dist: Distribution = distributionForTests): Role[] => [
-  { kind: 'orchestrator' },
-  ...Object.keys(dist.participants).map((name): Role => ({ kind: 'service', name })),
-  { kind: 'api' },
-];
 
 export interface TestNode extends RunningNode {
   /** fetch against the node's API. */

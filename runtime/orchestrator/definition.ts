@@ -1,5 +1,6 @@
 import type { AnyStateMachine } from 'xstate';
 import type { z } from 'zod';
+import type { StepPolicy } from './step-policies.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 
 /**
@@ -20,6 +21,8 @@ export interface SagaDefinition<TInput = unknown> {
   machine: AnyStateMachine;
   input: z.ZodType<TInput>;
   description?: string;
+  /** Per command type: resend an unanswered command, then give up as declared. */
+  policies?: Record<string, StepPolicy>;
 }
 
 export function defineSaga<TInput>(def: SagaDefinition<TInput>): SagaDefinition<TInput> {

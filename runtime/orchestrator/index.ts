@@ -11,3 +11,4 @@ export {
   timerKey,
 } from './step.ts';
 export { requestCancel } from './cancel.ts';
+export { type StepPolicy } from './step-policies.ts';

@@ -1,11 +1,19 @@
 import type { Config } from '../config.ts';
-import { StaleRevisionError, TerminalError, TransientError } from '../errors.ts';
+import { NotFoundError, StaleRevisionError, TerminalError, TransientError } from '../errors.ts';
 import type { Bus, Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { isTerminal, type OutboxEntry, type SagaDoc, type SagaStore } from '../store/index.ts';
+import {
+  isTerminal,
+  type OutboxEntry,
+  type SagaDoc,
+  type SagaStatus,
+  type SagaStore,
+  type TimerEntry,
+} from '../store/index.ts';
 import { timerEventType } from '../timers/index.ts';
-import type { SagaRegistry } from './definition.ts';
+import type { SagaDefinition, SagaRegistry } from './definition.ts';
 import { type MachineEvent, runStep, type StepResult, timerKey, toMachineEvent } from './step.ts';
+import { armResends, isResendTimer, planResend, settleResends } from './step-policies.ts';
 
 export interface ActorDeps {
   store: SagaStore;
@@ -26,6 +34,22 @@ export const RuntimeEvent = {
 
 const maxRevisionRetries = 8;
 
+/** Everything one commit changes, whatever caused it (a machine step, a resend, a failure). */
+interface Change {
+  status: SagaStatus;
+  state: string | null;
+  context: unknown;
+  snapshot: unknown;
+  reason: string | null;
+  error?: { message: string; at: Date } | null;
+  commands: Array<{ type: string; data: Record<string, unknown> }>;
+  /** Extra outbox entries with their own msg ids (resends). */
+  resends: OutboxEntry[];
+  timers: Record<string, TimerEntry>;
+  timersSet: TimerEntry[];
+  timersCancelled: string[];
+}
+
 /**
  * One saga's actor: a cache of its document and the step loop of DESIGN.md
  * "Message flow": transition -> one atomic write (snapshot, rev+1, outbox, inbox,
@@ -33,6 +57,8 @@ const maxRevisionRetries = 8;
  */
 export class SagaActor {
   private doc: SagaDoc | null = null;
+  /** Whether `doc` was read for the message being handled (not kept from an earlier one). */
+  private fresh = false;
 
   constructor(
     readonly id: string,
@@ -40,6 +66,7 @@ export class SagaActor {
   ) {}
 
   async deliver(env: Envelope, log: Logger): Promise<void> {
+    this.fresh = false;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.tryDeliver(env, log);
@@ -57,7 +84,17 @@ export class SagaActor {
     const doc = await this.deps.store.load(this.id);
     if (!doc) throw new TransientError(`saga ${this.id} does not exist (yet)`);
     this.doc = doc;
+    this.fresh = true;
     return doc;
+  }
+
+  /**
+   * Before dropping a message as not applicable, make sure the decision was made on the
+   * current document: another replica may have moved the saga since we cached it, and a
+   * stale cache would make us ignore an event that now applies.
+   */
+  private confirmIgnore(doc: SagaDoc): void {
+    if (!this.fresh) throw new StaleRevisionError(doc._id, doc.rev);
   }
 
   private async tryDeliver(env: Envelope, log: Logger): Promise<void> {
@@ -68,36 +105,105 @@ export class SagaActor {
       await this.flushOutbox();
       return;
     }
-    const event = this.machineEventFor(doc, env);
-    if (event === undefined) return;
-    const def = this.deps.registry.get(doc.type, doc.version);
+    const def = this.definitionOf(doc);
     const now = new Date();
     const timers = { ...doc.timers };
-    if (env.type === RuntimeEvent.timer) delete timers[timerKey(String(env.data.timerId))];
+    let event: MachineEvent | null;
+    if (env.type === RuntimeEvent.timer) {
+      const key = timerKey(String(env.data.timerId));
+      const timer = timers[key];
+      // Cancelled, already fired, or re-armed with another due time: stale.
+      if (!timer || timer.dueAt.getTime() !== Number(env.data.dueAt)) return this.confirmIgnore(doc);
+      delete timers[key];
+      if (isResendTimer(timer.id)) {
+        const plan = planResend(def.policies, timer, now);
+        if (plan.kind === 'resend') {
+          if (plan.next) timers[key] = plan.next;
+          await this.commit(doc, env, log, now, { ...unchangedMachine(doc), resends: [plan.entry], timers });
+          return;
+        }
+        if (plan.onExhausted === 'fail') {
+          const reason = `step-exhausted: ${plan.command} unanswered after ${plan.attempts} resends`;
+          await this.commit(doc, env, log, now, {
+            ...unchangedMachine(doc),
+            status: 'failed',
+            reason,
+            timers: {},
+          });
+          return;
+        }
+        if (!plan.onExhausted) {
+          await this.commit(doc, env, log, now, { ...unchangedMachine(doc), timers });
+          return;
+        }
+        event = {
+          type: plan.onExhausted.event,
+          data: { command: plan.command, commandId: plan.commandId, attempts: plan.attempts },
+        };
+      } else {
+        event = timer.event;
+      }
+    } else if (env.type === RuntimeEvent.started) {
+      if (doc.snapshot !== null) return this.confirmIgnore(doc);
+      event = null;
+    } else {
+      if (doc.snapshot === null) throw new TransientError(`saga ${doc._id} has not started yet`);
+      event = toMachineEvent(env);
+    }
+
     let result: StepResult;
     try {
       result = runStep(def.machine, { snapshot: doc.snapshot, input: machineInput(doc), timers }, event, now);
     } catch (err) {
       // A machine that breaks the rules fails its saga, visibly, instead of looping.
-      if (err instanceof TerminalError) {
-        await this.fail(doc, env, err, now);
-        return;
-      }
-      throw err;
+      if (!(err instanceof TerminalError)) throw err;
+      log.error({ err: err.message }, 'saga failed: machine error');
+      await this.commit(doc, env, log, now, {
+        ...unchangedMachine(doc),
+        status: 'failed',
+        reason: 'machine-error',
+        error: { message: err.message, at: now },
+        timers: {},
+      });
+      return;
     }
+    const settled = settleResends(result.timers, { causationId: env.causationId }, result.state);
     const unchanged =
       result.commands.length === 0 &&
       result.timersSet.length === 0 &&
       result.timersCancelled.length === 0 &&
+      settled.length === 0 &&
       env.type !== RuntimeEvent.timer &&
       result.state === doc.state &&
       JSON.stringify(result.context) === JSON.stringify(doc.context);
     if (unchanged && doc.snapshot !== null) {
+      this.confirmIgnore(doc);
       log.debug({ state: doc.state }, 'event does not apply in this state; ignored');
       return;
     }
+    await this.commit(doc, env, log, now, {
+      ...result,
+      resends: [],
+      timersCancelled: [...result.timersCancelled, ...settled],
+    });
+  }
+
+  /** A definition for the saga's own version; a missing one is recorded on the saga, then dead-lettered. */
+  private definitionOf(doc: SagaDoc): SagaDefinition {
+    try {
+      return this.deps.registry.get(doc.type, doc.version);
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        void this.deps.store.recordError(doc._id, err.message).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async commit(doc: SagaDoc, env: Envelope, log: Logger, now: Date, change: Change): Promise<void> {
+    const def = this.deps.registry.get(doc.type, doc.version);
     const newRev = doc.rev + 1;
-    const outboxAdd = result.commands.map((c, i): OutboxEntry => {
+    const outboxAdd = change.commands.map((c, i): OutboxEntry => {
       const commandId = `${doc._id}:${newRev}:${i}`;
       return {
         msgId: commandId,
@@ -117,80 +223,56 @@ export class SagaActor {
         },
       };
     });
+    const timers = isTerminal(change.status) ? {} : change.timers;
+    const armed = isTerminal(change.status)
+      ? []
+      : armResends(def.policies, outboxAdd, change.state, timers, now);
+    const outbox = [...outboxAdd, ...change.resends];
     const inbox = [...doc.inbox, env.id].slice(-this.deps.config.inboxSize);
     await this.deps.store.commit(doc._id, doc.rev, {
-      status: result.status,
-      state: result.state,
-      context: result.context,
-      snapshot: result.snapshot,
-      outboxAdd,
+      status: change.status,
+      state: change.state,
+      context: change.context,
+      snapshot: change.snapshot,
+      outboxAdd: outbox,
       inbox,
-      timers: result.timers,
-      reason: result.reason,
+      timers,
+      reason: change.reason,
+      ...(change.error !== undefined ? { error: change.error } : {}),
     });
     const from = doc.state;
     Object.assign(doc, {
-      status: result.status,
-      state: result.state,
-      context: result.context,
-      snapshot: result.snapshot,
+      status: change.status,
+      state: change.state,
+      context: change.context,
+      snapshot: change.snapshot,
       rev: newRev,
       inbox,
-      timers: result.timers,
-      reason: result.reason,
+      timers,
+      reason: change.reason,
       updatedAt: now,
     });
-    for (const e of outboxAdd) doc.outbox[e.msgId] = e;
+    for (const e of outbox) doc.outbox[e.msgId] = e;
     await this.deps.store.appendHistory({
       sagaId: doc._id,
       rev: newRev,
       event: { id: env.id, type: env.type, data: env.data },
       from,
-      to: result.state,
-      status: result.status,
-      commands: outboxAdd.map((e) => ({ msgId: e.msgId, type: e.envelope.type, data: e.envelope.data })),
+      to: change.state,
+      status: change.status,
+      commands: outbox.map((e) => ({ msgId: e.msgId, type: e.envelope.type, data: e.envelope.data })),
       timers: {
-        set: result.timersSet.map((t) => ({ id: t.id, dueAt: t.dueAt })),
-        cancelled: result.timersCancelled,
+        set: [...change.timersSet, ...armed].map((t) => ({ id: t.id, dueAt: t.dueAt })),
+        cancelled: change.timersCancelled,
       },
       at: now,
     });
     log.debug(
-      { from, to: result.state, status: result.status, rev: newRev, commands: outboxAdd.length },
+      { from, to: change.state, status: change.status, rev: newRev, commands: outbox.length },
       'transition',
     );
-    this.deps.onTransition?.(doc, result, env);
+    this.deps.onTransition?.(doc, { ...change, commands: change.commands, timers }, env);
     await this.flushOutbox();
-  }
-
-  /** The machine event for a message, or undefined when the message no longer applies. */
-  private machineEventFor(doc: SagaDoc, env: Envelope): MachineEvent | null | undefined {
-    if (env.type === RuntimeEvent.started) return doc.snapshot === null ? null : undefined;
-    if (doc.snapshot === null) throw new TransientError(`saga ${doc._id} has not started yet`);
-    if (env.type === RuntimeEvent.timer) {
-      const timer = doc.timers[timerKey(String(env.data.timerId))];
-      // Cancelled, already fired, or re-armed with another due time: stale.
-      if (!timer || timer.dueAt.getTime() !== Number(env.data.dueAt)) return undefined;
-      return timer.event;
-    }
-    return toMachineEvent(env);
-  }
-
-  private async fail(doc: SagaDoc, env: Envelope, err: Error, now: Date): Promise<void> {
-    const inbox = [...doc.inbox, env.id].slice(-this.deps.config.inboxSize);
-    await this.deps.store.commit(doc._id, doc.rev, {
-      status: 'failed',
-      state: doc.state,
-      context: doc.context,
-      snapshot: doc.snapshot,
-      outboxAdd: [],
-      inbox,
-      timers: {},
-      reason: 'machine-error',
-      error: { message: err.message, at: now },
-    });
-    this.deps.log.error({ sagaId: doc._id, err: err.message }, 'saga failed: machine error');
-    this.doc = null;
   }
 
   /** Publishes every pending outbox entry with its original msg id, then clears them. */
@@ -205,6 +287,22 @@ export class SagaActor {
     for (const id of ids) delete doc.outbox[id];
     return ids.length;
   }
+}
+
+/** The machine part of a change that leaves the machine where it is. */
+function unchangedMachine(doc: SagaDoc): Change {
+  return {
+    status: doc.status,
+    state: doc.state,
+    context: doc.context,
+    snapshot: doc.snapshot,
+    reason: doc.reason ?? null,
+    commands: [],
+    resends: [],
+    timers: doc.timers,
+    timersSet: [],
+    timersCancelled: [],
+  };
 }
 
 /** Machines get their saga id beside the caller's input, to key idempotent effects on. */

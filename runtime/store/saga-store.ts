@@ -80,6 +80,11 @@ export class SagaStore {
     return rev + 1;
   }
 
+  /** Notes a problem on the saga for the inspector without moving it (no rev change). */
+  async recordError(id: string, message: string): Promise<void> {
+    await this.sagas.updateOne({ _id: id }, { $set: { error: { message, at: new Date() } } });
+  }
+
   /** Removes published entries. Idempotent and independent of `rev`, so it never races a transition. */
   async clearOutbox(id: string, msgIds: string[]): Promise<void> {
     if (msgIds.length === 0) return;

@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { MongoClient } from 'mongodb';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type Infra, resolveInfra } from '../../runtime/infra/index.ts';
+import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every process dies while a saga waits on a 5 s timer; after the deadline they come back and it fires once. */
+describe('a durable timer survives the death of every process', () => {
+  let infra: Infra | undefined;
+  let node: ChildProcess | undefined;
+  afterAll(async () => {
+    node?.kill('SIGKILL');
+    await infra?.stop();
+  });
+
+  const ns = `t${randomBytes(4).toString('hex')}`;
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const startNode = (urls: { nats: string; mongo: string }) =>
+    spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/reminder-node.ts', 'all'], {
+      env: {
+        ...process.env,
+        NATS_URL: urls.nats,
+        MONGO_URL: urls.mongo,
+        JETSAGA_NAMESPACE: ns,
+        JETSAGA_MONGO_DB: `jetsaga_${ns}`,
+        JETSAGA_HTTP_PORT: String(port),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'ignore',
+    });
+  const until = async <T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const v = await f().catch(() => undefined);
+      if (v !== undefined) return v;
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await sleep(100);
+    }
+  };
+
+  it('fires exactly once at restart', async () => {
+    // Its own servers: this test kills them.
+    infra = await resolveInfra({
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        JETSAGA_CACHE_DIR: process.env.JETSAGA_CACHE_DIR,
+      },
+      preferLocal: true,
+      log: () => undefined,
+    });
+    expect(infra.nats && infra.mongo).toBeTruthy();
+    const urls = { nats: infra.natsUrl, mongo: infra.mongoUrl };
+    node = startNode(urls);
+    const api = `http://127.0.0.1:${port}`;
+    await until('the API', async () => ((await fetch(`${api}/readyz`)).ok ? true : undefined));
+    const res = await fetch(`${api}/v1/sagas/reminder`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ delayMs: 5000 }),
+    });
+    expect(res.status).toBe(202);
+    const { sagaId } = (await res.json()) as { sagaId: string };
+    const startedAt = Date.now();
+
+    const client = new MongoClient(urls.mongo);
+    const sagas = client.db(`jetsaga_${ns}`).collection<SagaDoc>('sagas');
+    const armed = await until('the timer to be armed', async () => {
+      const d = await sagas.findOne({ _id: sagaId });
+      return d && Object.keys(d.timers).length === 1 ? d : undefined;
+    });
+    expect(armed.state).toBe('waiting');
+    await client.close();
+    // The local MongoDB-wire server writes its file about once a second; a real mongod journals at once.
+    await sleep(1500);
+
+    node.kill('SIGKILL');
+    await infra.nats!.kill();
+    await infra.mongo!.kill();
+    await sleep(Math.max(0, startedAt + 6000 - Date.now()));
+
+    await infra.nats!.restart();
+    await infra.mongo!.restart();
+    node = startNode(urls);
+
+    const after = new MongoClient(urls.mongo);
+    const db = after.db(`jetsaga_${ns}`);
+    const done = await until('the saga to complete', async () => {
+      const d = await db.collection<SagaDoc>('sagas').findOne({ _id: sagaId });
+      return d?.status === 'completed' ? d : undefined;
+    });
+    expect(done.timers).toEqual({});
+    const history = await db.collection<HistoryEntry>('saga_history').find({ sagaId }).toArray();
+    expect(history.filter((h) => h.event.type === 'saga.timer')).toHaveLength(1);
+    expect(await db.collection('clock_rings').countDocuments({})).toBe(1);
+    await after.close();
+  });
+});

@@ -6,10 +6,10 @@
 import { runOrderDemo } from '../demo/order-demo.ts';
 import { runCli } from '../runtime/cli.ts';
 import { SagaRegistry } from '../runtime/orchestrator/index.ts';
-import { orderFulfillment } from '../sagas/order-fulfillment/index.ts';
+import { sagas } from '../sagas/index.ts';
 import { participants } from '../services/index.ts';
 
-export const distribution = { registry: new SagaRegistry().register(orderFulfillment), participants };
+export const distribution = { registry: new SagaRegistry().register(...sagas), participants };
 
 const code = await runCli(process.argv.slice(2), distribution, {
   demo: (args, config) => runOrderDemo(args, config, distribution),

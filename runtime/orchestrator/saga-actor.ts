@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import { FaultPoint, faultPoint } from '../faults.ts';
 import { NotFoundError, StaleRevisionError, TerminalError, TransientError } from '../errors.ts';
 import type { Bus, Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
@@ -240,6 +241,7 @@ export class SagaActor {
       reason: change.reason,
       ...(change.error !== undefined ? { error: change.error } : {}),
     });
+    faultPoint(FaultPoint.afterCommit);
     const from = doc.state;
     Object.assign(doc, {
       status: change.status,
@@ -273,6 +275,7 @@ export class SagaActor {
     );
     this.deps.onTransition?.(doc, { ...change, commands: change.commands, timers }, env);
     await this.flushOutbox();
+    faultPoint(FaultPoint.afterPublish);
   }
 
   /** Publishes every pending outbox entry with its original msg id, then clears them. */

@@ -30,7 +30,7 @@ public final class MongoWire {
         }
       }
     }
-    MongoBackend backend;
+    final MongoBackend backend;
     if (dir != null) {
       Files.createDirectories(Path.of(dir));
       backend = new H2Backend(Path.of(dir, "data.mv").toString());
@@ -56,6 +56,8 @@ public final class MongoWire {
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       server.shutdownNow();
+      // The server does not close its backend: close it so H2 commits what it holds.
+      backend.close();
       stop.countDown();
     }));
     stop.await();

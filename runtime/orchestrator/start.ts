@@ -80,7 +80,12 @@ export async function startSaga(
     error: null,
   };
   await deps.store.create(doc);
-  await deps.bus.publish(entry.subject, envelope, entry.msgId);
-  await deps.store.clearOutbox(sagaId, [startId]);
+  try {
+    await deps.bus.publish(entry.subject, envelope, entry.msgId);
+    await deps.store.clearOutbox(sagaId, [startId]);
+  } catch {
+    // The saga is stored with its start event in the outbox: the orchestrator's outbox
+    // sweep publishes it once the broker is back, so the start has been accepted.
+  }
   return { sagaId, doc };
 }

@@ -1,0 +1,298 @@
+// The order saga's end-to-end invariants, read straight from MongoDB: what the scale test and the chaos
+// suite assert after crashing things. It trusts nothing the processes say about themselves: only the
+// saga documents, the participants' collections and their inboxes.
+import type { Db, Document, Filter } from 'mongodb';
+
+export const terminalStatuses = ['completed', 'compensated', 'failed', 'cancelled'] as const;
+
+/** Stock the inventory service seeds on first start (services/inventory `defaultCatalog`). */
+export const seededStock: Readonly<Record<string, number>> = {
+  ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`SKU-${i + 1}`, 1_000_000])),
+  'SKU-OUT': 0,
+};
+
+/** Replies that mean a forward step took effect: one command each per saga, or the step ran twice. */
+const forwardEffects = [
+  'inventory.reserved',
+  'payment.authorized',
+  'payment.captured',
+  'shipping.shipment-created',
+] as const;
+
+export interface InvariantOptions {
+  /** Stock per SKU before any order ran; every SKU here must satisfy available + holds == initial. */
+  initialStock?: Readonly<Record<string, number>>;
+  /**
+   * Which sagas to check; defaults to every order-fulfillment saga in the database. With a filter, effects
+   * and inbox entries of other sagas are not reported as orphans (they may belong to sagas left out).
+   */
+  sagaFilter?: Filter<Document>;
+  /** Participants whose `<name>_processed` inbox is checked; missing collections are skipped. */
+  services?: readonly string[];
+}
+
+export interface InvariantReport {
+  sagas: number;
+  terminal: number;
+  /** Effects that break "exactly once": a hold, charge or shipment of the wrong size, a step run twice. */
+  duplicateEffects: number;
+  /** One sentence per broken invariant, naming the saga or order and what was found. */
+  violations: string[];
+  byStatus: Record<string, number>;
+}
+
+interface SagaRow {
+  _id: string;
+  type: string;
+  status: string;
+  state: string | null;
+  input?: { orderId?: string; items?: Array<{ sku: string; qty: number; unitPrice: number }> };
+  context?: { orderId?: string; amount?: number } | null;
+}
+
+interface StockRow {
+  _id: string;
+  available: number;
+  holds?: Record<string, number>;
+}
+
+interface EffectRow {
+  _id: string;
+  status: string;
+  amount?: number;
+  capturedAmount?: number;
+}
+
+interface ProcessedRow {
+  _id: string;
+  reply?: { type?: string; sagaId?: string };
+}
+
+export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}): Promise<InvariantReport> {
+  const initial = opts.initialStock ?? seededStock;
+  const services = opts.services ?? ['inventory', 'payment', 'shipping'];
+  const violations: string[] = [];
+  let duplicateEffects = 0;
+  const duplicate = (what: string) => {
+    duplicateEffects++;
+    violations.push(what);
+  };
+
+  const sagas = await db
+    .collection<SagaRow>('sagas')
+    .find((opts.sagaFilter ?? { type: 'order-fulfillment' }) as Filter<SagaRow>)
+    .project<SagaRow>({
+      _id: 1,
+      type: 1,
+      status: 1,
+      state: 1,
+      input: 1,
+      'context.orderId': 1,
+      'context.amount': 1,
+    })
+    .toArray();
+  const stock = await db.collection<StockRow>('inventory_stock').find({}).toArray();
+  const reservations = await byId(db, 'inventory_reservations');
+  const payments = await byId(db, 'payments');
+  const shipments = await byId(db, 'shipments');
+
+  // Live holds by order id: sku -> qty.
+  const holdsByOrder = new Map<string, Map<string, number>>();
+  for (const s of stock) {
+    for (const [order, qty] of Object.entries(s.holds ?? {})) {
+      if (!holdsByOrder.has(order)) holdsByOrder.set(order, new Map());
+      holdsByOrder.get(order)!.set(s._id, qty);
+    }
+  }
+
+  const byStatus: Record<string, number> = {};
+  const sagasByOrder = new Map<string, string[]>();
+  let terminal = 0;
+  for (const saga of sagas) {
+    byStatus[saga.status] = (byStatus[saga.status] ?? 0) + 1;
+    const orderId = saga.context?.orderId ?? saga.input?.orderId ?? saga._id;
+    sagasByOrder.set(orderId, [...(sagasByOrder.get(orderId) ?? []), saga._id]);
+    const where = `saga ${saga._id} (order ${orderId}, ${saga.status})`;
+    if (!(terminalStatuses as readonly string[]).includes(saga.status)) {
+      violations.push(`${where} is not terminal: state ${saga.state ?? 'none'}`);
+      continue;
+    }
+    terminal++;
+    const items = mergeItems(saga.input?.items ?? []);
+    const amount = saga.context?.amount ?? orderAmount(saga.input?.items ?? []);
+    const holds = holdsByOrder.get(orderId) ?? new Map<string, number>();
+    const payment = payments.get(orderId);
+    const shipment = shipments.get(orderId);
+
+    if (saga.status === 'completed') {
+      for (const [sku, qty] of items) {
+        const held = holds.get(sku);
+        if (held === undefined) violations.push(`${where}: no hold of ${qty} x ${sku}`);
+        else if (held !== qty) duplicate(`${where}: hold of ${held} x ${sku}, the order has ${qty}`);
+      }
+      for (const [sku, qty] of holds) {
+        if (!items.has(sku)) duplicate(`${where}: hold of ${qty} x ${sku}, which the order does not contain`);
+      }
+      if (reservations.get(orderId)?.status !== 'reserved')
+        violations.push(
+          `${where}: reservation is ${reservations.get(orderId)?.status ?? 'missing'}, not reserved`,
+        );
+      if (payment?.status !== 'captured') {
+        violations.push(`${where}: payment is ${payment?.status ?? 'missing'}, not captured`);
+      } else if (!sameMoney(payment.capturedAmount, amount) || !sameMoney(payment.amount, amount)) {
+        duplicate(
+          `${where}: captured ${payment.capturedAmount} of ${payment.amount}, the order is ${amount}`,
+        );
+      }
+      if (shipment?.status !== 'created')
+        violations.push(`${where}: shipment is ${shipment?.status ?? 'missing'}, not created`);
+    } else {
+      for (const [sku, qty] of holds) violations.push(`${where}: still holds ${qty} x ${sku}`);
+      if (payment?.status === 'captured' || payment?.status === 'authorized')
+        violations.push(`${where}: payment left ${payment.status}`);
+      if (shipment?.status === 'created') violations.push(`${where}: shipment left created`);
+    }
+  }
+
+  for (const [orderId, ids] of sagasByOrder) {
+    if (ids.length > 1) violations.push(`order ${orderId} belongs to ${ids.length} sagas: ${ids.join(', ')}`);
+  }
+
+  // Stock is only ever moved between available and holds: the sum per SKU never changes.
+  const stockById = new Map(stock.map((s) => [s._id, s]));
+  for (const [sku, qty] of Object.entries(initial)) {
+    const s = stockById.get(sku);
+    if (!s) {
+      violations.push(`stock ${sku}: missing (expected ${qty})`);
+      continue;
+    }
+    const held = Object.values(s.holds ?? {}).reduce((a, b) => a + b, 0);
+    if (s.available + held !== qty)
+      violations.push(`stock ${sku}: available ${s.available} + held ${held} != initial ${qty}`);
+    if (s.available < 0) violations.push(`stock ${sku}: available is negative (${s.available})`);
+  }
+
+  // Effects must belong to a saga: anything else was done for an order nobody asked for.
+  const whole = opts.sagaFilter === undefined;
+  const orphan = (what: string, ids: Iterable<string>) => {
+    for (const id of ids)
+      if (whole && !sagasByOrder.has(id)) violations.push(`${what} for order ${id}, which has no saga`);
+  };
+  orphan('hold', holdsByOrder.keys());
+  orphan('reservation', reservations.keys());
+  orphan('payment', payments.keys());
+  orphan('shipment', shipments.keys());
+
+  // Inboxes: every handled command names a saga, and each forward step was asked for once per saga.
+  const sagaIds = new Set(sagas.map((s) => s._id));
+  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  for (const service of services) {
+    const name = `${service}_processed`;
+    if (!existing.has(name)) continue;
+    const steps = new Map<string, number>();
+    for (const p of await db
+      .collection<ProcessedRow>(name)
+      .find({})
+      .project<ProcessedRow>({ reply: 1 })
+      .toArray()) {
+      const sagaId = p.reply?.sagaId;
+      const type = p.reply?.type ?? '';
+      if (!sagaId || !sagaIds.has(sagaId)) {
+        if (whole) violations.push(`${name}: command ${p._id} for unknown saga ${sagaId ?? '(none)'}`);
+        continue;
+      }
+      if ((forwardEffects as readonly string[]).includes(type)) {
+        const key = `${sagaId} ${type}`;
+        steps.set(key, (steps.get(key) ?? 0) + 1);
+      }
+    }
+    for (const [key, n] of steps) {
+      if (n > 1) {
+        const [sagaId, type] = key.split(' ');
+        duplicate(`saga ${sagaId}: ${n} distinct commands answered ${type} (the step ran ${n} times)`);
+      }
+    }
+  }
+
+  return { sagas: sagas.length, terminal, duplicateEffects, violations, byStatus };
+}
+
+async function byId(db: Db, collection: string): Promise<Map<string, EffectRow>> {
+  const rows = await db.collection<EffectRow>(collection).find({}).toArray();
+  return new Map(rows.map((r) => [r._id, r]));
+}
+
+/** Same SKU twice in an order is one hold of the summed quantity (as the inventory service does). */
+function mergeItems(items: Array<{ sku: string; qty: number }>): Map<string, number> {
+  const bySku = new Map<string, number>();
+  for (const { sku, qty } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + qty);
+  return bySku;
+}
+
+/** The saga's amount, computed as the order machine does. */
+function orderAmount(items: Array<{ qty: number; unitPrice: number }>): number {
+  return Math.round(items.reduce((sum, i) => sum + i.qty * i.unitPrice, 0) * 100) / 100;
+}
+
+function sameMoney(a: number | undefined, b: number): boolean {
+  return a !== undefined && Math.abs(a - b) < 0.005;
+}
+
+export interface HistoryReport {
+  sagas: number;
+  transitions: number;
+  /** Revisions with no history entry: a crash between the commit and the history write (allowed). */
+  gaps: number;
+  /** Transitions that did not start where the previous one ended: two writers interleaved. */
+  violations: string[];
+}
+
+/**
+ * One saga never runs two transitions at once: its history must be one chain, each transition starting
+ * in the state the previous one ended in, with revisions unique (an index guarantees that) and never
+ * beyond the document's own revision.
+ */
+export async function checkSagaHistory(db: Db, sagaFilter: Filter<Document> = {}): Promise<HistoryReport> {
+  const sagas = await db
+    .collection<{ _id: string; rev: number }>('sagas')
+    .find(sagaFilter as Filter<{ _id: string; rev: number }>)
+    .project<{ _id: string; rev: number }>({ _id: 1, rev: 1 })
+    .toArray();
+  const revOf = new Map(sagas.map((s) => [s._id, s.rev]));
+  const entries = await db
+    .collection<{ sagaId: string; rev: number; from: string | null; to: string | null }>('saga_history')
+    .find({})
+    .project<{ sagaId: string; rev: number; from: string | null; to: string | null }>({
+      _id: 0,
+      sagaId: 1,
+      rev: 1,
+      from: 1,
+      to: 1,
+    })
+    .sort({ sagaId: 1, rev: 1 })
+    .toArray();
+  const violations: string[] = [];
+  let gaps = 0;
+  let transitions = 0;
+  let previous: (typeof entries)[number] | undefined;
+  for (const e of entries) {
+    const rev = revOf.get(e.sagaId);
+    if (rev === undefined) continue;
+    transitions++;
+    if (e.rev > rev)
+      violations.push(`saga ${e.sagaId}: history has rev ${e.rev} beyond the saga's rev ${rev}`);
+    const sameSaga = previous?.sagaId === e.sagaId;
+    const expectedRev = sameSaga ? previous!.rev + 1 : 1;
+    if (sameSaga && e.rev === previous!.rev) {
+      violations.push(`saga ${e.sagaId}: two history entries for rev ${e.rev}`);
+    } else if (e.rev !== expectedRev) {
+      gaps += e.rev - expectedRev;
+    } else if (sameSaga && e.from !== previous!.to) {
+      violations.push(
+        `saga ${e.sagaId}: rev ${e.rev} starts in ${e.from ?? 'none'} but rev ${previous!.rev} ended in ${previous!.to ?? 'none'}`,
+      );
+    }
+    previous = e;
+  }
+  return { sagas: sagas.length, transitions, gaps, violations };
+}

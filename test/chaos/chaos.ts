@@ -24,7 +24,7 @@ import { checkOrderInvariants, seededStock } from '../invariants.ts';
 import { planOrders, prng } from '../scale/orders.ts';
 import { killAllChildren, RoleProcess } from '../scale/role-process.ts';
 
-interface Args {
+export interface Args {
   sagas: number;
   kills: number;
   seed: number;
@@ -48,15 +48,15 @@ function parseArgs(argv: string[]): Args {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const say = (line: string) => process.stdout.write(`${line}\n`);
+const stdout = (line: string) => void process.stdout.write(`${line}\n`);
 
-export async function runChaos(args: Args): Promise<number> {
+export async function runChaos(args: Args, say: (line: string) => void = stdout): Promise<number> {
   const rand = prng(args.seed);
   const started = Date.now();
   const infra = await resolveInfra({
     env: { PATH: process.env.PATH, HOME: process.env.HOME, JETSAGA_CACHE_DIR: process.env.JETSAGA_CACHE_DIR },
     preferLocal: true,
-    log: (l) => process.stderr.write(`${l}\n`),
+    log: say,
   });
   if (!infra.nats || !infra.mongo) throw new Error('chaos needs local servers it can restart');
   const ns = `chaos${randomBytes(3).toString('hex')}`;
@@ -203,12 +203,10 @@ export async function runChaos(args: Args): Promise<number> {
     const deadline = Date.now() + 5 * 60_000;
     let pending = accepted.length;
     while (Date.now() < deadline) {
-      pending = await db
-        .collection<SagaDoc>('sagas')
-        .countDocuments({
-          _id: { $in: accepted },
-          status: { $nin: ['completed', 'compensated', 'failed', 'cancelled'] },
-        });
+      pending = await db.collection<SagaDoc>('sagas').countDocuments({
+        _id: { $in: accepted },
+        status: { $nin: ['completed', 'compensated', 'failed', 'cancelled'] },
+      });
       if (pending === 0) break;
       await sleep(500);
     }

@@ -187,15 +187,7 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
       await sleep(Math.max(0, t0 + act.at - Date.now()));
       say(`chaos: t+${((Date.now() - t0) / 1000).toFixed(1)}s ${act.name}`);
       // The harness's own connection may be reconnecting after a server restart: try again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await act.run();
-          break;
-        } catch (err) {
-          if (attempt >= 10) throw err;
-          await sleep(1000);
-        }
-      }
+      await retrying(act.run, 10);
     }
     await load;
 
@@ -219,7 +211,7 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     const docs = await db.collection<SagaDoc>('sagas').countDocuments({ _id: { $in: accepted } });
     // Lost: an order the API took (or should have) that has no saga at all.
     const lost = args.sagas - docs;
-    const letters = await deadLetters(nc, topo);
+    const letters = await retrying(() => deadLetters(nc, topo));
     const letterIds = new Set(letters.map((l) => l.headers['Nats-Msg-Id'] ?? ''));
     const violations = [...report.violations];
     for (const id of injected)
@@ -248,6 +240,18 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     await nc.close().catch(() => undefined);
     await mongo.close().catch(() => undefined);
     await infra.stop();
+  }
+}
+
+/** The harness's own reads may meet a server that is still coming back: try again for a while. */
+async function retrying<T>(f: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await f();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      await sleep(1000);
+    }
   }
 }
 
@@ -334,7 +338,7 @@ async function waitForDeadLetters(
 ) {
   const until = Date.now() + ms;
   while (Date.now() < until) {
-    const letters = await deadLetters(nc, topo);
+    const letters = await deadLetters(nc, topo).catch(() => []);
     if (letters.length >= n) return;
     await sleep(500);
   }

@@ -119,13 +119,25 @@ export class SagaStore {
   findDue(
     now: Date,
     limit: number,
-  ): Promise<Array<Pick<SagaDoc, '_id' | 'timers' | 'type' | 'correlationId' | 'traceparent'>>> {
+    after?: { nextWakeAt: Date; _id: string },
+  ): Promise<
+    Array<Pick<SagaDoc, '_id' | 'timers' | 'type' | 'correlationId' | 'traceparent' | 'nextWakeAt'>>
+  > {
+    // Keyset paging on (nextWakeAt, _id): a backlog larger than one page is walked through,
+    // instead of the same first page being found again and again.
+    const filter = after
+      ? {
+          $or: [
+            { nextWakeAt: { $gt: after.nextWakeAt, $lte: now } },
+            { nextWakeAt: after.nextWakeAt, _id: { $gt: after._id } },
+          ],
+        }
+      : { nextWakeAt: { $lte: now } };
     return this.sagas
-      .find(
-        { nextWakeAt: { $lte: now } },
-        { projection: { _id: 1, timers: 1, type: 1, correlationId: 1, traceparent: 1 } },
-      )
-      .sort({ nextWakeAt: 1 })
+      .find(filter, {
+        projection: { _id: 1, timers: 1, type: 1, correlationId: 1, traceparent: 1, nextWakeAt: 1 },
+      })
+      .sort({ nextWakeAt: 1, _id: 1 })
       .limit(limit)
       .toArray();
   }

@@ -35,35 +35,50 @@ export class TimerScheduler {
     tick();
   }
 
+  /** Timer event ids published recently, so a backlog is not published again every poll. */
+  private readonly recent = new Map<string, number>();
+
   async poll(now = new Date()): Promise<number> {
-    const due = await this.store.findDue(now, 500);
+    const resendAfter = now.getTime() - 10_000;
+    for (const [id, at] of this.recent) if (at < resendAfter) this.recent.delete(id);
     let n = 0;
-    await Promise.all(
-      due.map(async (saga) => {
-        for (const timer of Object.values(saga.timers)) {
-          if (timer.dueAt > now) continue;
-          const id =
-            `${saga._id}:timer:${timer.dueAt.getTime()}:${timer.id.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(
-              0,
-              200,
-            );
-          const env: Envelope = {
-            id,
-            type: timerEventType,
-            schemaVersion: 1,
-            occurredAt: now.toISOString(),
-            sagaId: saga._id,
-            sagaType: saga.type,
-            correlationId: saga.correlationId,
-            causationId: null,
-            traceparent: saga.traceparent,
-            data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
-          };
-          await this.bus.publish(`evt.${timerEventType}`, env, id);
-          n++;
-        }
-      }),
-    );
+    let after: { nextWakeAt: Date; _id: string } | undefined;
+    for (;;) {
+      const due = await this.store.findDue(now, 500, after);
+      if (due.length === 0) break;
+      const last = due[due.length - 1]!;
+      after = { nextWakeAt: last.nextWakeAt!, _id: last._id };
+      await Promise.all(
+        due.map(async (saga) => {
+          for (const timer of Object.values(saga.timers)) {
+            if (timer.dueAt > now) continue;
+            const id =
+              `${saga._id}:timer:${timer.dueAt.getTime()}:${timer.id.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(
+                0,
+                200,
+              );
+            // Published lately and not yet consumed (a backlog): the stream has it already.
+            if (this.recent.has(id)) continue;
+            const env: Envelope = {
+              id,
+              type: timerEventType,
+              schemaVersion: 1,
+              occurredAt: now.toISOString(),
+              sagaId: saga._id,
+              sagaType: saga.type,
+              correlationId: saga.correlationId,
+              causationId: null,
+              traceparent: saga.traceparent,
+              data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
+            };
+            await this.bus.publish(`evt.${timerEventType}`, env, id);
+            this.recent.set(id, now.getTime());
+            n++;
+          }
+        }),
+      );
+      if (due.length < 500) break;
+    }
     this.fired += n;
     return n;
   }

@@ -65,7 +65,12 @@ export class DurableConsumer {
     while (!this.stopping) {
       try {
         const consumer = await this.bus.js.consumers.get(this.spec.stream, this.spec.durable);
-        this.messages = await consumer.consume({ max_messages: Math.min(config.maxInFlight, 1024) });
+        this.messages = await consumer.consume({
+          // Small pulls spread work across replicas; short expiries notice a dead server
+          // (a NATS node gone from a cluster) in seconds rather than half a minute.
+          max_messages: Math.min(config.maxInFlight, 128),
+          expires: 5_000,
+        });
         for await (const msg of this.messages) {
           if (this.stopping) {
             // Not started: let the server redeliver it to whoever runs next.

@@ -20,6 +20,19 @@ const streamNameInUse = 10058;
  * what it uses, idempotently, so any start order works.
  */
 export async function provisionStreams(bus: Bus): Promise<void> {
+  // On a fresh cluster, stream creation waits for a leader election: retry for a while.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await provisionStreamsOnce(bus);
+    } catch (err) {
+      if (attempt >= 10) throw err;
+      bus.log.warn({ err: String(err), attempt }, 'stream provisioning failed; retrying');
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
+}
+
+async function provisionStreamsOnce(bus: Bus): Promise<void> {
   const jsm = await jetstreamManager(bus.nc);
   const { topo, config } = bus;
   const base = {

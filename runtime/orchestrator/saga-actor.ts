@@ -4,6 +4,7 @@ import { NotFoundError, StaleRevisionError, TerminalError, TransientError } from
 import type { Bus, Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
 import {
+  type HistoryEntry,
   isTerminal,
   type OutboxEntry,
   type SagaDoc,
@@ -230,32 +231,8 @@ export class SagaActor {
       : armResends(def.policies, outboxAdd, change.state, timers, now);
     const outbox = [...outboxAdd, ...change.resends];
     const inbox = [...doc.inbox, env.id].slice(-this.deps.config.inboxSize);
-    await this.deps.store.commit(doc._id, doc.rev, {
-      status: change.status,
-      state: change.state,
-      context: change.context,
-      snapshot: change.snapshot,
-      outboxAdd: outbox,
-      inbox,
-      timers,
-      reason: change.reason,
-      ...(change.error !== undefined ? { error: change.error } : {}),
-    });
-    faultPoint(FaultPoint.afterCommit);
     const from = doc.state;
-    Object.assign(doc, {
-      status: change.status,
-      state: change.state,
-      context: change.context,
-      snapshot: change.snapshot,
-      rev: newRev,
-      inbox,
-      timers,
-      reason: change.reason,
-      updatedAt: now,
-    });
-    for (const e of outbox) doc.outbox[e.msgId] = e;
-    await this.deps.store.appendHistory({
+    const history: HistoryEntry = {
       sagaId: doc._id,
       rev: newRev,
       event: { id: env.id, type: env.type, data: env.data },
@@ -268,7 +245,33 @@ export class SagaActor {
         cancelled: change.timersCancelled,
       },
       at: now,
+    };
+    await this.deps.store.commit(doc._id, doc.rev, {
+      status: change.status,
+      state: change.state,
+      context: change.context,
+      snapshot: change.snapshot,
+      outboxAdd: outbox,
+      history,
+      inbox,
+      timers,
+      reason: change.reason,
+      ...(change.error !== undefined ? { error: change.error } : {}),
     });
+    faultPoint(FaultPoint.afterCommit);
+    Object.assign(doc, {
+      status: change.status,
+      state: change.state,
+      context: change.context,
+      snapshot: change.snapshot,
+      rev: newRev,
+      inbox,
+      timers,
+      reason: change.reason,
+      updatedAt: now,
+    });
+    for (const e of outbox) doc.outbox[e.msgId] = e;
+    doc.pendingHistory = { ...doc.pendingHistory, [String(newRev)]: history };
     log.debug(
       { from, to: change.state, status: change.status, rev: newRev, commands: outbox.length },
       'transition',
@@ -278,16 +281,25 @@ export class SagaActor {
     faultPoint(FaultPoint.afterPublish);
   }
 
-  /** Publishes every pending outbox entry with its original msg id, then clears them. */
+  /**
+   * Publishes every pending outbox entry with its original msg id and copies pending history
+   * entries (both idempotent, so in parallel), then clears both in one write.
+   */
   async flushOutbox(reload = false): Promise<number> {
     if (reload) this.doc = null;
     const doc = await this.load();
     const entries = Object.values(doc.outbox);
-    if (entries.length === 0) return 0;
-    await Promise.all(entries.map((e) => this.deps.bus.publish(e.subject, e.envelope, e.msgId)));
+    const histories = Object.values(doc.pendingHistory ?? {});
+    if (entries.length === 0 && histories.length === 0) return 0;
+    await Promise.all([
+      ...entries.map((e) => this.deps.bus.publish(e.subject, e.envelope, e.msgId)),
+      ...histories.map((h) => this.deps.store.appendHistory(h)),
+    ]);
     const ids = entries.map((e) => e.msgId);
-    await this.deps.store.clearOutbox(doc._id, ids);
+    const revs = histories.map((h) => h.rev);
+    await this.deps.store.clearOutbox(doc._id, ids, revs);
     for (const id of ids) delete doc.outbox[id];
+    doc.pendingHistory = {};
     return ids.length;
   }
 }

@@ -68,6 +68,7 @@ export async function startSaga(
     input: parsed.data,
     rev: 0,
     outbox: { [startId]: entry },
+    pendingHistory: {},
     inbox: [],
     timers: {},
     nextWakeAt: null,

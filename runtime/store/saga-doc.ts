@@ -46,6 +46,11 @@ export interface SagaDoc {
   input: unknown;
   rev: number;
   outbox: Record<string, OutboxEntry>;
+  /**
+   * History entries written with their transition and copied to `saga_history` right after:
+   * the inspector's record survives a crash between the two writes, like the outbox does.
+   */
+  pendingHistory?: Record<string, HistoryEntry>;
   /** Recent processed message ids, newest last, bounded. */
   inbox: string[];
   timers: Record<string, TimerEntry>;

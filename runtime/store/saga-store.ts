@@ -10,6 +10,8 @@ export interface Transition {
   context: unknown;
   snapshot: unknown;
   outboxAdd: OutboxEntry[];
+  /** The transition's history entry, kept on the document until copied to `saga_history`. */
+  history: HistoryEntry;
   inbox: string[];
   timers: Record<string, TimerEntry>;
   reason?: string | null;
@@ -75,6 +77,7 @@ export class SagaStore {
     if (t.error !== undefined) set.error = t.error;
     if (['completed', 'compensated', 'failed', 'cancelled'].includes(t.status)) set.endedAt = now;
     for (const entry of t.outboxAdd) set[`outbox.${entry.msgId}`] = entry;
+    set[`pendingHistory.${t.history.rev}`] = t.history;
     const res = await this.sagas.updateOne({ _id: id, rev }, { $set: set });
     if (res.matchedCount === 0) throw new StaleRevisionError(id, rev);
     return rev + 1;
@@ -85,10 +88,16 @@ export class SagaStore {
     await this.sagas.updateOne({ _id: id }, { $set: { error: { message, at: new Date() } } });
   }
 
-  /** Removes published entries. Idempotent and independent of `rev`, so it never races a transition. */
-  async clearOutbox(id: string, msgIds: string[]): Promise<void> {
-    if (msgIds.length === 0) return;
-    const unset = Object.fromEntries(msgIds.map((m) => [`outbox.${m}`, '' as const]));
+  /**
+   * Removes published outbox entries and copied history entries in one write. Idempotent and
+   * independent of `rev`, so it never races a transition.
+   */
+  async clearOutbox(id: string, msgIds: string[], historyRevs: number[] = []): Promise<void> {
+    if (msgIds.length === 0 && historyRevs.length === 0) return;
+    const unset = Object.fromEntries([
+      ...msgIds.map((m) => [`outbox.${m}`, '' as const]),
+      ...historyRevs.map((r) => [`pendingHistory.${r}`, '' as const]),
+    ]);
     await this.sagas.updateOne({ _id: id }, { $unset: unset });
   }
 
@@ -107,10 +116,16 @@ export class SagaStore {
       .toArray();
   }
 
-  /** Sagas with outbox entries older than the grace period: left by a crash between commit and publish. */
+  /** Sagas with outbox or history entries older than the grace period: left by a crash between commit and publish. */
   findStaleOutboxes(olderThan: Date, limit: number): Promise<SagaDoc[]> {
     return this.sagas
-      .find({ outbox: { $ne: {} }, updatedAt: { $lte: olderThan } }, { projection: { _id: 1, outbox: 1 } })
+      .find(
+        {
+          $or: [{ outbox: { $ne: {} } }, { pendingHistory: { $exists: true, $ne: {} } }],
+          updatedAt: { $lte: olderThan },
+        },
+        { projection: { _id: 1 } },
+      )
       .limit(limit)
       .toArray();
   }

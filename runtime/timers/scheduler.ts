@@ -71,7 +71,10 @@ export class TimerScheduler {
               traceparent: saga.traceparent,
               data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
             };
-            await this.bus.publish(`evt.${timerEventType}`, env, id);
+            // One msg id per duplicate window: copies within it collapse in the stream, and a
+            // timer whose event was lost (dead-lettered while the store was down) fires later.
+            const epoch = Math.floor(now.getTime() / this.bus.config.duplicateWindowMs);
+            await this.bus.publish(`evt.${timerEventType}`, env, `${id}:${epoch}`);
             this.recent.set(id, now.getTime());
             n++;
           }

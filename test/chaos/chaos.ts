@@ -20,7 +20,7 @@ import { resolveInfra } from '../../runtime/infra/index.ts';
 import { type DeadLetter, DeadLetterSchema, type Envelope, topology } from '../../runtime/messaging/index.ts';
 import type { SagaDoc } from '../../runtime/store/index.ts';
 import { distributionForTests } from '../dist.ts';
-import { checkOrderInvariants, seededStock } from '../invariants.ts';
+import { checkOrderInvariants, checkSagaHistory, seededStock } from '../invariants.ts';
 import { planOrders, prng } from '../scale/orders.ts';
 import { killAllChildren, RoleProcess } from '../scale/role-process.ts';
 
@@ -72,10 +72,11 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     JETSAGA_HTTP_PORT: '0',
     JETSAGA_AUTH: 'off',
     LOG_LEVEL: 'info',
-    // Short bounds so a run ends in minutes: poison exhausts its attempts quickly.
-    JETSAGA_MAX_DELIVER: '6',
+    // Bounds that outlast a server restart on a busy 2-core machine (about 30 s of retries)
+    // while poison still exhausts its attempts within the run.
+    JETSAGA_MAX_DELIVER: '12',
     JETSAGA_RETRY_BASE_MS: '100',
-    JETSAGA_RETRY_MAX_MS: '2000',
+    JETSAGA_RETRY_MAX_MS: '3000',
     JETSAGA_ACK_WAIT_MS: '10000',
     JETSAGA_SWEEP_INTERVAL_MS: '1000',
     JETSAGA_OUTBOX_GRACE_MS: '1000',
@@ -220,6 +221,9 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
       if (!injected.has(l.headers['Nats-Msg-Id'] ?? ''))
         violations.push(`unexpected dead letter ${l.id}: ${l.reason}: ${l.error}`);
     }
+    const history = await checkSagaHistory(db);
+    violations.push(...history.violations);
+    if (history.gaps > 0) violations.push(`${history.gaps} transitions missing from saga_history`);
     const failed = report.byStatus.failed ?? 0;
     if (failed > 0) violations.push(`${failed} sagas ended failed`);
     for (const v of violations.slice(0, 30)) say(`chaos: violation: ${v}`);

@@ -5,7 +5,7 @@ import { type Infra, resolveInfra } from '../../runtime/infra/index.ts';
 import { topology } from '../../runtime/messaging/index.ts';
 import { ProcessCluster } from '../cluster.ts';
 import { order } from '../harness.ts';
-import { checkOrderInvariants, seededStock } from '../invariants.ts';
+import { checkOrderInvariants, checkSagaHistory, seededStock } from '../invariants.ts';
 
 /**
  * Each guarantee on its own, against real processes, a real nats-server and a real
@@ -46,6 +46,9 @@ describe('exactly-once effects under crashes', () => {
     expect(report.violations).toEqual([]);
     expect(report.duplicateEffects).toBe(0);
     expect(report.terminal).toBe(report.sagas);
+    // One chain of transitions per saga, with no revision missing from the inspector's record.
+    await expect.poll(async () => (await checkSagaHistory(c.db)).gaps, { timeout: 10_000 }).toBe(0);
+    expect((await checkSagaHistory(c.db)).violations).toEqual([]);
   }
 
   it('crash between persist and publish: the outbox is recovered, nothing lost or doubled', async () => {

@@ -16,8 +16,9 @@ Roles:
 ${Object.entries(dist.extraRoles ?? {})
   .map(([name, r]) => `  ${name.padEnd(24)}${r.description}\n`)
   .join('')}  all                     every role above in one process
-  demo [--orders N] [--json]
+  demo [--saga TYPE] [--orders N] [--json]
                           local infrastructure + every role + a batch of sagas, then a summary
+  openapi                 print the HTTP API's OpenAPI 3.1 document (JSON) and exit
   help                    this text
 
 Saga types: ${dist.registry.types().join(', ')}
@@ -65,6 +66,13 @@ export async function runCli(argv: string[], dist: Distribution, extras: CliExtr
       if (!extras.demo) throw new CliError('this distribution has no demo');
       const { config, rest } = loadConfig(argv.slice(1));
       return await extras.demo(rest, config);
+    }
+    if (first === 'openapi') {
+      const { openApiDocumentFor } = await import('./http/index.ts');
+      const { createLogger } = await import('./observability/index.ts');
+      const doc = openApiDocumentFor(dist.registry, createLogger('silent'));
+      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      return 0;
     }
     const { roles, rest } = parseRoles(argv, dist);
     const { config, rest: unknown } = loadConfig(rest);

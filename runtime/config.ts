@@ -54,6 +54,47 @@ const options = {
     schema: z.coerce.number().int().min(0).max(65535).default(8080),
     help: 'HTTP listen port (0 picks a free one)',
   },
+  auth: {
+    env: 'JETSAGA_AUTH',
+    schema: z.enum(['tokens', 'off']).default('tokens'),
+    help: 'API auth: bearer tokens from JETSAGA_API_TOKENS, or off (local use only; logged as a warning)',
+  },
+  apiTokens: {
+    env: 'JETSAGA_API_TOKENS',
+    schema: z
+      .string()
+      .default('')
+      .transform((raw, ctx) => parseApiTokens(raw, ctx)),
+    help: 'API bearer tokens with their scope, "<token>:read,<token>:write" (write implies read)',
+  },
+  corsOrigins: {
+    env: 'JETSAGA_CORS_ORIGINS',
+    schema: z
+      .string()
+      .default('')
+      .transform((raw) =>
+        raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== ''),
+      )
+      .pipe(
+        z.array(
+          z.union([z.literal('*'), z.url({ message: 'use * or origins like https://ops.example.com' })]),
+        ),
+      ),
+    help: 'browser origins allowed to call the API (comma separated, * for any); empty sends no CORS headers',
+  },
+  httpMaxBodyBytes: {
+    env: 'JETSAGA_HTTP_MAX_BODY_BYTES',
+    schema: positive.default(1024 * 1024),
+    help: 'largest request body the API reads (413 beyond)',
+  },
+  ssePollMs: {
+    env: 'JETSAGA_SSE_POLL_MS',
+    schema: positive.default(250),
+    help: 'how often a live event stream (SSE) looks for new transitions',
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -142,7 +183,38 @@ const options = {
   },
 } satisfies Record<string, Option<z.ZodType>>;
 
+export const ApiScope = { read: 'read', write: 'write' } as const;
+export type ApiScope = (typeof ApiScope)[keyof typeof ApiScope];
+export interface ApiToken {
+  token: string;
+  scope: ApiScope;
+}
+
+/** `tokA:read,tokB:write`; a token is long and opaque, so a typo cannot make a guessable one. */
+function parseApiTokens(raw: string, ctx: z.RefinementCtx): ApiToken[] {
+  const tokens: ApiToken[] = [];
+  for (const [i, part] of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .entries()) {
+    const colon = part.lastIndexOf(':');
+    const token = colon < 0 ? part : part.slice(0, colon);
+    const scope = colon < 0 ? '' : part.slice(colon + 1);
+    if (scope !== 'read' && scope !== 'write') {
+      ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: end it with :read or :write` });
+    } else if (!/^[A-Za-z0-9._~+/=-]{16,}$/.test(token)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry ${i + 1}: a token needs at least 16 characters from A-Z a-z 0-9 . _ ~ + / = -`,
+      });
+    } else tokens.push({ token, scope });
+  }
+  return tokens;
+}
+
 type Options = typeof options;
+const secretKeys: ReadonlySet<string> = new Set(['apiTokens']);
 export type Config = { [K in keyof Options]: z.output<Options[K]['schema']> };
 export type ConfigKey = keyof Config;
 
@@ -195,7 +267,8 @@ export function loadConfig(
       const key = String(issue.path[0]) as ConfigKey;
       return {
         field: `${flagOf(key)} / ${options[key].env}`,
-        message: `${issue.message} (got ${JSON.stringify(raw[key])})`,
+        // Tokens are secrets: the error names the entry at fault, never its value.
+        message: secretKeys.has(key) ? issue.message : `${issue.message} (got ${JSON.stringify(raw[key])})`,
       };
     });
     throw new ValidationError(

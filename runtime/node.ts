@@ -1,8 +1,15 @@
 import type { Db, MongoClient } from 'mongodb';
 import type { Config } from './config.ts';
 import { Bus, provisionStreams } from './messaging/index.ts';
-import { createLogger, type Logger } from './observability/index.ts';
-import { Orchestrator, type SagaRegistry } from './orchestrator/index.ts';
+import {
+  addMetricsSource,
+  collectProcessMetrics,
+  createLogger,
+  type Logger,
+  nodeMetricsSource,
+  sagaMetricsObserver,
+} from './observability/index.ts';
+import { Orchestrator, orchestratorDurable, type SagaRegistry } from './orchestrator/index.ts';
 import { type ParticipantDefinition, ParticipantHost } from './participants/index.ts';
 import { SagaStore } from './store/index.ts';
 
@@ -73,6 +80,11 @@ export async function startNode(
   roles: Role[],
   log = createLogger(config.logLevel),
 ): Promise<RunningNode> {
+  const wantsApi = roles.some((r) => r.kind === 'api');
+  // Refuse an unprotected API before connecting anything: the fix is a setting, not a retry.
+  const { authSettings } = await import('./http/index.ts');
+  const auth = wantsApi ? authSettings(config) : undefined;
+  collectProcessMetrics();
   const bus = await Bus.connect(config, log, `jetsaga-${roles.map(roleName).join('+')}`);
   const { client: mongo, store } = await SagaStore.connect(config.mongoUrl, config.mongoDb).catch(
     async (err) => {
@@ -81,6 +93,7 @@ export async function startNode(
     },
   );
   const stops: Array<() => Promise<void>> = [];
+  const consumers: Array<{ consumer: string; stats: Orchestrator['consumer']['stats'] }> = [];
   const node: RunningNode = {
     config,
     log,
@@ -107,9 +120,11 @@ export async function startNode(
           registry: dist.registry,
           config,
           log: log.child({ role: 'orchestrator' }),
+          onTransition: sagaMetricsObserver(),
         });
         await orchestrator.start();
         node.orchestrator = orchestrator;
+        consumers.push({ consumer: orchestratorDurable, stats: orchestrator.consumer.stats });
         stops.push(() => orchestrator.stop());
       } else if (role.kind === 'service') {
         const def = dist.participants[role.name];
@@ -125,6 +140,8 @@ export async function startNode(
         );
         await host.start();
         node.services.push(host);
+        // The participant host's durable is `svc-<name>`.
+        consumers.push({ consumer: `svc-${role.name}`, stats: host.consumer.stats });
         stops.push(() => host.stop());
       } else if (role.kind === 'extra') {
         const extra = dist.extraRoles?.[role.name];
@@ -138,12 +155,24 @@ export async function startNode(
         });
         stops.push(() => running.stop());
       } else {
-        const { createApp, serveApi } = await import('./http/index.ts');
+        const { createApp, ensureListIndexes, serveApi } = await import('./http/index.ts');
+        await ensureListIndexes(store);
+        const apiLog = log.child({ role: 'api' });
+        if (auth?.mode === 'off')
+          apiLog.warn(
+            'API auth is OFF (JETSAGA_AUTH=off): anyone who reaches this port can start and cancel sagas',
+          );
+        const closing = new AbortController();
         const app = createApp({
           store,
           bus,
           registry: dist.registry,
-          log: log.child({ role: 'api' }),
+          log: apiLog,
+          auth: auth ?? { mode: 'off' },
+          corsOrigins: config.corsOrigins,
+          maxBodyBytes: config.httpMaxBodyBytes,
+          ssePollMs: config.ssePollMs,
+          signal: closing.signal,
           probes: {
             nats: () =>
               bus.nc.flush().then(
@@ -163,9 +192,30 @@ export async function startNode(
         const server = await serveApi(app, { host: config.httpHost, port: config.httpPort });
         const host = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
         node.api = { port: server.port, url: `http://${host}:${server.port}` };
-        stops.push(() => server.close());
+        // Live event streams end first, so closing the server does not wait for them.
+        stops.push(async () => {
+          closing.abort();
+          await server.close();
+        });
       }
     }
+    const removeSource = addMetricsSource(
+      nodeMetricsSource({
+        id: `${config.namespace}/${config.mongoDb}/${Math.random().toString(36).slice(2)}`,
+        bus,
+        store,
+        consumers: () => consumers,
+        ...(node.orchestrator
+          ? {
+              actors: () => ({
+                live: node.orchestrator!.host.size,
+                passivations: node.orchestrator!.host.passivations,
+              }),
+            }
+          : {}),
+      }),
+    );
+    stops.push(async () => removeSource());
   } catch (err) {
     await node.stop();
     throw err;

@@ -31,6 +31,7 @@ export async function startTestNode(
     namespace: ns,
     mongoDb: `jetsaga_${ns}`,
     httpPort: 0,
+    auth: 'off', // tests call the API without tokens; test/integration/api-auth.test.ts turns it on
     logLevel: (process.env.LOG_LEVEL as Config['logLevel']) ?? 'silent',
     ...opts.config,
   });

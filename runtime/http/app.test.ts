@@ -55,6 +55,7 @@ function harness(probes: Partial<ApiDeps['probes']> = {}): Harness {
     bus: untouchable<Bus>('bus', touched),
     registry: new SagaRegistry().register(demoSaga),
     log,
+    auth: { mode: 'off' },
     probes: { nats: async () => true, mongo: async () => true, ...probes },
   });
   return { app, touched, logs };
@@ -183,7 +184,9 @@ describe('GET /v1/saga-types', () => {
     const { app } = harness();
     const res = await app.request('/v1/saga-types');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ items: [{ type: 'demo-order', versions: [1], latest: 1 }] });
+    expect(await res.json()).toEqual({
+      items: [{ type: 'demo-order', versions: [1], latest: 1, description: null }],
+    });
   });
 });
 

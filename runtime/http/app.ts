@@ -1,14 +1,21 @@
-import { Hono } from 'hono';
+import { createRequire } from 'node:module';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import type { Bus } from '../messaging/index.ts';
-import type { Logger } from '../observability/index.ts';
+import { type Logger, renderMetrics } from '../observability/index.ts';
 import type { SagaRegistry } from '../orchestrator/index.ts';
 import type { SagaStore } from '../store/index.ts';
+import { type AuthSettings, bearerAuth } from './auth.ts';
+import { DeadLetterAdmin } from './dead-letters.ts';
+import { registerDlqRoutes } from './dlq-routes.ts';
 import { registerHealthRoutes } from './health-routes.ts';
+import { bearerScheme, validationHook } from './openapi-util.ts';
 import { problem, statusTitle, toProblem } from './problem.ts';
 import { requestLog } from './request-log.ts';
 import { registerSagaRoutes } from './saga-routes.ts';
+import { registerStaticRoutes } from './static-routes.ts';
 
 export interface ApiDeps {
   store: SagaStore;
@@ -17,16 +24,49 @@ export interface ApiDeps {
   log: Logger;
   /** Each probe resolves true when reachable. */
   probes: { nats: () => Promise<boolean>; mongo: () => Promise<boolean> };
+  /** Bearer tokens, or explicitly none. */
+  auth: AuthSettings;
+  /** Browser origins allowed to call the API; `*` for any; none by default. */
+  corsOrigins?: readonly string[];
+  maxBodyBytes?: number;
+  /** How often a live event stream looks for new transitions. */
+  ssePollMs?: number;
+  /** Aborted when the API shuts down, to end long-lived event streams. */
+  signal?: AbortSignal;
 }
 
 export const maxBodyBytes = 1024 * 1024;
 
-/** The HTTP API. Every error, routing misses included, leaves as application/problem+json. */
-export function createApp(deps: ApiDeps): Hono {
+const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+export type ApiApp = OpenAPIHono;
+
+/** The HTTP API. Every error, routing misses and auth failures included, leaves as application/problem+json. */
+export function createApp(deps: ApiDeps): ApiApp {
   const log = deps.log.child({ component: 'http' });
-  const app = new Hono();
+  const limit = deps.maxBodyBytes ?? maxBodyBytes;
+  const app = new OpenAPIHono({ defaultHook: validationHook });
 
   app.use(requestLog(log));
+  if (deps.corsOrigins && deps.corsOrigins.length > 0) {
+    const origins = deps.corsOrigins;
+    app.use(
+      cors({
+        origin: origins.includes('*') ? '*' : [...origins],
+        allowMethods: ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: [
+          'Authorization',
+          'Content-Type',
+          'Idempotency-Key',
+          'X-Correlation-Id',
+          'traceparent',
+          'Last-Event-ID',
+        ],
+        exposeHeaders: ['Location', 'Idempotent-Replayed', 'Retry-After', 'WWW-Authenticate'],
+        maxAge: 600,
+      }),
+    );
+  }
   app.use(
     methodNotAllowed({
       app,
@@ -42,22 +82,38 @@ export function createApp(deps: ApiDeps): Hono {
         ),
     }),
   );
+  app.use(bearerAuth(deps.auth));
   app.use(
     bodyLimit({
-      maxSize: maxBodyBytes,
+      maxSize: limit,
       // The rest of the body is never read, so the connection cannot carry another request.
       onError: (c) =>
         problem(
           c,
           413,
-          { title: statusTitle(413), detail: `request body exceeds ${maxBodyBytes} bytes` },
+          { title: statusTitle(413), detail: `request body exceeds ${limit} bytes` },
           { Connection: 'close' },
         ),
     }),
   );
 
+  app.openAPIRegistry.registerComponent('securitySchemes', bearerScheme, {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'A token from JETSAGA_API_TOKENS. Scope `read` calls GET routes; `write` calls every route. /healthz, /readyz, /metrics, /openapi.json, /docs and /ui need no token.',
+  });
+
   registerHealthRoutes(app, deps.probes);
-  registerSagaRoutes(app, deps);
+  registerSagaRoutes(app, {
+    store: deps.store,
+    bus: deps.bus,
+    registry: deps.registry,
+    events: { pollMs: deps.ssePollMs ?? 250, log, ...(deps.signal ? { signal: deps.signal } : {}) },
+  });
+  registerDlqRoutes(app, new DeadLetterAdmin(deps.bus));
+  registerOperationsRoutes(app);
+  registerStaticRoutes(app);
 
   app.notFound((c) =>
     problem(c, 404, { title: statusTitle(404), detail: `no route for ${c.req.method} ${c.req.path}` }),
@@ -70,4 +126,90 @@ export function createApp(deps: ApiDeps): Hono {
     return problem(c, mapped.status, mapped.fields, mapped.headers);
   });
   return app;
+}
+
+/** `/metrics` and `/openapi.json`: open, for scrapers and client generators. */
+function registerOperationsRoutes(app: OpenAPIHono): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/metrics',
+      tags: ['operations'],
+      operationId: 'metrics',
+      summary: 'Prometheus metrics of this process (no auth)',
+      security: [],
+      responses: {
+        200: { description: 'text exposition format', content: { 'text/plain': { schema: z.string() } } },
+      },
+    }),
+    async (c) => {
+      const { contentType, body } = await renderMetrics();
+      return c.body(body, 200, { 'Content-Type': contentType }) as never;
+    },
+  );
+
+  let doc: ReturnType<typeof openApiDocument> | undefined;
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/openapi.json',
+      tags: ['operations'],
+      operationId: 'openapi',
+      summary: 'This OpenAPI 3.1 document (no auth)',
+      security: [],
+      responses: {
+        200: {
+          description: 'the document',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+      },
+    }),
+    (c) => {
+      doc ??= openApiDocument(app);
+      return c.json(doc as unknown as Record<string, unknown>, 200);
+    },
+  );
+}
+
+/** The OpenAPI 3.1 document of an app, generated from the zod schemas its routes validate with. */
+export function openApiDocument(app: ApiApp) {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'jetsaga API',
+      version: packageVersion,
+      description:
+        'Start, inspect, follow and cancel sagas; administer dead letters. Every error is application/problem+json (RFC 9457) and names the field at fault.',
+    },
+    security: [{ [bearerScheme]: [] }],
+    tags: [
+      { name: 'sagas', description: 'start, list, inspect, follow and cancel saga instances' },
+      { name: 'saga types', description: 'registered saga definitions and their statecharts' },
+      { name: 'dead letters', description: 'messages that could not be handled: list, replay, delete' },
+      { name: 'operations', description: 'health, readiness, metrics, this document' },
+      { name: 'pages', description: 'the inspector and the docs page' },
+    ],
+  });
+}
+
+/** A stand-in for a dependency the document never touches (`jetsaga openapi` runs without servers). */
+function offline<T>(name: string): T {
+  return new Proxy({} as object, {
+    get: (_t, prop) => {
+      throw new Error(`${name}.${String(prop)} is not available while only generating the OpenAPI document`);
+    },
+  }) as T;
+}
+
+/** The OpenAPI document of the API for a registry, without connecting to anything. */
+export function openApiDocumentFor(registry: SagaRegistry, log: Logger) {
+  const app = createApp({
+    store: offline<SagaStore>('store'),
+    bus: offline<Bus>('bus'),
+    registry,
+    log,
+    auth: { mode: 'off' },
+    probes: { nats: async () => false, mongo: async () => false },
+  });
+  return openApiDocument(app);
 }

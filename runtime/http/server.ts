@@ -1,6 +1,5 @@
 import { Server } from 'node:http';
 import { type ServerType, serve } from '@hono/node-server';
-import type { Hono } from 'hono';
 
 export interface RunningApi {
   /** The bound port, the real one when 0 was asked for. */
@@ -11,7 +10,7 @@ export interface RunningApi {
 
 /** Binds the app to host:port; resolves once listening and rejects on bind errors such as EADDRINUSE. */
 export async function serveApi(
-  app: Hono,
+  app: { fetch: (request: Request) => Response | Promise<Response> },
   opts: { host: string; port: number; shutdownGraceMs?: number },
 ): Promise<RunningApi> {
   const graceMs = opts.shutdownGraceMs ?? 10_000;

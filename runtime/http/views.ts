@@ -1,45 +1,14 @@
-import type { HistoryEntry, SagaDoc, SagaStatus } from '../store/index.ts';
+import type { HistoryEntry, SagaDoc } from '../store/index.ts';
+import type { SagaSummary, SagaView, Transition } from './schemas.ts';
 
 /**
  * What the API shows of sagas: plain JSON with ISO dates. Kept apart from the store's
  * documents so the stored shape can change without breaking clients.
  */
 
-export interface HistoryView {
-  rev: number;
-  at: string | null;
-  event: { id: string; type: string; data: unknown };
-  from: string | null;
-  to: string | null;
-  status: SagaStatus;
-  commands: Array<{ msgId: string; type: string; data: unknown }>;
-  timers: { set: Array<{ id: string; dueAt: string | null }>; cancelled: string[] };
-}
-
-export interface SagaSummaryView {
-  sagaId: string;
-  type: string;
-  version: number;
-  status: SagaStatus;
-  state: string | null;
-  reason: string | null;
-  createdAt: string | null;
-  updatedAt: string | null;
-}
-
-export interface SagaInspectorView extends SagaSummaryView {
-  error: { message: string; at: string | null } | null;
-  context: unknown;
-  input: unknown;
-  rev: number;
-  correlationId: string;
-  pendingOutbox: Array<{ msgId: string; subject: string; type: string }>;
-  timers: Array<{ id: string; dueAt: string | null }>;
-  endedAt: string | null;
-  /** Wall time from start to the end state; null while the saga runs. */
-  durationMs: number | null;
-  history: HistoryView[];
-}
+export type HistoryView = Transition;
+export type SagaSummaryView = SagaSummary;
+export type SagaInspectorView = SagaView;
 
 /** Dates may come back as strings from some MongoDB-wire servers, so both are accepted. */
 export function isoDate(value: Date | string | null | undefined): string | null {
@@ -48,10 +17,35 @@ export function isoDate(value: Date | string | null | undefined): string | null 
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
+export const sagaPath = (sagaId: string) => `/v1/sagas/${encodeURIComponent(sagaId)}`;
+
 export type SagaSummarySource = Pick<
   SagaDoc,
-  '_id' | 'type' | 'version' | 'status' | 'state' | 'reason' | 'createdAt' | 'updatedAt'
+  | '_id'
+  | 'type'
+  | 'version'
+  | 'status'
+  | 'state'
+  | 'reason'
+  | 'correlationId'
+  | 'rev'
+  | 'createdAt'
+  | 'updatedAt'
 >;
+
+/** The projection that loads exactly a summary. */
+export const summaryProjection = {
+  _id: 1,
+  type: 1,
+  version: 1,
+  status: 1,
+  state: 1,
+  reason: 1,
+  correlationId: 1,
+  rev: 1,
+  createdAt: 1,
+  updatedAt: 1,
+} as const;
 
 export function sagaSummaryView(doc: SagaSummarySource): SagaSummaryView {
   return {
@@ -59,8 +53,10 @@ export function sagaSummaryView(doc: SagaSummarySource): SagaSummaryView {
     type: doc.type,
     version: doc.version,
     status: doc.status,
-    state: doc.state,
+    state: doc.state ?? null,
     reason: doc.reason ?? null,
+    correlationId: doc.correlationId,
+    rev: doc.rev,
     createdAt: isoDate(doc.createdAt),
     updatedAt: isoDate(doc.updatedAt),
   };
@@ -70,11 +66,15 @@ export function historyView(entry: HistoryEntry): HistoryView {
   return {
     rev: entry.rev,
     at: isoDate(entry.at),
-    event: { id: entry.event.id, type: entry.event.type, data: entry.event.data },
-    from: entry.from,
-    to: entry.to,
+    event: { id: entry.event.id, type: entry.event.type, data: entry.event.data ?? null },
+    from: entry.from ?? null,
+    to: entry.to ?? null,
     status: entry.status,
-    commands: (entry.commands ?? []).map((cmd) => ({ msgId: cmd.msgId, type: cmd.type, data: cmd.data })),
+    commands: (entry.commands ?? []).map((cmd) => ({
+      msgId: cmd.msgId,
+      type: cmd.type,
+      data: cmd.data ?? null,
+    })),
     timers: {
       set: (entry.timers?.set ?? []).map((t) => ({ id: t.id, dueAt: isoDate(t.dueAt) })),
       cancelled: entry.timers?.cancelled ?? [],
@@ -85,13 +85,12 @@ export function historyView(entry: HistoryEntry): HistoryView {
 export function sagaInspectorView(doc: SagaDoc, history: HistoryEntry[]): SagaInspectorView {
   const endedAt = isoDate(doc.endedAt);
   const createdAt = isoDate(doc.createdAt);
+  const self = sagaPath(doc._id);
   return {
     ...sagaSummaryView(doc),
     error: doc.error ? { message: doc.error.message, at: isoDate(doc.error.at) } : null,
-    context: doc.context,
-    input: doc.input,
-    rev: doc.rev,
-    correlationId: doc.correlationId,
+    context: doc.context ?? null,
+    input: doc.input ?? null,
     pendingOutbox: Object.values(doc.outbox ?? {}).map((entry) => ({
       msgId: entry.msgId,
       subject: entry.subject,
@@ -101,5 +100,14 @@ export function sagaInspectorView(doc: SagaDoc, history: HistoryEntry[]): SagaIn
     endedAt,
     durationMs: endedAt && createdAt ? Date.parse(endedAt) - Date.parse(createdAt) : null,
     history: history.map(historyView),
+    links: {
+      self,
+      history: `${self}/history`,
+      events: `${self}/events`,
+      definition: definitionPath(doc.type, doc.version),
+    },
   };
 }
+
+export const definitionPath = (type: string, version: number) =>
+  `/v1/saga-types/${encodeURIComponent(type)}/versions/${version}/definition`;

@@ -27,6 +27,7 @@ describe('a durable timer survives the death of every process', () => {
         JETSAGA_NAMESPACE: ns,
         JETSAGA_MONGO_DB: `jetsaga_${ns}`,
         JETSAGA_HTTP_PORT: String(port),
+        JETSAGA_AUTH: 'off', // the API is called without tokens
         LOG_LEVEL: 'warn',
       },
       stdio: 'ignore',

@@ -1,0 +1,113 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { DeadLetterAdmin } from './dead-letters.ts';
+import { authProblems, json, problemResponses, secured } from './openapi-util.ts';
+import { DeadLetterPageSchema, ReplayedSchema } from './schemas.ts';
+
+const DlqId = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/, 'a dead letter id (its DLQ stream sequence)')
+    .openapi({ param: { name: 'id', in: 'path' }, example: '17' }),
+});
+
+const DlqQuery = z.object({
+  consumer: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'a durable consumer name, e.g. orchestrator or svc-payment')
+    .optional()
+    .openapi({ description: 'only dead letters of this durable consumer' }),
+  sagaId: z.string().min(1).max(200).optional().openapi({ description: 'only dead letters of this saga' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(50)
+    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 }),
+  cursor: z
+    .string()
+    .regex(/^\d{1,16}$/, 'nextCursor of the previous page')
+    .optional(),
+});
+
+/** Dead-letter administration: list, replay, delete. */
+export function registerDlqRoutes(app: OpenAPIHono, admin: DeadLetterAdmin): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/dlq',
+      tags: ['dead letters'],
+      operationId: 'listDeadLetters',
+      summary: 'Dead letters, oldest first, with the reason, the error and the original message',
+      description:
+        'Filtered by consumer and saga. A page may hold fewer than `limit` items (even none) while `nextCursor` is not null: filtering by saga reads at most 2,000 dead letters per request; follow `nextCursor` until it is null.',
+      security: secured('read'),
+      request: { query: DlqQuery },
+      responses: {
+        200: json(DeadLetterPageSchema, 'one page'),
+        ...problemResponses(400, ...authProblems('read')),
+      },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const page = await admin.list({
+        limit: q.limit,
+        ...(q.consumer ? { consumer: q.consumer } : {}),
+        ...(q.sagaId ? { sagaId: q.sagaId } : {}),
+        ...(q.cursor ? { after: Number(q.cursor) } : {}),
+      });
+      let next: string | null = null;
+      if (page.nextCursor) {
+        const url = new URL(c.req.url);
+        url.searchParams.set('cursor', page.nextCursor);
+        next = `${url.pathname}${url.search}`;
+      }
+      return c.json({ ...page, links: { next } }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/dlq/{id}/replay',
+      tags: ['dead letters'],
+      operationId: 'replayDeadLetter',
+      summary:
+        'Publish the original message again (new Nats-Msg-Id, original headers), then delete the dead letter',
+      description:
+        'Fix the cause first (deploy the fix, create the missing data): a message that fails the same way is dead-lettered again. Replaying the same dead letter twice publishes it once.',
+      security: secured('write'),
+      request: { params: DlqId },
+      responses: {
+        200: json(ReplayedSchema, 'republished'),
+        ...problemResponses(400, 404, ...authProblems('write')),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const r = await admin.replay(Number(id));
+      return c.json({ id, replayed: true as const, ...r }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/dlq/{id}',
+      tags: ['dead letters'],
+      operationId: 'deleteDeadLetter',
+      summary: 'Drop a dead letter for good',
+      security: secured('write'),
+      request: { params: DlqId },
+      responses: {
+        204: { description: 'deleted' },
+        ...problemResponses(400, 404, ...authProblems('write')),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      await admin.delete(Number(id));
+      return c.body(null, 204);
+    },
+  );
+}

@@ -1,0 +1,209 @@
+import { z } from '@hono/zod-openapi';
+import { SagaStatus } from '../store/index.ts';
+
+/**
+ * Wire shapes of the HTTP API: the single source for response types, request validation
+ * and the OpenAPI document. Dates travel as ISO 8601 strings; null means "not yet".
+ */
+
+const isoDate = z.string().openapi({ format: 'date-time', example: '2025-01-01T12:00:00.000Z' });
+const isoDateOrNull = isoDate.nullable();
+
+export const FieldIssueSchema = z
+  .object({
+    field: z
+      .string()
+      .openapi({ description: 'dotted path of the field, query parameter or header at fault' }),
+    message: z.string(),
+  })
+  .openapi('FieldIssue');
+
+export const ProblemSchema = z
+  .object({
+    type: z.string().openapi({ example: 'about:blank' }),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().openapi({ description: 'the request path' }),
+    errors: z.array(FieldIssueSchema).optional(),
+  })
+  .openapi('Problem', { description: 'RFC 9457 problem details; extension members may follow' });
+
+export const SagaStatusSchema = z.enum(Object.values(SagaStatus)).openapi('SagaStatus');
+
+export const TransitionSchema = z
+  .object({
+    rev: z.number().int().openapi({ description: 'the saga revision this transition produced' }),
+    at: isoDateOrNull,
+    event: z.object({ id: z.string(), type: z.string(), data: z.unknown() }),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    status: SagaStatusSchema,
+    commands: z.array(z.object({ msgId: z.string(), type: z.string(), data: z.unknown() })),
+    timers: z.object({
+      set: z.array(z.object({ id: z.string(), dueAt: isoDateOrNull })),
+      cancelled: z.array(z.string()),
+    }),
+  })
+  .openapi('SagaTransition', { description: 'one step: event in, state from and to, commands out, timers' });
+
+export const SagaSummarySchema = z
+  .object({
+    sagaId: z.string(),
+    type: z.string(),
+    version: z.number().int(),
+    status: SagaStatusSchema,
+    state: z.string().nullable().openapi({ description: 'dotted for nested states' }),
+    reason: z.string().nullable(),
+    correlationId: z.string(),
+    rev: z.number().int(),
+    createdAt: isoDateOrNull,
+    updatedAt: isoDateOrNull,
+  })
+  .openapi('SagaSummary');
+
+export const SagaViewSchema = SagaSummarySchema.extend({
+  error: z.object({ message: z.string(), at: isoDateOrNull }).nullable(),
+  context: z.unknown(),
+  input: z.unknown(),
+  pendingOutbox: z.array(z.object({ msgId: z.string(), subject: z.string(), type: z.string() })),
+  timers: z.array(z.object({ id: z.string(), dueAt: isoDateOrNull })),
+  endedAt: isoDateOrNull,
+  durationMs: z.number().nullable().openapi({ description: 'start to end state; null while running' }),
+  history: z.array(TransitionSchema),
+  links: z.object({ self: z.string(), history: z.string(), events: z.string(), definition: z.string() }),
+}).openapi('Saga');
+
+export const SagaPageSchema = z
+  .object({
+    items: z.array(SagaSummarySchema),
+    nextCursor: z
+      .string()
+      .nullable()
+      .openapi({ description: 'pass as ?cursor= for the next page; null at the end' }),
+    links: z.object({ next: z.string().nullable() }),
+  })
+  .openapi('SagaPage');
+
+export const StartedSchema = z
+  .object({
+    sagaId: z.string(),
+    type: z.string(),
+    version: z.number().int(),
+    status: SagaStatusSchema,
+    links: z.object({ self: z.string(), history: z.string(), events: z.string() }),
+  })
+  .openapi('SagaStarted');
+
+export const CancelBodySchema = z
+  .object({ reason: z.string().min(1).max(500).optional() })
+  .openapi('CancelRequest');
+
+export const CancelAcceptedSchema = z
+  .object({
+    sagaId: z.string(),
+    status: SagaStatusSchema,
+    cancelRequested: z.literal(true),
+    links: z.object({ self: z.string() }),
+  })
+  .openapi('CancelAccepted');
+
+export const SagaTypesSchema = z
+  .object({
+    items: z.array(
+      z.object({
+        type: z.string(),
+        versions: z.array(z.number().int()),
+        latest: z.number().int(),
+        description: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi('SagaTypes');
+
+export const MachineStateSchema = z
+  .object({
+    id: z
+      .string()
+      .openapi({ description: 'dotted path from the root, as in a saga\'s "state"; "" for the root' }),
+    key: z.string(),
+    parent: z.string().nullable(),
+    kind: z.enum(['atomic', 'compound', 'parallel', 'final', 'history']),
+    initial: z.string().nullable().openapi({ description: 'id of the initial child of a compound state' }),
+    tags: z.array(z.string()),
+    description: z.string().nullable(),
+  })
+  .openapi('MachineState');
+
+export const MachineTransitionSchema = z
+  .object({
+    source: z.string(),
+    targets: z.array(z.string()).openapi({ description: 'empty for a targetless transition' }),
+    event: z.string().nullable().openapi({ description: 'null for delayed and eventless transitions' }),
+    kind: z.enum(['event', 'after', 'always']),
+    delay: z.string().nullable().openapi({ description: 'the delay name or milliseconds of an `after`' }),
+    guard: z.string().nullable(),
+    reenter: z.boolean(),
+  })
+  .openapi('MachineTransition');
+
+export const MachineGraphSchema = z
+  .object({
+    type: z.string(),
+    version: z.number().int(),
+    machineId: z.string(),
+    states: z.array(MachineStateSchema),
+    transitions: z.array(MachineTransitionSchema),
+  })
+  .openapi('MachineDefinition', { description: 'the statechart of one saga version, to draw it' });
+
+export const DeadLetterSchema = z
+  .object({
+    id: z
+      .string()
+      .openapi({ description: "the dead letter's sequence in the DLQ stream; use it to replay or delete" }),
+    deadLetterId: z.string().openapi({ description: 'stream and sequence of the original message' }),
+    consumer: z.string(),
+    subject: z.string().openapi({ description: 'the original subject, without namespace' }),
+    sagaId: z.string().nullable(),
+    messageType: z.string().nullable(),
+    reason: z.string(),
+    error: z.string(),
+    attempts: z.number().int(),
+    at: isoDateOrNull,
+    headers: z.record(z.string(), z.string()),
+    payload: z.string().openapi({ description: 'the original payload, as received' }),
+  })
+  .openapi('DeadLetter');
+
+export const DeadLetterPageSchema = z
+  .object({
+    items: z.array(DeadLetterSchema),
+    nextCursor: z.string().nullable(),
+    links: z.object({ next: z.string().nullable() }),
+  })
+  .openapi('DeadLetterPage');
+
+export const ReplayedSchema = z
+  .object({
+    id: z.string(),
+    replayed: z.literal(true),
+    subject: z.string(),
+    msgId: z
+      .string()
+      .openapi({ description: 'the new Nats-Msg-Id; replaying the same dead letter twice publishes once' }),
+    streamSeq: z.number().int(),
+    duplicate: z.boolean(),
+  })
+  .openapi('DeadLetterReplayed');
+
+export const HealthSchema = z.object({ status: z.literal('ok') }).openapi('Health');
+export const ReadySchema = z
+  .object({ status: z.literal('ready'), checks: z.record(z.string(), z.enum(['ok', 'down'])) })
+  .openapi('Ready');
+
+export type Transition = z.infer<typeof TransitionSchema>;
+export type SagaSummary = z.infer<typeof SagaSummarySchema>;
+export type SagaView = z.infer<typeof SagaViewSchema>;
+export type MachineGraph = z.infer<typeof MachineGraphSchema>;
+export type DeadLetterView = z.infer<typeof DeadLetterSchema>;

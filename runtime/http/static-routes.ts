@@ -1,0 +1,123 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { NotFoundError } from '../errors.ts';
+import { problemResponses } from './openapi-util.ts';
+
+const require = createRequire(import.meta.url);
+const uiDir = join(dirname(fileURLToPath(import.meta.url)), 'ui');
+const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
+
+const types: Record<string, string> = {
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  png: 'image/png',
+  svg: 'image/svg+xml',
+};
+
+/** Files served from disk, read once: no build step, no CDN, nothing fetched at run time. */
+const files: Record<string, () => string> = {
+  '/ui': () => join(uiDir, 'index.html'),
+  '/ui/app.js': () => join(uiDir, 'app.js'),
+  '/ui/statechart.js': () => join(uiDir, 'statechart.js'),
+  '/ui/app.css': () => join(uiDir, 'app.css'),
+  '/ui/favicon.svg': () => join(uiDir, 'favicon.svg'),
+  '/ui/dagre.js': () => join(packageDir('@dagrejs/dagre'), 'dist', 'dagre.min.js'),
+  '/docs': () => join(uiDir, 'docs.html'),
+  '/docs/swagger-ui.css': () => join(packageDir('swagger-ui-dist'), 'swagger-ui.css'),
+  '/docs/swagger-ui-bundle.js': () => join(packageDir('swagger-ui-dist'), 'swagger-ui-bundle.js'),
+  '/docs/init.js': () => join(uiDir, 'docs-init.js'),
+};
+
+const cache = new Map<string, Promise<Buffer>>();
+
+async function serve(c: Context, route: string): Promise<Response> {
+  const locate = files[route];
+  if (!locate) throw new NotFoundError(`no file ${route}`);
+  let body = cache.get(route);
+  if (!body) {
+    body = readFile(locate());
+    cache.set(route, body);
+    body.catch(() => cache.delete(route));
+  }
+  const ext = route === '/ui' || route === '/docs' ? 'html' : (route.split('.').pop() ?? '');
+  return c.body(new Uint8Array(await body), 200, {
+    'Content-Type': types[ext] ?? 'application/octet-stream',
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+  });
+}
+
+const html = (description: string) => ({
+  200: { description, content: { 'text/html': { schema: z.string() } } },
+});
+
+/** The inspector (`/ui`) and the API docs (`/docs`): pages without data, so they need no token. */
+export function registerStaticRoutes(app: OpenAPIHono): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/ui',
+      tags: ['pages'],
+      operationId: 'inspector',
+      summary: 'The saga inspector (a web page; it asks for a token when the API needs one)',
+      security: [],
+      responses: html('the inspector'),
+    }),
+    (c) => serve(c, '/ui') as never,
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/',
+      tags: ['pages'],
+      operationId: 'home',
+      summary: 'Redirects to the inspector',
+      security: [],
+      responses: { 302: { description: 'to /ui' } },
+    }),
+    (c) => c.redirect('/ui', 302),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/ui/{asset}',
+      tags: ['pages'],
+      operationId: 'inspectorAsset',
+      summary: 'Scripts and styles of the inspector',
+      security: [],
+      request: { params: z.object({ asset: z.string().openapi({ param: { name: 'asset', in: 'path' } }) }) },
+      responses: { 200: { description: 'the file' }, ...problemResponses(404) },
+    }),
+    (c) => serve(c, c.req.path) as never,
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/docs',
+      tags: ['pages'],
+      operationId: 'apiDocs',
+      summary: 'Interactive API documentation of this document (Swagger UI, served locally)',
+      security: [],
+      responses: html('the docs page'),
+    }),
+    (c) => serve(c, '/docs') as never,
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/docs/{asset}',
+      tags: ['pages'],
+      operationId: 'apiDocsAsset',
+      summary: 'Scripts and styles of the docs page',
+      security: [],
+      request: { params: z.object({ asset: z.string().openapi({ param: { name: 'asset', in: 'path' } }) }) },
+      responses: { 200: { description: 'the file' }, ...problemResponses(404) },
+    }),
+    (c) => serve(c, c.req.path) as never,
+  );
+}

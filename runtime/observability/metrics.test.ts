@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { addMetricsSource, renderMetrics, sagaMetricsObserver } from './index.ts';
+
+const value = (text: string, series: string) => {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+};
+
+describe('metrics', () => {
+  it('turns running consumer totals into counters and reads gauges on scrape', async () => {
+    const stats = { processed: 3, redelivered: 1, deadLettered: 0, retried: 0 };
+    let live = 2;
+    const remove = addMetricsSource({
+      id: 'unit',
+      snapshot: async () => ({
+        consumers: [{ consumer: 'unit-consumer', ...stats }],
+        consumerInfo: [{ stream: 'S', consumer: 'unit-consumer', pending: 7, ackPending: 1 }],
+        dlq: [{ stream: 'D', consumer: 'unit-consumer', messages: 4 }],
+        actors: { live, passivations: 5 },
+        backlog: { outbox: 1, timersArmed: 2, timersOverdue: 0 },
+      }),
+    });
+    try {
+      const first = (await renderMetrics()).body;
+      expect(value(first, 'jetsaga_messages_processed_total{consumer="unit-consumer"}')).toBe(3);
+      expect(value(first, 'jetsaga_consumer_pending_messages{stream="S",consumer="unit-consumer"}')).toBe(7);
+      expect(value(first, 'jetsaga_dlq_messages{stream="D",consumer="unit-consumer"}')).toBe(4);
+      expect(value(first, 'jetsaga_actors_live')).toBe(2);
+      expect(value(first, 'jetsaga_actors_passivated_total')).toBe(5);
+      stats.processed = 10;
+      live = 1;
+
+      const second = (await renderMetrics()).body;
+      expect(value(second, 'jetsaga_messages_processed_total{consumer="unit-consumer"}')).toBe(10);
+      expect(value(second, 'jetsaga_actors_live')).toBe(1);
+    } finally {
+      remove();
+    }
+  });
+
+  it('counts sagas started and ended, their durations and how long each state lasted', async () => {
+    const observe = sagaMetricsObserver();
+    const createdAt = new Date(Date.now() - 2000);
+    const doc = (rev: number, state: string) => ({ _id: 's-1', type: 'unit-saga', rev, createdAt, state });
+    observe(doc(1, 'a'), { status: 'running' }, {});
+    observe(doc(2, 'b'), { status: 'running' }, {});
+    observe(doc(3, 'done'), { status: 'completed' }, {});
+    const text = (await renderMetrics()).body;
+    expect(value(text, 'jetsaga_sagas_started_total{type="unit-saga"}')).toBe(1);
+    expect(value(text, 'jetsaga_sagas_ended_total{type="unit-saga",status="completed"}')).toBe(1);
+    expect(value(text, 'jetsaga_saga_duration_seconds_count{type="unit-saga",status="completed"}')).toBe(1);
+    expect(value(text, 'jetsaga_saga_step_seconds_count{type="unit-saga",state="a"}')).toBe(1);
+    expect(value(text, 'jetsaga_saga_step_seconds_count{type="unit-saga",state="b"}')).toBe(1);
+  });
+});

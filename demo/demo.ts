@@ -3,16 +3,17 @@ import { resolveInfra } from '../runtime/infra/index.ts';
 import type { Distribution } from '../runtime/node.ts';
 import { allRoles, startNode } from '../runtime/node.ts';
 import { createLogger } from '../runtime/observability/index.ts';
-import { scenarioFor } from './scenarios.ts';
+import { demoSagas, scenarioFor } from './scenarios.ts';
 
 interface DemoArgs {
+  saga: string;
   orders: number;
   json: boolean;
   timeoutMs: number;
 }
 
 function parseArgs(args: string[]): DemoArgs {
-  const out: DemoArgs = { orders: 20, json: false, timeoutMs: 120_000 };
+  const out: DemoArgs = { saga: 'order-fulfillment', orders: 20, json: false, timeoutMs: 120_000 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--json') out.json = true;
@@ -21,7 +22,12 @@ function parseArgs(args: string[]): DemoArgs {
       if (!Number.isInteger(n) || n < 1 || n > 100_000)
         throw new Error(`--orders must be an integer from 1 to 100000 (got ${args[i]})`);
       out.orders = n;
-    } else throw new Error(`unknown demo option ${a}; use --orders N and --json`);
+    } else if (a === '--saga') {
+      const saga = args[++i] ?? '';
+      if (!demoSagas.includes(saga))
+        throw new Error(`--saga must be one of ${demoSagas.join(', ')} (got ${saga || 'nothing'})`);
+      out.saga = saga;
+    } else throw new Error(`unknown demo option ${a}; use --saga TYPE, --orders N and --json`);
   }
   return out;
 }
@@ -39,10 +45,10 @@ interface Row {
 const terminal = new Set(['completed', 'compensated', 'failed', 'cancelled']);
 
 /**
- * The main job: local infrastructure, every role, a batch of orders through the HTTP API,
+ * The main job: local infrastructure, every role, a batch of sagas through the HTTP API,
  * a table and one summary line. Logs go to stderr so stdout stays readable.
  */
-export async function runOrderDemo(rawArgs: string[], base: Config, dist: Distribution): Promise<number> {
+export async function runDemo(rawArgs: string[], base: Config, dist: Distribution): Promise<number> {
   let args: DemoArgs;
   try {
     args = parseArgs(rawArgs);
@@ -58,6 +64,7 @@ export async function runOrderDemo(rawArgs: string[], base: Config, dist: Distri
     natsUrl: infra.natsUrl,
     mongoUrl: infra.mongoUrl,
     httpPort: 0,
+    auth: 'off', // local demo on loopback; it says so when it starts
     logLevel: base.logLevel === 'info' ? 'warn' : base.logLevel,
     // A fresh namespace and database per run: the demo never mixes with earlier runs.
     namespace: base.namespace || `demo${Date.now().toString(36)}`,
@@ -67,14 +74,16 @@ export async function runOrderDemo(rawArgs: string[], base: Config, dist: Distri
   const node = await startNode(config, dist, allRoles(dist), log);
   try {
     const api = node.api!.url;
-    say(`jetsaga demo: API on ${api}, starting ${args.orders} orders (auth: none, local demo)`);
+    say(
+      `jetsaga demo: API on ${api}, starting ${args.orders} ${args.saga} sagas (auth: off, local demo on loopback)`,
+    );
     const started = await Promise.all(
       Array.from({ length: args.orders }, async (_, i) => {
-        const scenario = scenarioFor(i);
-        const res = await fetch(`${api}/v1/sagas/order-fulfillment`, {
+        const scenario = scenarioFor(args.saga, i);
+        const res = await fetch(`${api}/v1/sagas/${args.saga}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(scenario.order(i)),
+          body: JSON.stringify(scenario.input(i)),
         });
         if (res.status !== 202) throw new Error(`start failed: ${res.status} ${await res.text()}`);
         const body = (await res.json()) as { sagaId: string };
@@ -107,7 +116,7 @@ export async function runOrderDemo(rawArgs: string[], base: Config, dist: Distri
         await new Promise((r) => setTimeout(r, 50));
       }
     }
-    return report(rows, args.json);
+    return report(rows, args.json, args.saga);
   } finally {
     await node.stop();
     await infra.stop();
@@ -119,7 +128,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function report(rows: Row[], json: boolean): number {
+function report(rows: Row[], json: boolean, saga: string): number {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(
     `${'saga id'.padEnd(38)}${'scenario'.padEnd(15)}${'outcome'.padEnd(13)}${'steps'.padStart(6)}${'ms'.padStart(8)}  reason`,
@@ -140,6 +149,7 @@ function report(rows: Row[], json: boolean): number {
     completed: count('completed'),
     compensated: count('compensated'),
     failed: count('failed'),
+    fraudCompensated: rows.filter((r) => r.status === 'compensated' && r.reason === 'fraud').length,
     p50Ms: Math.round(percentile(durations, 50)),
     p95Ms: Math.round(percentile(durations, 95)),
   };
@@ -148,6 +158,9 @@ function report(rows: Row[], json: boolean): number {
   if (!allTerminal)
     out(`demo: ${rows.filter((r) => !terminal.has(r.status)).length} sagas did not finish in time`);
   if (unexpected > 0) out(`demo: ${unexpected} sagas ended differently than their scenario expects`);
+  if (saga === 'order-fulfillment') {
+    out(`demo: ${summary.fraudCompensated} compensated for fraud (flagged by the fraud agent)`);
+  }
   out(
     `demo: ${summary.sagas} sagas, ${summary.completed} completed, ${summary.compensated} compensated, ${summary.failed} failed, p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms`,
   );

@@ -1,10 +1,15 @@
 import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
+import type { TripInput } from '../sagas/trip-booking/index.ts';
 
-/** The demo's order mix: mostly orders that complete, and one of each deterministic failure. */
+/**
+ * The demo's order mix: mostly orders that complete, one of each deterministic failure,
+ * and one the fraud agent flags: a brand-new account buying big with a card from another
+ * country, shipping abroad from a foreign IP.
+ */
 export interface Scenario {
   name: string;
   expect: 'completed' | 'compensated';
-  order: (i: number) => OrderInput;
+  input: (i: number) => unknown;
 }
 
 const base = (i: number): OrderInput => ({
@@ -26,32 +31,94 @@ const base = (i: number): OrderInput => ({
 });
 
 export const scenarios: Scenario[] = [
-  { name: 'happy', expect: 'completed', order: base },
-  { name: 'happy', expect: 'completed', order: base },
-  { name: 'happy', expect: 'completed', order: base },
-  { name: 'happy', expect: 'completed', order: base },
-  { name: 'happy', expect: 'completed', order: base },
-  { name: 'happy', expect: 'completed', order: base },
+  { name: 'happy', expect: 'completed', input: base },
+  { name: 'happy', expect: 'completed', input: base },
+  { name: 'happy', expect: 'completed', input: base },
+  { name: 'happy', expect: 'completed', input: base },
+  { name: 'happy', expect: 'completed', input: base },
+  { name: 'happy', expect: 'completed', input: base },
   {
     name: 'out-of-stock',
     expect: 'compensated',
-    order: (i) => ({ ...base(i), items: [{ sku: 'SKU-OUT', qty: 1, unitPrice: 99 }] }),
+    input: (i) => ({ ...base(i), items: [{ sku: 'SKU-OUT', qty: 1, unitPrice: 99 }] }),
   },
   {
     name: 'card-declined',
     expect: 'compensated',
-    order: (i) => ({ ...base(i), payment: { token: 'tok_declined' } }),
+    input: (i) => ({ ...base(i), payment: { token: 'tok_declined' } }),
   },
   {
     name: 'capture-fails',
     expect: 'compensated',
-    order: (i) => ({ ...base(i), payment: { token: 'tok_capture_fails' } }),
+    input: (i) => ({ ...base(i), payment: { token: 'tok_capture_fails' } }),
   },
   {
     name: 'no-carrier',
     expect: 'compensated',
-    order: (i) => ({ ...base(i), shippingAddress: { ...base(i).shippingAddress, country: 'AQ' } }),
+    input: (i) => ({ ...base(i), shippingAddress: { ...base(i).shippingAddress, country: 'AQ' } }),
+  },
+  {
+    name: 'fraud',
+    expect: 'compensated',
+    input: (i) => ({
+      ...base(i),
+      customerId: `new-${Date.now().toString(36)}-${i}`,
+      customer: {
+        createdAt: new Date(Date.now() - 10 * 60_000).toISOString(),
+        email: `deals${4829 + i}@yopmail.com`,
+        ipCountry: 'NG',
+      },
+      billingCountry: 'US',
+      items: [{ sku: 'SKU-7', qty: 2, unitPrice: 925 }],
+      payment: { token: `tok_demo_${i}`, bin: '426684', cardCountry: 'FR' },
+      shippingAddress: { ...base(i).shippingAddress, city: 'London', postalCode: 'E1 6AN', country: 'GB' },
+    }),
   },
 ];
 
-export const scenarioFor = (i: number): Scenario => scenarios[i % scenarios.length]!;
+const trip = (i: number): TripInput => ({
+  tripId: `demo-trip-${Date.now().toString(36)}-${i}`,
+  travelerId: `traveler-${i % 5}`,
+  currency: 'EUR',
+  flight: { from: 'LIS', to: 'CDG', date: '2027-05-01', price: 120 + i },
+  hotel: { city: 'Paris', nights: 1 + (i % 4), price: 300 },
+  car: { city: 'Paris', days: 2, price: 80 },
+  payment: { token: 'tok_visa' },
+  deadlineMs: 120_000,
+});
+
+/** The trip demo's mix: trips that confirm, and each way one fails and is undone in reverse. */
+export const tripScenarios: Scenario[] = [
+  { name: 'happy', expect: 'completed', input: trip },
+  { name: 'happy', expect: 'completed', input: trip },
+  { name: 'happy', expect: 'completed', input: trip },
+  { name: 'no-car', expect: 'completed', input: (i) => ({ ...trip(i), car: undefined }) },
+  {
+    name: 'sold-out',
+    expect: 'compensated',
+    input: (i) => ({ ...trip(i), flight: { ...trip(i).flight, to: 'ZZZ' } }),
+  },
+  {
+    name: 'no-vacancy',
+    expect: 'compensated',
+    input: (i) => ({ ...trip(i), hotel: { ...trip(i).hotel, city: 'Atlantis' } }),
+  },
+  {
+    name: 'no-cars',
+    expect: 'compensated',
+    input: (i) => ({ ...trip(i), car: { city: 'Venice', days: 2, price: 80 } }),
+  },
+  {
+    name: 'declined',
+    expect: 'compensated',
+    input: (i) => ({ ...trip(i), payment: { token: 'tok_declined' } }),
+  },
+];
+
+const bySaga: Record<string, Scenario[]> = { 'order-fulfillment': scenarios, 'trip-booking': tripScenarios };
+export const demoSagas = Object.keys(bySaga);
+
+export const scenarioFor = (saga: string, i: number): Scenario => {
+  const list = bySaga[saga]!;
+  return list[i % list.length]!;
+};

@@ -7,8 +7,17 @@ export const orderFulfillment = defineSaga({
   version: 1,
   machine: orderMachine,
   input: OrderInput,
-  description: 'Reserve stock, authorize and capture payment, ship; compensate in reverse on failure.',
+  description:
+    'Reserve stock, authorize payment, wait for the fraud verdict, capture, ship; compensate in reverse on failure.',
 });
 
-export { type OrderCommand, type OrderContext, type OrderEvent, orderMachine } from './machine.ts';
+export {
+  type FraudOutcome,
+  type FraudVerdictData,
+  type OrderCommand,
+  type OrderContext,
+  type OrderEvent,
+  orderMachine,
+  type PaymentRisk,
+} from './machine.ts';
 export { OrderInput } from './schema.ts';

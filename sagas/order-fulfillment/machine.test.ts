@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SagaTestKit } from '../../runtime/testing/index.ts';
-import { orderFulfillment } from './index.ts';
+import { orderFulfillment, type OrderContext } from './index.ts';
 import type { OrderInput } from './schema.ts';
 
 const order = (over: Partial<OrderInput> = {}): OrderInput => ({
@@ -13,20 +13,34 @@ const order = (over: Partial<OrderInput> = {}): OrderInput => ({
   ...over,
 });
 
-/** Participants that all succeed; a test overrides one to fail. */
+const verdict = (score: number) => ({
+  score,
+  threshold: 0.41,
+  reasons: score >= 0.41 ? ['5 different cards used by this customer in 24 h (+2.10)'] : [],
+  modelVersion: 'gbdt-1.test',
+  latencyMs: 1.2,
+});
+const authorized = { type: 'payment.authorized', data: { paymentId: 'pay_o-1' } };
+const approved = { type: 'fraud.approved', data: verdict(0.02) };
+const flagged = { type: 'fraud.flagged', data: verdict(0.93) };
+
+/** Participants that all succeed, and a fraud agent that approves; a test overrides one to fail. */
 function happyKit() {
-  return new SagaTestKit(orderFulfillment)
-    .on('inventory.reserve', () => ({ type: 'inventory.reserved', data: {} }))
-    .on('payment.authorize', () => ({ type: 'payment.authorized', data: { paymentId: 'pay_o-1' } }))
-    .on('payment.capture', () => ({ type: 'payment.captured', data: {} }))
-    .on('shipping.create-shipment', () => ({
-      type: 'shipping.shipment-created',
-      data: { trackingNumber: 'TRK1' },
-    }))
-    .on('shipping.cancel-shipment', () => ({ type: 'shipping.shipment-cancelled', data: {} }))
-    .on('payment.void', () => ({ type: 'payment.voided', data: {} }))
-    .on('payment.refund', () => ({ type: 'payment.refunded', data: {} }))
-    .on('inventory.release', () => ({ type: 'inventory.released', data: {} }));
+  return (
+    new SagaTestKit(orderFulfillment)
+      .on('inventory.reserve', () => ({ type: 'inventory.reserved', data: {} }))
+      // The fraud agent reacts to the authorization: its verdict follows the reply.
+      .on('payment.authorize', () => [authorized, approved])
+      .on('payment.capture', () => ({ type: 'payment.captured', data: {} }))
+      .on('shipping.create-shipment', () => ({
+        type: 'shipping.shipment-created',
+        data: { trackingNumber: 'TRK1' },
+      }))
+      .on('shipping.cancel-shipment', () => ({ type: 'shipping.shipment-cancelled', data: {} }))
+      .on('payment.void', () => ({ type: 'payment.voided', data: {} }))
+      .on('payment.refund', () => ({ type: 'payment.refunded', data: {} }))
+      .on('inventory.release', () => ({ type: 'inventory.released', data: {} }))
+  );
 }
 
 describe('order-fulfillment machine', () => {
@@ -46,6 +60,114 @@ describe('order-fulfillment machine', () => {
       currency: 'USD',
       token: 'tok_visa',
     });
+  });
+
+  it('sends the risk signals with the authorization, with defaults for callers that send none', () => {
+    const kit = happyKit().start(order());
+    expect(kit.commands[1]!.data.risk).toEqual({
+      billingCountry: 'FR',
+      shippingAddress: { line1: '1 Main St', city: 'Paris', postalCode: '75001', country: 'FR' },
+      ipCountry: null,
+      customerCreatedAt: null,
+      email: null,
+      itemCount: 2,
+      bin: null,
+      cardCountry: null,
+    });
+    const full = happyKit().start(
+      order({
+        billingCountry: 'DE',
+        customer: { createdAt: '2025-01-01T00:00:00Z', email: 'ada@example.com', ipCountry: 'PT' },
+        payment: { token: 'tok_x', bin: '424242', cardCountry: 'DE' },
+      }),
+    );
+    expect(full.commands[1]!.data.risk).toMatchObject({
+      billingCountry: 'DE',
+      ipCountry: 'PT',
+      customerCreatedAt: '2025-01-01T00:00:00Z',
+      email: 'ada@example.com',
+      bin: '424242',
+      cardCountry: 'DE',
+    });
+  });
+
+  it('waits for the fraud verdict after authorization, and keeps it for the inspector', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => authorized)
+      .start(order());
+    expect(kit.state).toBe('screeningPayment');
+    expect(kit.status).toBe('running');
+    expect(kit.commandTypes()).toEqual(['inventory.reserve', 'payment.authorize']);
+    expect(kit.armedTimers).toHaveLength(1);
+    kit.send(approved);
+    expect(kit.status).toBe('completed');
+    expect((kit.context as OrderContext).fraud).toMatchObject({ outcome: 'approved', score: 0.02 });
+  });
+
+  it('flagged: voids the authorization, releases stock, ends compensated with reason fraud', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => [authorized, flagged])
+      .start(order());
+    expect(kit.commandTypes()).toEqual([
+      'inventory.reserve',
+      'payment.authorize',
+      'payment.void',
+      'inventory.release',
+    ]);
+    expect(kit.status).toBe('compensated');
+    expect(kit.reason).toBe('fraud');
+    expect((kit.context as OrderContext).fraud).toMatchObject({
+      outcome: 'flagged',
+      score: 0.93,
+      modelVersion: 'gbdt-1.test',
+      reasons: ['5 different cards used by this customer in 24 h (+2.10)'],
+    });
+  });
+
+  it('no verdict in time: compensates by default (fail closed), reason fraud-timeout', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => authorized)
+      .start(order());
+    kit.advance(30_000);
+    expect(kit.commandTypes().slice(2)).toEqual(['payment.void', 'inventory.release']);
+    expect(kit.status).toBe('compensated');
+    expect(kit.reason).toBe('fraud-timeout');
+    expect((kit.context as OrderContext).fraud).toEqual({ outcome: 'timeout', policy: 'compensate' });
+    // A verdict that comes too late changes nothing.
+    kit.send(approved);
+    expect(kit.status).toBe('compensated');
+  });
+
+  it('no verdict in time with fraudTimeoutPolicy approve: captures and ships (fail open)', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => authorized)
+      .start(order({ fraudTimeoutPolicy: 'approve' }));
+    kit.advance(30_000);
+    expect(kit.commandTypes().slice(2)).toEqual(['payment.capture', 'shipping.create-shipment']);
+    expect(kit.status).toBe('completed');
+    expect((kit.context as OrderContext).fraud).toEqual({ outcome: 'timeout', policy: 'approve' });
+  });
+
+  it('a verdict that overtakes the authorization reply is kept and applied on arrival', () => {
+    const ok = happyKit()
+      .on('payment.authorize', () => [approved, authorized])
+      .start(order());
+    expect(ok.status).toBe('completed');
+    const bad = happyKit()
+      .on('payment.authorize', () => [flagged, authorized])
+      .start(order());
+    expect(bad.commandTypes().slice(2)).toEqual(['payment.void', 'inventory.release']);
+    expect(bad.reason).toBe('fraud');
+  });
+
+  it('cancel while screening voids the authorization, releases stock, ends cancelled', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => authorized)
+      .start(order());
+    kit.send({ type: 'saga.cancel', data: { reason: 'changed mind' } });
+    expect(kit.commandTypes().slice(2)).toEqual(['payment.void', 'inventory.release']);
+    expect(kit.status).toBe('cancelled');
+    expect(kit.reason).toBe('cancelled: changed mind');
   });
 
   it('uses the saga id as order id when none is given', () => {

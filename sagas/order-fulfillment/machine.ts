@@ -2,12 +2,41 @@ import { assign, emit, setup } from 'xstate';
 import type { OrderInput, OrderItem } from './schema.ts';
 
 /**
- * Order fulfillment: reserve stock -> authorize payment -> capture -> ship. Any failure
- * compensates the steps done, in reverse order. Pure: it asks for work with `emit` and
- * reacts to the replies; every step has a durable timeout.
+ * Order fulfillment: reserve stock -> authorize payment -> fraud verdict -> capture ->
+ * ship. Any failure compensates the steps done, in reverse order. Pure: it asks for work
+ * with `emit` and reacts to the replies; every step has a durable timeout.
  */
 
 export type Outcome = 'completed' | 'compensated' | 'failed' | 'cancelled';
+
+/** What the fraud agent says about the payment (`fraud.approved` / `fraud.flagged`). */
+export interface FraudVerdictData {
+  score: number;
+  threshold: number;
+  reasons: string[];
+  modelVersion: string;
+  latencyMs?: number;
+  reviewer?: string;
+}
+
+/** The fraud step's outcome, kept in the context for the inspector. */
+export type FraudOutcome =
+  | ({ outcome: 'approved' | 'flagged' } & FraudVerdictData)
+  | { outcome: 'timeout'; policy: FraudTimeoutPolicy };
+
+export type FraudTimeoutPolicy = 'approve' | 'compensate';
+
+/** Signals for the PSP's and the fraud agent's risk checks, sent with the authorization. */
+export interface PaymentRisk {
+  billingCountry: string;
+  shippingAddress: { line1: string; city: string; postalCode: string; country: string };
+  ipCountry: string | null;
+  customerCreatedAt: string | null;
+  email: string | null;
+  itemCount: number;
+  bin: string | null;
+  cardCountry: string | null;
+}
 
 export interface OrderContext {
   orderId: string;
@@ -17,6 +46,10 @@ export interface OrderContext {
   items: OrderItem[];
   paymentToken: string;
   shippingAddress: OrderInput['shippingAddress'];
+  risk: PaymentRisk;
+  fraudTimeoutPolicy: FraudTimeoutPolicy;
+  /** The verdict, once it came (it may come before the authorization's reply is processed). */
+  fraud: FraudOutcome | null;
   stepTimeoutMs: number;
   maxCompensationAttempts: number;
   compensationAttempts: number;
@@ -43,6 +76,8 @@ export type OrderEvent =
   | Reply<'shipping.shipment-created', { trackingNumber: string }>
   | Reply<'shipping.unavailable', { reason?: string }>
   | Reply<'shipping.shipment-cancelled'>
+  | Reply<'fraud.approved', FraudVerdictData>
+  | Reply<'fraud.flagged', FraudVerdictData>
   | Reply<'saga.cancel', { reason?: string }>;
 
 export type OrderCommand =
@@ -50,7 +85,14 @@ export type OrderCommand =
   | { type: 'inventory.release'; data: { orderId: string } }
   | {
       type: 'payment.authorize';
-      data: { orderId: string; customerId: string; amount: number; currency: string; token: string };
+      data: {
+        orderId: string;
+        customerId: string;
+        amount: number;
+        currency: string;
+        token: string;
+        risk: PaymentRisk;
+      };
     }
   | { type: 'payment.capture'; data: { orderId: string } }
   | { type: 'payment.void'; data: { orderId: string } }
@@ -88,8 +130,26 @@ export const orderMachine = setup({
   },
   guards: {
     compensationAttemptsLeft: ({ context }) => context.compensationAttempts < context.maxCompensationAttempts,
+    verdictApproved: ({ context }) => context.fraud?.outcome === 'approved',
+    verdictFlagged: ({ context }) => context.fraud?.outcome === 'flagged',
+    failOpen: ({ context }) => context.fraudTimeoutPolicy === 'approve',
   },
   actions: {
+    keepVerdict: assign({
+      fraud: ({ event }) =>
+        event.type === 'fraud.approved' || event.type === 'fraud.flagged'
+          ? {
+              outcome: event.type === 'fraud.flagged' ? ('flagged' as const) : ('approved' as const),
+              score: event.data.score,
+              threshold: event.data.threshold,
+              reasons: event.data.reasons,
+              modelVersion: event.data.modelVersion,
+            }
+          : null,
+    }),
+    verdictTimedOut: assign({
+      fraud: ({ context }) => ({ outcome: 'timeout' as const, policy: context.fraudTimeoutPolicy }),
+    }),
     countAttempt: assign({ compensationAttempts: ({ context }) => context.compensationAttempts + 1 }),
     resetAttempts: assign({ compensationAttempts: 0 }),
     setReason: assign({ reason: (_, params: { reason: string }) => params.reason }),
@@ -116,6 +176,23 @@ export const orderMachine = setup({
     items: input.items,
     paymentToken: input.payment.token,
     shippingAddress: input.shippingAddress,
+    risk: {
+      billingCountry: input.billingCountry ?? input.shippingAddress.country,
+      shippingAddress: {
+        line1: input.shippingAddress.line1,
+        city: input.shippingAddress.city,
+        postalCode: input.shippingAddress.postalCode,
+        country: input.shippingAddress.country,
+      },
+      ipCountry: input.customer?.ipCountry ?? null,
+      customerCreatedAt: input.customer?.createdAt ?? null,
+      email: input.customer?.email ?? null,
+      itemCount: input.items.reduce((n, i) => n + i.qty, 0),
+      bin: input.payment.bin ?? null,
+      cardCountry: input.payment.cardCountry ?? null,
+    },
+    fraudTimeoutPolicy: input.fraudTimeoutPolicy ?? 'compensate',
+    fraud: null,
     stepTimeoutMs: input.stepTimeoutMs ?? 30_000,
     maxCompensationAttempts: 5,
     compensationAttempts: 0,
@@ -153,21 +230,49 @@ export const orderMachine = setup({
           amount: context.amount,
           currency: context.currency,
           token: context.paymentToken,
+          risk: context.risk,
         },
       })),
       on: {
         // The step's command may already have taken effect: undo it too.
         'saga.cancel': { target: 'compensating.voidingPayment', actions: 'markCancelled' },
         'payment.authorized': {
-          target: 'capturingPayment',
+          target: 'screeningPayment',
           actions: assign({ paymentId: ({ event }) => event.data.paymentId }),
         },
+        // A verdict overtook the authorization's reply (a redelivery reordered them): keep it.
+        'fraud.approved': { actions: 'keepVerdict' },
+        'fraud.flagged': { actions: 'keepVerdict' },
         'payment.declined': {
           target: 'compensating.releasingInventory',
           actions: reasonFrom('payment-declined'),
         },
       },
       after: { stepTimeout: { target: 'compensating.voidingPayment', actions: because('payment-timeout') } },
+    },
+    // The fraud agent answers payment.authorized on its own; nothing to ask for here.
+    screeningPayment: {
+      always: [
+        { guard: 'verdictApproved', target: 'capturingPayment' },
+        { guard: 'verdictFlagged', target: 'compensating.voidingPayment', actions: because('fraud') },
+      ],
+      on: {
+        'saga.cancel': { target: 'compensating.voidingPayment', actions: 'markCancelled' },
+        'fraud.approved': { target: 'capturingPayment', actions: 'keepVerdict' },
+        'fraud.flagged': {
+          target: 'compensating.voidingPayment',
+          actions: ['keepVerdict', because('fraud')],
+        },
+      },
+      after: {
+        stepTimeout: [
+          { guard: 'failOpen', target: 'capturingPayment', actions: 'verdictTimedOut' },
+          {
+            target: 'compensating.voidingPayment',
+            actions: ['verdictTimedOut', because('fraud-timeout')],
+          },
+        ],
+      },
     },
     capturingPayment: {
       entry: emit(({ context }) => ({

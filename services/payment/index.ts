@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { z } from 'zod';
 import { command, defineParticipant, type Reply } from '../../runtime/participants/index.ts';
@@ -9,6 +10,8 @@ import { command, defineParticipant, type Reply } from '../../runtime/participan
  * - `tok_capture_fails`: authorizes, capture fails (`insufficient-funds`);
  * - any amount over 50,000 is declined (`amount-over-limit`);
  * - any other token is approved.
+ * The authorization's reply carries what the fraud agent scores: the customer, a card
+ * fingerprint (never the token), BIN and card country, and the order's risk signals.
  * Undoing is safe in any state: void or refund of an unknown payment leaves a tombstone
  * that makes a late authorization decline.
  */
@@ -25,6 +28,8 @@ export interface PaymentDoc {
   paymentId: string;
   reason: string | null;
   capturedAmount: number;
+  /** The risk signals the authorization came with; null for tombstones and older payments. */
+  risk?: RiskData | null;
   updatedAt: Date;
 }
 
@@ -32,13 +37,42 @@ export const paymentLimit = 50_000;
 export const payments = (db: Db) => db.collection<PaymentDoc>('payments');
 
 const orderId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const RiskData = z.object({
+  billingCountry: z.string().length(2),
+  shippingAddress: z.object({
+    line1: z.string(),
+    city: z.string(),
+    postalCode: z.string(),
+    country: z.string(),
+  }),
+  ipCountry: z.string().length(2).nullable(),
+  customerCreatedAt: z.string().nullable(),
+  email: z.string().nullable(),
+  itemCount: z.number().int().nonnegative(),
+  bin: z.string().nullable(),
+  cardCountry: z.string().length(2).nullable(),
+});
+type RiskData = z.output<typeof RiskData>;
+
 const AuthorizeData = z.object({
   orderId,
   customerId: z.string(),
   amount: z.number().nonnegative(),
   currency: z.string().length(3),
   token: z.string().min(1),
+  /** Optional so that older callers keep working. */
+  risk: RiskData.optional(),
 });
+
+/** BINs the PSP reports for its test tokens. */
+const testTokenBins: Record<string, string> = {
+  tok_visa: '424242',
+  tok_mastercard: '555555',
+  tok_amex: '378282',
+  tok_capture_fails: '400005',
+};
+const fingerprint = (prefix: string, value: string) =>
+  `${prefix}_${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 const ByOrder = z.object({ orderId });
 
 const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
@@ -56,6 +90,7 @@ async function authorize(db: Db, d: z.output<typeof AuthorizeData>): Promise<Rep
     paymentId: `pay_${d.orderId}`,
     reason,
     capturedAmount: 0,
+    risk: d.risk ?? null,
     updatedAt: new Date(),
   };
   try {
@@ -69,7 +104,37 @@ async function authorize(db: Db, d: z.output<typeof AuthorizeData>): Promise<Rep
 
 function answerAuthorize(p: PaymentDoc): Reply {
   if (p.status === 'authorized' || p.status === 'captured') {
-    return { type: 'authorized', data: { orderId: p._id, paymentId: p.paymentId, amount: p.amount } };
+    const r = p.risk ?? null;
+    const a = r?.shippingAddress;
+    return {
+      type: 'authorized',
+      data: {
+        orderId: p._id,
+        paymentId: p.paymentId,
+        amount: p.amount,
+        currency: p.currency,
+        ...(p.customerId ? { customerId: p.customerId } : {}),
+        card: {
+          fingerprint: fingerprint('card', p.token ?? p._id),
+          bin: r?.bin ?? (p.token ? (testTokenBins[p.token] ?? null) : null),
+          country: r?.cardCountry ?? null,
+        },
+        ...(r && a
+          ? {
+              billingCountry: r.billingCountry,
+              shippingCountry: a.country,
+              shippingAddressKey: fingerprint(
+                'addr',
+                [a.line1, a.city, a.postalCode, a.country].map((x) => x.trim().toLowerCase()).join('|'),
+              ),
+              ipCountry: r.ipCountry,
+              customerCreatedAt: r.customerCreatedAt,
+              email: r.email,
+              itemCount: r.itemCount,
+            }
+          : {}),
+      },
+    };
   }
   return { type: 'declined', data: { orderId: p._id, reason: p.reason ?? `payment ${p.status}` } };
 }

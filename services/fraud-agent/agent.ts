@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { ValidationError } from '../../runtime/errors.ts';
+import type { Envelope } from '../../runtime/messaging/index.ts';
+import type { Reaction, ReactorDefinition } from '../../runtime/participants/index.ts';
+import { DAY, type History, type PaymentFacts } from './facts.ts';
+import type { LlmReviewer } from './llm-reviewer.ts';
+import { fraudMetrics } from './metrics.ts';
+import type { Scorer } from './scorer.ts';
+import { VelocityStore } from './velocity-store.ts';
+
+/**
+ * The fraud agent: reacts to every `payment.authorized` with `fraud.approved` or
+ * `fraud.flagged`. Per payment: load the customer's recent payments (sliding windows in
+ * MongoDB), score with the shipped model, ask the LLM reviewer about borderline scores
+ * when one is configured, record the payment for later windows. The host keeps one
+ * verdict per event id (`fraud_verdicts`) and republishes it on redelivery.
+ */
+
+const country = z.string().regex(/^[A-Z]{2}$/);
+/** What the payment service says about an authorization; older events carry only the first fields. */
+export const PaymentAuthorizedData = z.object({
+  orderId: z.string().min(1),
+  paymentId: z.string().min(1),
+  amount: z.number().nonnegative(),
+  currency: z.string().length(3).default('USD'),
+  customerId: z.string().min(1).optional(),
+  card: z
+    .object({
+      fingerprint: z.string().min(1).optional(),
+      bin: z.string().nullable().optional(),
+      country: country.nullable().optional(),
+    })
+    .optional(),
+  billingCountry: country.nullable().optional(),
+  shippingCountry: country.nullable().optional(),
+  shippingAddressKey: z.string().nullable().optional(),
+  ipCountry: country.nullable().optional(),
+  customerCreatedAt: z.iso.datetime().nullable().optional(),
+  email: z.string().nullable().optional(),
+  itemCount: z.number().int().nonnegative().optional(),
+});
+export type PaymentAuthorizedData = z.output<typeof PaymentAuthorizedData>;
+
+export function factsOf(env: Envelope): PaymentFacts & { orderId: string } {
+  const parsed = PaymentAuthorizedData.safeParse(env.data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+    throw new ValidationError(
+      `payment.authorized: ${issues.map((i) => `${i.field || '(root)'}: ${i.message}`).join('; ')}`,
+      issues,
+    );
+  }
+  const d = parsed.data;
+  const customerId = d.customerId ?? `order:${d.orderId}`;
+  const shippingCountry = d.shippingCountry ?? d.billingCountry ?? 'ZZ';
+  return {
+    orderId: d.orderId,
+    paymentId: d.paymentId,
+    customerId,
+    at: Date.parse(env.occurredAt),
+    amount: d.amount,
+    currency: d.currency,
+    cardKey: d.card?.fingerprint ?? `unknown-card:${customerId}`,
+    bin: d.card?.bin ?? null,
+    cardCountry: d.card?.country ?? null,
+    billingCountry: d.billingCountry ?? shippingCountry,
+    shippingCountry,
+    shippingKey: d.shippingAddressKey ?? `unknown-address:${customerId}`,
+    ipCountry: d.ipCountry ?? null,
+    accountCreatedAt: d.customerCreatedAt ? Date.parse(d.customerCreatedAt) : null,
+    email: d.email ?? null,
+    itemCount: d.itemCount ?? 1,
+  };
+}
+
+export interface FraudAgentDeps {
+  scorer: Scorer;
+  reviewer?: LlmReviewer;
+  /** Scores in [low, high) go to the reviewer. */
+  band: [number, number];
+}
+
+export interface Verdict {
+  orderId: string;
+  paymentId: string;
+  score: number;
+  threshold: number;
+  reasons: string[];
+  modelVersion: string;
+  latencyMs: number;
+  reviewer: 'model' | 'llm';
+}
+
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
+  return {
+    name: 'fraud-agent',
+    source: 'fraud',
+    on: 'payment.authorized',
+    inbox: 'fraud_verdicts',
+    idSuffix: 'verdict',
+    async setup(db) {
+      await new VelocityStore(db).setup();
+    },
+    async react(env, ctx): Promise<Reaction> {
+      const t0 = performance.now();
+      const store = new VelocityStore(ctx.db);
+      const facts = factsOf(env);
+      const history = await store.history(facts);
+      const s = deps.scorer.score(facts, history);
+      fraudMetrics.inference.observe(s.inferenceMs / 1000);
+      fraudMetrics.score.observe(s.score);
+      let flagged = s.flagged;
+      let reviewer: Verdict['reviewer'] = 'model';
+      const reasons = [...s.reasons];
+      const [low, high] = deps.band;
+      if (deps.reviewer && s.score >= low && s.score < high) {
+        const review = await deps.reviewer.review({
+          score: round(s.score, 4),
+          threshold: s.threshold,
+          modelVersion: s.modelVersion,
+          modelReasons: s.reasons,
+          features: s.features,
+          payment: reviewPayment(facts),
+          recentHistory: recent(facts, history),
+        });
+        if (review.kind === 'decision') {
+          fraudMetrics.llmCalls.inc({ result: review.decision });
+          flagged = review.decision === 'flag';
+          reviewer = 'llm';
+          reasons.push(
+            `LLM reviewer ${review.decision === 'flag' ? 'flagged' : 'approved'}: ${review.reason}`,
+          );
+        } else {
+          fraudMetrics.llmCalls.inc({ result: review.cause });
+          fraudMetrics.llmFallbacks.inc({ cause: review.cause });
+          reasons.push(`LLM reviewer unavailable (${review.cause}: ${review.detail}); model verdict kept`);
+          ctx.log.warn(
+            { cause: review.cause, detail: review.detail },
+            'LLM review failed; model verdict kept',
+          );
+        }
+      }
+      // Recorded after scoring: the payment never counts in its own history.
+      await store.record(facts);
+      const verdict: Verdict = {
+        orderId: facts.orderId,
+        paymentId: facts.paymentId,
+        score: round(s.score, 4),
+        threshold: s.threshold,
+        reasons,
+        modelVersion: s.modelVersion,
+        latencyMs: round(performance.now() - t0, 3),
+        reviewer,
+      };
+      const outcome = flagged ? 'flagged' : 'approved';
+      fraudMetrics.verdicts.inc({ outcome, reviewer });
+      fraudMetrics.decision.observe(verdict.latencyMs / 1000);
+      ctx.log.debug({ outcome, score: verdict.score, reasons }, 'fraud verdict');
+      return {
+        type: outcome,
+        data: { ...verdict },
+        record: { outcome, orderId: verdict.orderId, customerId: facts.customerId, score: verdict.score },
+      };
+    },
+  };
+}
+
+/** What the reviewer sees of the payment: no email address, only its domain. */
+function reviewPayment(p: PaymentFacts): Record<string, unknown> {
+  return {
+    amount: p.amount,
+    currency: p.currency,
+    billingCountry: p.billingCountry,
+    shippingCountry: p.shippingCountry,
+    ipCountry: p.ipCountry,
+    cardBin: p.bin,
+    cardCountry: p.cardCountry,
+    accountAgeDays: p.accountCreatedAt === null ? null : round((p.at - p.accountCreatedAt) / DAY, 2),
+    emailDomain: p.email?.split('@')[1] ?? null,
+    itemCount: p.itemCount,
+  };
+}
+
+function recent(p: PaymentFacts, h: History): Array<Record<string, unknown>> {
+  return [...h.customer]
+    .sort((a, b) => b.at - a.at)
+    .slice(0, 10)
+    .map((e) => ({
+      minutesBefore: round((p.at - e.at) / 60_000, 1),
+      amountUsd: e.amountUsd,
+      sameCard: e.cardKey === p.cardKey,
+      ipCountry: e.ipCountry,
+      shippingCountry: e.shippingCountry,
+      sameAddress: e.shippingKey === p.shippingKey,
+    }));
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { ValidationError } from '../../runtime/errors.ts';
+
+/**
+ * The fraud agent's own settings, from the environment. The LLM reviewer is off unless
+ * `JETSAGA_FRAUD_LLM_URL` is set. A bad value stops the role with the variable's name
+ * and what it accepts.
+ */
+
+const options = {
+  threshold: {
+    env: 'JETSAGA_FRAUD_THRESHOLD',
+    schema: z.coerce.number().min(0).max(1).optional(),
+    help: "flag at or above this score (default: the model's own threshold)",
+  },
+  modelPath: {
+    env: 'JETSAGA_FRAUD_MODEL_PATH',
+    schema: z.string().min(1).optional(),
+    help: 'model artifact to load (default: the shipped services/fraud-agent/model/fraud-model.json)',
+  },
+  llmUrl: {
+    env: 'JETSAGA_FRAUD_LLM_URL',
+    schema: z
+      .url({ protocol: /^https?$/, error: 'an http(s) URL such as http://127.0.0.1:11434/v1' })
+      .optional(),
+    help: 'OpenAI-compatible base URL (…/v1); POSTs <url>/chat/completions. Unset: no LLM review',
+  },
+  llmModel: {
+    env: 'JETSAGA_FRAUD_LLM_MODEL',
+    schema: z.string().min(1).default('gpt-4o-mini'),
+    help: 'model name sent to the endpoint',
+  },
+  llmKey: {
+    env: 'JETSAGA_FRAUD_LLM_KEY',
+    schema: z.string().min(1).optional(),
+    help: 'bearer token for the endpoint (optional)',
+  },
+  llmTimeoutMs: {
+    env: 'JETSAGA_FRAUD_LLM_TIMEOUT_MS',
+    schema: z.coerce.number().int().min(50).max(60_000).default(2_000),
+    help: 'give up on the reviewer after this and keep the model verdict',
+  },
+  llmBand: {
+    env: 'JETSAGA_FRAUD_LLM_BAND',
+    schema: z
+      .string()
+      .regex(
+        /^\s*(0(\.\d+)?|1(\.0+)?)\s*,\s*(0(\.\d+)?|1(\.0+)?)\s*$/,
+        'two scores "low,high" such as 0.2,0.7',
+      )
+      .transform((s) => s.split(',').map(Number) as [number, number])
+      .refine(([low, high]) => low < high, 'low must be below high')
+      .default([0.2, 0.7]),
+    help: 'scores in [low, high) are borderline and go to the reviewer',
+  },
+} as const;
+
+type Options = typeof options;
+export type FraudConfig = { [K in keyof Options]: z.output<Options[K]['schema']> };
+
+export function loadFraudConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<FraudConfig> = {},
+): FraudConfig {
+  const out: Record<string, unknown> = {};
+  for (const [key, opt] of Object.entries(options)) {
+    const raw = env[opt.env];
+    const parsed = (opt.schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues.map((i) => i.message).join('; ');
+      throw new ValidationError(`${opt.env}=${JSON.stringify(raw)} is invalid: ${why} (${opt.help})`, [
+        { field: opt.env, message: why },
+      ]);
+    }
+    out[key] = parsed.data;
+  }
+  return { ...(out as FraudConfig), ...overrides };
+}
+
+export const fraudConfigHelp = (): string =>
+  Object.values(options)
+    .map((o) => `  ${o.env.padEnd(30)} ${o.help}`)
+    .join('\n');

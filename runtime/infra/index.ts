@@ -23,6 +23,7 @@ export type { MongoWireServer } from './binaries.ts';
 export { ensureMongoWireServer, ensureNatsServer, MONGO_JAVA_SERVER_VERSION } from './binaries.ts';
 export { dockerEngineAvailable, MONGO_IMAGE, NATS_IMAGE } from './containers.ts';
 export { killAllOnExit, ManagedProcess } from './local-process.ts';
+export { type NatsCluster, type NatsClusterOptions, startNatsCluster } from './nats-cluster.ts';
 
 export interface Infra {
   /** How the provisioned services were obtained; 'env' only when both URLs came from the environment. */

@@ -1,0 +1,121 @@
+// docker-compose.yml: loaded by compose-check (compose-go: YAML, merges, interpolation, the Compose schema),
+// then jetsaga's rules over the resolved project.
+import path from 'node:path';
+import { run } from '../../runtime/infra/exec.ts';
+import { participants } from '../../services/index.ts';
+import {
+  containerRoles,
+  defaultShutdownTimeoutMs,
+  type Finding,
+  invalidConfig,
+  isJetsagaImage,
+  knownEnvVars,
+  mongoDurability,
+  pinnedVersions,
+  repositoryOf,
+  tagOf,
+  unknownEnvVar,
+  unpinnedImage,
+} from './findings.ts';
+
+interface ComposeService {
+  image?: string;
+  command?: string[] | null;
+  environment?: Record<string, string | null>;
+  stop_grace_period?: string;
+  ports?: Array<{ target: number; published?: string }>;
+  deploy?: { replicas?: number };
+  depends_on?: Record<string, { condition?: string }>;
+  healthcheck?: { disable?: boolean; test?: string[] };
+}
+
+export async function composeFindings(composeCheck: string, root: string, file: string): Promise<Finding[]> {
+  const result = await run(composeCheck, [path.join(root, file)]);
+  if (result.code !== 0) {
+    const reason = result.stderr
+      .trim()
+      .replaceAll(path.join(root, file), file)
+      .replace(/^validating [^:]+: /, '')
+      .replace(/ false schema$/gm, ' is not a Compose property');
+    return [{ file, message: `invalid Compose file: ${reason}` }];
+  }
+  const project = JSON.parse(result.stdout) as { services?: Record<string, ComposeService> };
+  const findings: Finding[] = [];
+  const roles = new Map<string, number>();
+  for (const [name, svc] of Object.entries(project.services ?? {})) {
+    const add = (field: string, message: string) =>
+      findings.push({ file, object: `services.${name}`, field, message });
+    const image = svc.image ?? '';
+    const unpinned = image ? unpinnedImage(image) : 'no image';
+    if (unpinned) add('image', unpinned);
+    if (repositoryOf(image) === 'nats' && !tagOf(image).startsWith(pinnedVersions.nats))
+      add('image', `NATS ${tagOf(image)} is not the version tested (${pinnedVersions.nats}, runtime/infra)`);
+    if (repositoryOf(image) === 'mongo' && !tagOf(image).startsWith(pinnedVersions.mongo))
+      add(
+        'image',
+        `MongoDB ${tagOf(image)} is not the version tested (${pinnedVersions.mongo}, runtime/infra)`,
+      );
+    if (!isJetsagaImage(image)) continue;
+
+    const env = svc.environment ?? {};
+    for (const key of Object.keys(env))
+      if (!knownEnvVars.has(key)) add(`environment.${key}`, unknownEnvVar(key));
+    const invalid = invalidConfig(env);
+    if (invalid) add('environment', invalid);
+    const [role, arg] = svc.command ?? [];
+    if (!role || !(containerRoles as readonly string[]).includes(role)) {
+      add('command', `"${role ?? ''}" is not a jetsaga role (${containerRoles.join(', ')})`);
+      continue;
+    }
+    const key = role === 'service' ? `service ${arg ?? ''}` : role;
+    if (role === 'service' && !participants[arg ?? ''])
+      add('command', `"${arg ?? ''}" is not a participant (${Object.keys(participants).join(', ')})`);
+    roles.set(key, (roles.get(key) ?? 0) + (svc.deploy?.replicas ?? 1));
+    const shutdownMs = Number(env.JETSAGA_SHUTDOWN_TIMEOUT_MS ?? defaultShutdownTimeoutMs);
+    if (seconds(svc.stop_grace_period ?? '10s') * 1000 <= shutdownMs)
+      add('stop_grace_period', `must exceed JETSAGA_SHUTDOWN_TIMEOUT_MS (${shutdownMs} ms)`);
+    if (env.MONGO_URL) {
+      const weak = mongoDurability(env.MONGO_URL);
+      if (weak) add('environment.MONGO_URL', weak);
+    }
+    for (const dep of Object.keys(svc.depends_on ?? {}))
+      if (svc.depends_on?.[dep]?.condition !== 'service_healthy')
+        add(
+          `depends_on.${dep}`,
+          'wait for `condition: service_healthy`, or roles start before NATS / MongoDB answer',
+        );
+    if (role === 'api') {
+      if (env.JETSAGA_HTTP_HOST !== '0.0.0.0')
+        add('environment.JETSAGA_HTTP_HOST', 'must be 0.0.0.0 in a container');
+      if (!(svc.ports ?? []).some((p) => p.target === Number(env.JETSAGA_HTTP_PORT ?? 8080)))
+        add('ports', 'the API port (JETSAGA_HTTP_PORT) must be published');
+    } else if (!svc.healthcheck?.disable) {
+      add(
+        'healthcheck',
+        "must be disabled: the image's healthcheck asks the API, which only the api role serves",
+      );
+    }
+  }
+  for (const wanted of [
+    'api',
+    'orchestrator',
+    'fraud-agent',
+    ...Object.keys(participants).map((p) => `service ${p}`),
+  ])
+    if (!roles.has(wanted)) findings.push({ file, message: `no service runs \`jetsaga ${wanted}\`` });
+  if ((roles.get('orchestrator') ?? 0) < 2)
+    findings.push({
+      file,
+      message: 'run at least 2 orchestrator replicas (deploy.replicas), to show and keep scale-out',
+    });
+  return findings;
+}
+
+/** Compose durations: "30s", "1m30s", "500ms". */
+function seconds(duration: string): number {
+  let total = 0;
+  for (const [, n, unit] of duration.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
+    total += Number(n) * ({ ms: 0.001, s: 1, m: 60, h: 3600 } as Record<string, number>)[unit!]!;
+  }
+  return total;
+}

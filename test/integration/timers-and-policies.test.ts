@@ -16,6 +16,23 @@ async function start(node: TestNode, input: unknown): Promise<string> {
 }
 
 /** Firings of the machine's own timers (not the runtime's resend timers of step policies). */
+/** Sends the reminder saga its `test.go` event, as a participant's reply would arrive. */
+async function sendGo(node: TestNode, sagaId: string): Promise<void> {
+  const doc = (await node.store.load(sagaId))!;
+  const go: Envelope = {
+    id: `${sagaId}:go`,
+    type: 'test.go',
+    schemaVersion: 1,
+    occurredAt: new Date().toISOString(),
+    sagaId,
+    sagaType: 'reminder',
+    correlationId: doc.correlationId,
+    causationId: null,
+    data: {},
+  };
+  await node.bus.publish('evt.test.go', go, go.id);
+}
+
 const timerEvents = async (node: TestNode, sagaId: string) =>
   (await node.store.historyOf(sagaId)).filter(
     (h) =>
@@ -97,19 +114,7 @@ describe('versioning', () => {
     const fresh = await start(v2, { delayMs: 10 });
     expect((await v2.waitForTerminal(fresh)).version).toBe(2);
 
-    const doc = (await v2.store.load(old))!;
-    const go: Envelope = {
-      id: `${old}:go`,
-      type: 'test.go',
-      schemaVersion: 1,
-      occurredAt: new Date().toISOString(),
-      sagaId: old,
-      sagaType: 'reminder',
-      correlationId: doc.correlationId,
-      causationId: null,
-      data: {},
-    };
-    await v2.bus.publish('evt.test.go', go, go.id);
+    await sendGo(v2, old);
     const done = await v2.waitForTerminal(old);
     expect(done.version).toBe(1);
     const rings = await v2.mongo
@@ -133,22 +138,7 @@ describe('versioning', () => {
       config: { namespace: v1.config.namespace, mongoDb: v1.config.mongoDb, maxDeliver: 2, retryBaseMs: 10 },
     });
     nodes.push(v2only);
-    const doc = (await v2only.store.load(old))!;
-    await v2only.bus.publish(
-      'evt.test.go',
-      {
-        id: `${old}:go`,
-        type: 'test.go',
-        schemaVersion: 1,
-        occurredAt: new Date().toISOString(),
-        sagaId: old,
-        sagaType: 'reminder',
-        correlationId: doc.correlationId,
-        causationId: null,
-        data: {},
-      },
-      `${old}:go`,
-    );
+    await sendGo(v2only, old);
     const reported = await v2only.waitFor(old, (d) => Boolean(d.error));
     expect(reported.error!.message).toContain('reminder v1 is not registered');
     expect(reported.status).toBe('running');

@@ -1,0 +1,390 @@
+// End to end: every role in its own process, order-fulfillment sagas started through the HTTP API by a
+// closed loop of N workers (start one, wait until it is terminal, start the next), and what each saga
+// cost: CPU seconds per role, stream messages, MongoDB writes.
+import http from 'node:http';
+import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { Collection } from 'mongodb';
+import type { Distribution } from '../runtime/node.ts';
+import { topology } from '../runtime/messaging/index.ts';
+import type { SagaDoc } from '../runtime/store/index.ts';
+import { planOrders } from '../test/scale/orders.ts';
+import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
+import type { MongoCounts } from './role-main.ts';
+import { BenchRole, cpuSeconds } from './roles.ts';
+import { round, sleep, summarize } from './stats.ts';
+
+const terminal = ['completed', 'compensated', 'failed', 'cancelled'];
+
+/** The roles of a distribution, api last: orchestrator, each participant, each extra role. */
+export function roleArgs(dist: Distribution): string[][] {
+  return [
+    ['orchestrator'],
+    ...Object.keys(dist.participants).map((name) => ['service', name]),
+    ...Object.keys(dist.extraRoles ?? {}).map((name) => [name]),
+    ['api'],
+  ];
+}
+
+export class Cluster {
+  private constructor(readonly roles: BenchRole[]) {}
+
+  /** Starts every role at once (provisioning is idempotent, so any order works). */
+  static async start(opts: {
+    dist: Distribution;
+    env: NodeJS.ProcessEnv;
+    logDir: string;
+    /** Node flags per role name (e.g. `--cpu-prof` for the orchestrator). */
+    nodeFlags?: (role: string) => string[];
+  }): Promise<Cluster> {
+    const roles = roleArgs(opts.dist).map(
+      (args) =>
+        new BenchRole({
+          args,
+          env: opts.env,
+          logDir: opts.logDir,
+          nodeFlags: opts.nodeFlags?.(args.join(':')),
+        }),
+    );
+    const cluster = new Cluster(roles);
+    try {
+      await Promise.all(roles.map((r) => r.start()));
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get api(): string {
+    const url = this.roles.find((r) => r.api)?.api;
+    if (!url) throw new Error('no api role');
+    return url;
+  }
+
+  role(name: string): BenchRole | undefined {
+    return this.roles.find((r) => r.name === name);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.roles.map((r) => r.stop()));
+  }
+}
+
+/** An unbounded, reproducible order mix (test/scale/orders.ts), in chunks with unique order ids. */
+export function orderSource(seed: number, prefix: string): () => OrderInput {
+  let chunk = 0;
+  let queue: OrderInput[] = [];
+  return () => {
+    if (queue.length === 0) {
+      queue = planOrders(1000, seed + chunk, `${prefix}-${chunk}`).map((o) => o.input);
+      chunk++;
+    }
+    return queue.shift()!;
+  };
+}
+
+/** POSTs orders to the API over kept-alive sockets. */
+export class ApiClient {
+  private readonly agent: http.Agent;
+  private readonly url: URL;
+
+  constructor(base: string, maxSockets: number) {
+    this.url = new URL('/v1/sagas/order-fulfillment', base);
+    this.agent = new http.Agent({ keepAlive: true, maxSockets });
+  }
+
+  start(order: OrderInput): Promise<string> {
+    const body = JSON.stringify(order);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        this.url,
+        {
+          method: 'POST',
+          agent: this.agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 202)
+              reject(new Error(`start failed: ${res.statusCode} ${text.slice(0, 500)}`));
+            else resolve((JSON.parse(text) as { sagaId: string }).sagaId);
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export interface Finished {
+  sagaId: string;
+  status: string;
+  reason: string | null;
+  /** Server side: createdAt -> endedAt of the saga document. */
+  serverMs: number;
+  /** When this process saw it terminal (performance.now()). */
+  seenAt: number;
+}
+
+/**
+ * Waits for sagas to become terminal with one query for all pending ids at a time (not one poll
+ * per saga), so that the load it adds to the store does not grow with the concurrency.
+ */
+export class TerminalWatcher {
+  private readonly pending = new Map<string, { resolve: (f: Finished) => void; since: number }>();
+  private running = true;
+  private wake?: () => void;
+  private readonly loop: Promise<void>;
+  queries = 0;
+
+  constructor(
+    private readonly sagas: Collection<SagaDoc>,
+    private readonly gapMs: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.loop = this.run();
+  }
+
+  wait(sagaId: string): Promise<Finished> {
+    return new Promise((resolve) => {
+      this.pending.set(sagaId, { resolve, since: performance.now() });
+      this.wake?.();
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (this.pending.size === 0) {
+        await new Promise<void>((r) => {
+          this.wake = r;
+          setTimeout(r, 50);
+        });
+        this.wake = undefined;
+        continue;
+      }
+      const ids = [...this.pending.keys()];
+      const t0 = performance.now();
+      // `_id` alone: the MongoDB-wire server uses its _id index only when nothing else is in the
+      // filter (with a status condition beside it, every poll scanned the whole collection).
+      const docs = await this.sagas
+        .find(
+          { _id: { $in: ids } },
+          { projection: { status: 1, reason: 1, createdAt: 1, endedAt: 1, updatedAt: 1 } },
+        )
+        .toArray();
+      this.queries++;
+      const now = performance.now();
+      for (const d of docs) {
+        if (!terminal.includes(d.status)) continue;
+        const p = this.pending.get(d._id);
+        if (!p) continue;
+        this.pending.delete(d._id);
+        const end = d.endedAt ?? d.updatedAt;
+        p.resolve({
+          sagaId: d._id,
+          status: d.status,
+          reason: d.reason ?? null,
+          serverMs: end.getTime() - d.createdAt.getTime(),
+          seenAt: now,
+        });
+      }
+      for (const [id, p] of this.pending) {
+        if (now - p.since > this.timeoutMs) {
+          this.pending.delete(id);
+          p.resolve({ sagaId: id, status: 'timeout', reason: null, serverMs: Number.NaN, seenAt: now });
+        }
+      }
+      const spent = performance.now() - t0;
+      if (spent < this.gapMs) await sleep(this.gapMs - spent);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+}
+
+/** Where every CPU second and every operation went, read before and after a run. */
+export interface Snapshot {
+  at: number;
+  cpu: Record<string, number | null>;
+  mongo: Record<string, MongoCounts | null>;
+  messages: { cmd: number; evt: number; dlq: number };
+}
+
+export interface Observed {
+  cluster: Cluster;
+  /** Other processes whose CPU counts: nats-server, the MongoDB-wire server, this harness. */
+  others: Record<string, number | undefined>;
+  jsm: JetStreamManager;
+  namespace: string;
+}
+
+export async function snapshot(o: Observed): Promise<Snapshot> {
+  const topo = topology(o.namespace);
+  const count = async (name: string) => (await o.jsm.streams.info(name)).state.messages;
+  const [cmd, evt, dlq] = await Promise.all([
+    count(topo.streams.cmd),
+    count(topo.streams.evt),
+    count(topo.streams.dlq),
+  ]);
+  const stats = await Promise.all(o.cluster.roles.map(async (r) => [r.name, await r.stats()] as const));
+  const cpu: Record<string, number | null> = {};
+  for (const r of o.cluster.roles) cpu[r.name] = r.cpuSeconds();
+  for (const [name, pid] of Object.entries(o.others)) {
+    cpu[name] =
+      pid === process.pid ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid);
+  }
+  return {
+    at: performance.now(),
+    cpu,
+    mongo: Object.fromEntries(stats.map(([name, s]) => [name, s?.mongo ?? null])),
+    messages: { cmd, evt, dlq },
+  };
+}
+
+export interface LevelResult {
+  concurrency: number;
+  /** New sagas are started during this window; the level ends when the last of them is terminal. */
+  windowSec: number;
+  /** From the first start to the last saga seen terminal. */
+  elapsedSec: number;
+  sagasPerSec: number;
+  /** Sagas started in this level (including those finished while draining after the window). */
+  sagas: number;
+  outcomes: Record<string, number>;
+  latencyMs: { p50: number | null; p95: number | null; p99: number | null };
+  /** Per saga of this level. */
+  cpuSecPerSaga: Record<string, number | null>;
+  cpuSecPerSagaTotal: number | null;
+  messagesPerSaga: number;
+  deadLetters: number;
+  storeWritesPerSaga: number | null;
+  storeWritesPerSagaByRole: Record<string, number>;
+  storeCommandsPerSaga: number | null;
+  storeCommandsByName: Record<string, number>;
+  storeCallsPerSagaByRole: Record<string, Record<string, number>>;
+  watcherQueriesPerSaga: number;
+}
+
+/** One closed-loop run at `concurrency` for `windowMs`, then a drain of the sagas still in flight. */
+export async function runLevel(opts: {
+  concurrency: number;
+  windowMs: number;
+  api: ApiClient;
+  watcher: TerminalWatcher;
+  nextOrder: () => OrderInput;
+  observed: Observed;
+  measure: boolean;
+}): Promise<LevelResult> {
+  const { concurrency, windowMs, api, watcher } = opts;
+  const before = opts.measure ? await snapshot(opts.observed) : undefined;
+  const queries0 = watcher.queries;
+  const start = performance.now();
+  const end = start + windowMs;
+  const finished: Finished[] = [];
+  let errors = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        let sagaId: string;
+        try {
+          sagaId = await api.start(opts.nextOrder());
+        } catch (err) {
+          if (++errors > 20) throw err;
+          await sleep(50);
+          continue;
+        }
+        finished.push(await watcher.wait(sagaId));
+      }
+    }),
+  );
+  // The last terminal transition may still be writing its history; let the processes settle so
+  // the counters below hold every operation of these sagas and nothing of the next level.
+  await sleep(300);
+  const after = opts.measure ? await snapshot(opts.observed) : undefined;
+  const n = finished.length;
+  const lastSeen = finished.reduce((m, f) => Math.max(m, f.seenAt), start);
+  const elapsedSec = (lastSeen - start) / 1000;
+  const outcomes: Record<string, number> = {};
+  for (const f of finished) outcomes[f.status] = (outcomes[f.status] ?? 0) + 1;
+  if (errors > 0) outcomes['start-error'] = errors;
+  const lat = summarize(finished.map((f) => f.serverMs).filter(Number.isFinite));
+  const perSaga = (v: number | null) => (v === null || n === 0 ? null : v / n);
+  const cpuSecPerSaga: Record<string, number | null> = {};
+  let cpuTotal: number | null = 0;
+  let writes: number | null = 0;
+  let commands: number | null = 0;
+  const byName: Record<string, number> = {};
+  const writesByRole: Record<string, number> = {};
+  const callsByRole: Record<string, Record<string, number>> = {};
+  if (before && after) {
+    for (const key of Object.keys(after.cpu)) {
+      const a = after.cpu[key];
+      const b = before.cpu[key];
+      const d = a === null || a === undefined || b === null || b === undefined ? null : a - b;
+      cpuSecPerSaga[key] = round(perSaga(d), 5);
+      if (d === null) cpuTotal = null;
+      else if (cpuTotal !== null) cpuTotal += d;
+    }
+    for (const key of Object.keys(after.mongo)) {
+      const a = after.mongo[key];
+      const b = before.mongo[key];
+      if (!a || !b) {
+        writes = null;
+        commands = null;
+        continue;
+      }
+      if (writes !== null) writes += a.writes - b.writes;
+      if (a.writes - b.writes > 0) writesByRole[key] = round(n ? (a.writes - b.writes) / n : 0, 2)!;
+      for (const [name, c] of Object.entries(a.commands)) {
+        const d = c - (b.commands[name] ?? 0);
+        if (d === 0) continue;
+        byName[name] = (byName[name] ?? 0) + d;
+        (callsByRole[key] ??= {})[name] = round(n ? d / n : 0, 2)!;
+        if (commands !== null) commands += d;
+      }
+    }
+  }
+  const msgs =
+    before && after ? after.messages.cmd + after.messages.evt - before.messages.cmd - before.messages.evt : 0;
+  return {
+    concurrency,
+    windowSec: windowMs / 1000,
+    elapsedSec,
+    sagasPerSec: elapsedSec > 0 ? n / elapsedSec : 0,
+    sagas: n,
+    outcomes,
+    latencyMs: lat,
+    cpuSecPerSaga,
+    cpuSecPerSagaTotal: round(perSaga(cpuTotal), 5),
+    messagesPerSaga: n ? msgs / n : 0,
+    deadLetters: before && after ? after.messages.dlq - before.messages.dlq : 0,
+    storeWritesPerSaga: perSaga(writes),
+    storeWritesPerSagaByRole: writesByRole,
+    storeCommandsPerSaga: perSaga(commands),
+    storeCommandsByName: Object.fromEntries(
+      Object.entries(byName)
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, v]) => [k, round(n ? v / n : 0, 2)!]),
+    ),
+    storeCallsPerSagaByRole: callsByRole,
+    watcherQueriesPerSaga: n ? (watcher.queries - queries0) / n : 0,
+  };
+}
+
+export async function natsManager(nc: NatsConnection): Promise<JetStreamManager> {
+  return jetstreamManager(nc);
+}

@@ -1,0 +1,188 @@
+// The people-readable table of a benchmark result.
+import type { LevelResult } from './e2e.ts';
+import type { FootprintResult } from './footprint.ts';
+import type { RawResult } from './raw.ts';
+
+export interface BenchResult {
+  date: string;
+  quick: boolean;
+  durationSec: number;
+  machine: { cpus: number; cpuModel: string; memGb: number; node: string };
+  infra: string;
+  distribution: { roles: string[] };
+  startupSec: number | null;
+  /** The best of `rawPasses`, figure by figure. */
+  raw: RawResult | null;
+  rawPasses: RawResult[];
+  levels: LevelResult[];
+  bestConcurrency: number | null;
+  efficiency: {
+    value: number | null;
+    boundSagasPerSec: number | null;
+    formula: string;
+    /** p99 at concurrency 1 over the summed raw round trips of one saga. */
+    latencyRatioC1: number | null;
+    rawRoundTripsMsPerSaga: number | null;
+  };
+  /** The largest document of each collection of the end-to-end database, largest first. */
+  largestDocs: Array<{ collection: string; docs: number; maxBytes: number; maxId: string }>;
+  footprint: FootprintResult | null;
+  profile: Array<{ role: string; file: string; text: string }>;
+  notes: string[];
+  summary: Record<string, number | boolean | string | null>;
+}
+
+const f = (v: number | null | undefined, digits = 1) =>
+  v === null || v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits);
+const int = (v: number | null | undefined) => f(v, 0);
+
+export function formatTable(r: BenchResult): string {
+  const out: string[] = [];
+  const row = (cells: string[], widths: number[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  out.push(
+    `jetsaga bench ${r.quick ? '(quick) ' : ''}${r.date} — ${r.machine.cpus} CPUs, ${r.machine.cpuModel}, node ${r.machine.node}`,
+  );
+  out.push(`infrastructure: ${r.infra}`);
+  out.push('');
+  if (r.raw) {
+    const { publish, consume, store } = r.raw;
+    out.push(
+      `raw bounds (no jetsaga code in between; best of ${r.rawPasses.length} passes, before and after the end-to-end levels)`,
+    );
+    out.push(
+      `  JetStream publish + PubAck, one at a time      p50 ${f(publish.syncP50Ms, 2)} ms   p99 ${f(publish.syncP99Ms, 2)} ms   (${publish.payloadBytes} B payload)`,
+    );
+    out.push(
+      `  JetStream publish, ${publish.window} in flight               ${int(publish.pipelinedPerSec)} msgs/s`,
+    );
+    out.push(
+      `  durable pull consume + ack (batch ${consume.pullBatch})         ${int(consume.perSec)} msgs/s`,
+    );
+    out.push(
+      `  MongoDB updateOne({_id, rev}), one at a time   p50 ${f(store.latencyP50Ms, 2)} ms   p99 ${f(store.latencyP99Ms, 2)} ms   (${store.docBytes} B doc)`,
+    );
+    out.push(
+      `  MongoDB updateOne({_id, rev}) by concurrency   ${Object.entries(store.perSecByConcurrency)
+        .map(([c, v]) => `c=${c}: ${int(v)}/s`)
+        .join('   ')}`,
+    );
+    out.push('');
+  }
+  if (r.levels.length > 0) {
+    out.push(
+      'end to end: order-fulfillment through the API, closed loop (latency = saga createdAt -> endedAt)',
+    );
+    const w = [5, 8, 6, 7, 7, 7, 10, 12, 11, 12];
+    out.push(
+      row(
+        [
+          'conc',
+          'sagas/s',
+          'sagas',
+          'p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'msgs/saga',
+          'writes/saga',
+          'calls/saga',
+          'CPU ms/saga',
+        ],
+        w,
+      ),
+    );
+    for (const l of r.levels) {
+      out.push(
+        row(
+          [
+            String(l.concurrency),
+            f(l.sagasPerSec),
+            String(l.sagas),
+            int(l.latencyMs.p50),
+            int(l.latencyMs.p95),
+            int(l.latencyMs.p99),
+            f(l.messagesPerSaga),
+            f(l.storeWritesPerSaga),
+            f(l.storeCommandsPerSaga),
+            f(l.cpuSecPerSagaTotal === null ? null : l.cpuSecPerSagaTotal * 1000, 2),
+          ],
+          w,
+        ),
+      );
+    }
+    const best = r.levels.find((l) => l.concurrency === r.bestConcurrency);
+    if (best) {
+      out.push('');
+      out.push(`CPU ms per saga by process at concurrency ${best.concurrency}:`);
+      const entries = Object.entries(best.cpuSecPerSaga).sort((a, b) => (b[1] ?? 0) - (a[1] ?? 0));
+      out.push(`  ${entries.map(([k, v]) => `${k} ${f(v === null ? null : v * 1000, 2)}`).join(' · ')}`);
+      out.push(
+        `store writes per saga by process: ${Object.entries(best.storeWritesPerSagaByRole)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' · ')}`,
+      );
+      out.push(
+        `store calls per saga: ${Object.entries(best.storeCommandsByName)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' · ')}`,
+      );
+      for (const [role, calls] of Object.entries(best.storeCallsPerSagaByRole))
+        out.push(
+          `  ${role}: ${Object.entries(calls)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(' · ')}`,
+        );
+      out.push(
+        `largest documents after the run: ${r.largestDocs
+          .slice(0, 4)
+          .map((d) => `${d.collection} ${d.maxId} ${(d.maxBytes / 1024).toFixed(1)} KB`)
+          .join(' · ')}`,
+      );
+      out.push(
+        `outcomes: ${Object.entries(best.outcomes)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(' · ')}`,
+      );
+    }
+    out.push('');
+  }
+  out.push(
+    `efficiency at the best concurrency (${r.bestConcurrency ?? 'n/a'}): ${f(r.efficiency.value, 3)} of a bound of ${f(r.efficiency.boundSagasPerSec)} sagas/s`,
+  );
+  out.push(`  bound = ${r.efficiency.formula}`);
+  out.push(
+    `p99 at concurrency 1 = ${f(r.efficiency.latencyRatioC1, 2)} x the raw round trips of one saga (${f(r.efficiency.rawRoundTripsMsPerSaga)} ms)`,
+  );
+  out.push('');
+  const fp = r.footprint;
+  if (fp) {
+    out.push(`footprint (${fp.sagas} sagas, ${fp.docBytes} B each, inserted in ${f(fp.insertSec)} s)`);
+    out.push(`  orchestrator RSS, idle after one saga        ${f(fp.baselineRssMb)} MB`);
+    out.push(
+      `  with ${fp.sagas} passivated sagas on timers       ${f(fp.passivated.rssMb)} MB  -> ${f(fp.passivated.rssMbPer100k)} MB per 100k (marginal, scaled linearly)`,
+    );
+    out.push(
+      `  idle CPU with them: orchestrator ${f(fp.passivated.idleCpuPerSec.orchestrator, 3)} s/s, store ${f(fp.passivated.idleCpuPerSec.store, 3)} s/s; start ${f(fp.passivated.startSec)} s`,
+    );
+    out.push(
+      `  with ${fp.active.actors ?? 'n/a'} live actors, after a GC            ${f(fp.active.rssMb)} MB  -> ${f(fp.active.rssMbPer10k)} MB per 10k (activated in ${f(fp.active.activateSec)} s)`,
+    );
+    out.push(
+      `  V8 heap after a full GC: ${f(fp.active.heapMbAfterGc)} MB with the live actors, ${f(fp.active.baselineHeapMbAfterGc)} MB idle (${f(fp.active.heapKbPerActor)} KB per actor); heap reserved ${f(fp.active.heapTotalMb)} MB, outside the heap ${f(fp.active.externalMb)} MB`,
+    );
+    out.push(
+      `  recovery after a restart, all timers due:   ${f(fp.recovery.sec)} s for ${fp.recovery.recovered} sagas (${int(fp.recovery.sagasPerSec)}/s, ${f(fp.recovery.timerPublishesPerSaga, 2)} timer publishes per saga, ${fp.recovery.maxActorsSeen} live actors at most, peak RSS ${f(fp.recovery.peakRssMb)} MB)`,
+    );
+    out.push(
+      `  CPU during the recovery (cores busy): orchestrator ${f(fp.recovery.cpuPerSec.orchestrator, 2)}, store ${f(fp.recovery.cpuPerSec.store, 2)}, nats-server ${f(fp.recovery.cpuPerSec.nats, 2)}`,
+    );
+    if (fp.recovery.note) out.push(`  note: ${fp.recovery.note}`);
+    out.push('');
+  }
+  for (const p of r.profile) {
+    out.push(p.text);
+    out.push('');
+  }
+  for (const n of r.notes) out.push(`note: ${n}`);
+  return out.join('\n');
+}

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { DeadLetterAdmin } from './dead-letters.ts';
 import { authProblems, json, problemResponses, secured } from './openapi-util.ts';
-import { DeadLetterPageSchema, ReplayedSchema } from './schemas.ts';
+import { DeadLetterPageSchema, PageLimitSchema, ReplayedSchema } from './schemas.ts';
 
 const DlqId = z.object({
   id: z
@@ -17,13 +17,7 @@ const DlqQuery = z.object({
     .optional()
     .openapi({ description: 'only dead letters of this durable consumer' }),
   sagaId: z.string().min(1).max(200).optional().openapi({ description: 'only dead letters of this saga' }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(500)
-    .default(50)
-    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 }),
+  limit: PageLimitSchema,
   cursor: z
     .string()
     .regex(/^\d{1,16}$/, 'nextCursor of the previous page')

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Filter } from 'mongodb';
 import { ValidationError } from '../errors.ts';
 import { type SagaDoc, SagaStatus, type SagaStore } from '../store/index.ts';
+import { PageLimitSchema } from './schemas.ts';
 import { type SagaSummarySource, type SagaSummaryView, sagaSummaryView, summaryProjection } from './views.ts';
 
 const statuses = Object.values(SagaStatus) as string[];
@@ -38,13 +39,7 @@ export const ListQuerySchema = z.object({
     .datetime({ offset: true, message: 'use an ISO 8601 date-time, e.g. 2025-01-01T00:00:00Z' })
     .optional()
     .openapi({ description: 'only sagas created before this instant' }),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(500)
-    .default(50)
-    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 }),
+  limit: PageLimitSchema,
   cursor: z.string().max(400).optional().openapi({ description: 'nextCursor of the previous page' }),
 });
 export type ListQuery = z.output<typeof ListQuerySchema>;

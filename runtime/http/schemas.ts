@@ -29,6 +29,15 @@ export const ProblemSchema = z
   })
   .openapi('Problem', { description: 'RFC 9457 problem details; extension members may follow' });
 
+/** Page size of every paginated list: 1 to 500, 50 when absent. */
+export const PageLimitSchema = z.coerce
+  .number()
+  .int()
+  .min(1)
+  .max(500)
+  .default(50)
+  .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50 });
+
 export const SagaStatusSchema = z.enum(Object.values(SagaStatus)).openapi('SagaStatus');
 
 export const TransitionSchema = z

@@ -14,7 +14,13 @@ export const NATS_SERVER_VERSION = 'v2.15.2';
 /** Must match the version in ./mongo-java-server/pom.xml. */
 export const MONGO_JAVA_SERVER_VERSION = '1.47.0';
 const MONGO_WIRE_MAIN_CLASS = 'dev.jetsaga.MongoWire';
-const MONGO_WIRE_MAIN_SOURCE = 'src/main/java/dev/jetsaga/MongoWire.java';
+/** The Java sources of the server's main and its index support, relative to the source dir. */
+const MONGO_WIRE_SOURCES = [
+  'src/main/java/dev/jetsaga/MongoWire.java',
+  'src/main/java/dev/jetsaga/IndexedH2Backend.java',
+  'src/main/java/dev/jetsaga/KeySubsetIndex.java',
+  'src/main/java/dev/jetsaga/OrderedIndex.java',
+];
 /** Debian/Ubuntu ship nats-server 2.9, whose JetStream lacks features the runtime relies on. */
 const MIN_PATH_NATS_SERVER = [2, 11, 0];
 const MIN_GO = [1, 22, 0];
@@ -103,9 +109,9 @@ export async function ensureMongoWireServer(opts: BinaryOptions = {}): Promise<M
 }
 
 /**
- * mongo-java-server from Maven Central plus the tiny main in ./mongo-java-server, built into
+ * mongo-java-server from Maven Central plus the main and index support in ./mongo-java-server, built into
  * `<cache>/bin/mongo-java-server-<version>-<hash>/{lib,classes}`. The hash covers pom.xml and the main,
- * so editing either builds a fresh directory instead of running a stale one.
+ * so editing any of them builds a fresh directory instead of running a stale one.
  */
 async function ensureMongoJavaServer(
   env: NodeJS.ProcessEnv,
@@ -118,10 +124,9 @@ async function ensureMongoJavaServer(
   const java = await requireJava(env, label, fix);
 
   const sourceDir = mongoJavaServerSourceDir();
-  const sources = await Promise.all([
-    readFile(path.join(sourceDir, 'pom.xml')),
-    readFile(path.join(sourceDir, MONGO_WIRE_MAIN_SOURCE)),
-  ]);
+  const sources = await Promise.all(
+    ['pom.xml', ...MONGO_WIRE_SOURCES].map((file) => readFile(path.join(sourceDir, file))),
+  );
   const hash = createHash('sha256');
   for (const source of sources) hash.update(source);
   const target = path.join(
@@ -161,7 +166,7 @@ async function ensureMongoJavaServer(
           classes,
           '-cp',
           path.join(lib, '*'),
-          path.join(sourceDir, MONGO_WIRE_MAIN_SOURCE),
+          ...MONGO_WIRE_SOURCES.map((file) => path.join(sourceDir, file)),
         ],
         { cwd: outDir, env, label },
       );

@@ -119,6 +119,76 @@ describe('resolveInfra, local processes', () => {
     });
   });
 
+  // The runtime's hot queries (`{_id, rev}`, due timers, stale outboxes, customer velocity) rely on
+  // indexes; the local server answers them from indexes of its own (runtime/infra/mongo-java-server).
+  // An index may only narrow the candidates: every answer must be what a full scan gives, also
+  // after updates, deletes and a restart (the secondary indexes are rebuilt from the documents).
+  it('answers indexed queries exactly as a scan does, before and after a restart', async () => {
+    type Row = { _id: string; rev: number; due?: Date | null; cust: string | number; tags: unknown[] };
+    const base = Date.UTC(2026, 0, 1);
+    const at = (i: number) => new Date(base + (i % 97) * 1000);
+    const queries: Array<Record<string, unknown>> = [
+      { due: { $lte: at(40) } },
+      { due: { $gt: at(10), $lte: at(60) } },
+      { due: { $gte: at(90) }, rev: 1 },
+      { cust: 'c7' },
+      { cust: { $in: ['c3', 'c5', 12] } },
+      { cust: 12 },
+      { cust: { $eq: 'c1' }, tags: 'x' },
+      { tags: 3 },
+      { tags: { $gte: 5 } },
+      { _id: 'r-42', rev: 0 },
+      { _id: { $in: ['r-1', 'r-2', 'r-3'] }, rev: 1 },
+    ];
+    const compare = async (client: MongoClient) => {
+      const rows = client.db('jetsaga_infra_test').collection<Row>('indexed');
+      for (const q of queries) {
+        const indexed = await rows.find(q).sort({ _id: 1 }).toArray();
+        const scanned = await rows
+          .find({ $or: [q] })
+          .sort({ _id: 1 })
+          .toArray();
+        expect(
+          indexed.map((r) => r._id),
+          JSON.stringify(q),
+        ).toEqual(scanned.map((r) => r._id));
+      }
+      return rows;
+    };
+    await withMongo(infra.mongoUrl, async (client) => {
+      const rows = client.db('jetsaga_infra_test').collection<Row>('indexed');
+      await rows.createIndex({ due: 1 });
+      await rows.createIndex({ cust: 1, rev: 1 });
+      await rows.createIndex({ tags: 1 }, { sparse: true });
+      await rows.insertMany(
+        Array.from({ length: 600 }, (_, i) => ({
+          _id: `r-${i}`,
+          rev: i % 2,
+          ...(i % 5 === 0 ? {} : { due: i % 7 === 0 ? null : at(i) }),
+          cust: i % 11 === 0 ? 12 : `c${i % 9}`,
+          tags: i % 3 === 0 ? [i % 8, 'x'] : [`t${i % 4}`],
+        })),
+      );
+      await compare(client);
+      // Moves in and out of every index: conditional updates, unsets, deletes.
+      for (let i = 0; i < 600; i += 7) {
+        await rows.updateOne(
+          { _id: `r-${i}`, rev: i % 2 },
+          { $set: { rev: 2, cust: `c${i % 4}`, tags: [i % 6] }, $unset: { due: '' } },
+        );
+      }
+      await rows.updateMany({ cust: 'c2' }, { $set: { due: at(5) } });
+      await rows.deleteMany({ tags: { $lte: 1 } });
+      expect(await rows.countDocuments({ _id: 'r-14', rev: 2 })).toBe(1);
+      await compare(client);
+    });
+    await infra.mongo!.restart();
+    await withMongo(infra.mongoUrl, async (client) => {
+      const rows = await compare(client);
+      expect(await rows.countDocuments({ due: { $lte: at(96) } })).toBeGreaterThan(100);
+    });
+  });
+
   it('keeps JetStream streams across a nats-server crash (kill + restart)', async () => {
     const nats = infra.nats!;
     let nc = await connect({ servers: infra.natsUrl });

@@ -4,7 +4,6 @@ import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
 import java.util.List;
-import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,6 +12,9 @@ import java.util.concurrent.CountDownLatch;
 /**
  * A MongoDB-wire server for local development and tests: mongo-java-server with the H2
  * MVStore backend when a data directory is given (data survives restarts), else in memory.
+ * With a data directory, queries use indexes the way mongod's planner would (see
+ * {@link IndexedH2Backend}): the library alone scans a whole collection for any filter that is
+ * not exactly the keys of a unique index, e.g. every `updateOne({_id, rev})`.
  */
 public final class MongoWire {
   public static void main(String[] args) throws Exception {
@@ -33,7 +35,7 @@ public final class MongoWire {
     final MongoBackend backend;
     if (dir != null) {
       Files.createDirectories(Path.of(dir));
-      backend = new H2Backend(Path.of(dir, "data.mv").toString());
+      backend = new IndexedH2Backend(Path.of(dir, "data.mv").toString());
     } else {
       backend = new MemoryBackend();
     }

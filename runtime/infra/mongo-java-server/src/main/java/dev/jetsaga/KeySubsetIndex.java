@@ -1,0 +1,103 @@
+package dev.jetsaga;
+
+import de.bwaldvogel.mongo.MongoCollection;
+import de.bwaldvogel.mongo.backend.Index;
+import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.exception.KeyConstraintError;
+
+/**
+ * A unique index that also answers filters with more keys than its own: `{_id: x, rev: 3}` is
+ * looked up as `{_id: x}` and the candidate goes through the full matcher. Everything else is the
+ * library's index, unchanged.
+ */
+final class KeySubsetIndex extends Index<Object> {
+  private final Index<Object> inner;
+
+  KeySubsetIndex(Index<Object> inner, boolean sparse) {
+    super(inner.getName(), inner.getKeys(), sparse);
+    this.inner = inner;
+  }
+
+  /** The filter restricted to this index's keys, or null when it does not constrain all of them. */
+  private Document ownKeys(Document query) {
+    Document own = new Document();
+    for (String key : keySet()) {
+      if (!query.containsKey(key)) return null;
+      own.put(key, query.get(key));
+    }
+    return own;
+  }
+
+  @Override
+  public boolean canHandle(Document query) {
+    Document own = ownKeys(query);
+    return own != null && inner.canHandle(own);
+  }
+
+  @Override
+  public Iterable<Object> getPositions(Document query) {
+    return inner.getPositions(ownKeys(query));
+  }
+
+  @Override
+  public Object getPosition(Document document) {
+    return inner.getPosition(document);
+  }
+
+  @Override
+  public void checkAdd(Document document, MongoCollection<Object> collection) {
+    inner.checkAdd(document, collection);
+  }
+
+  @Override
+  public void add(Document document, Object position, MongoCollection<Object> collection) {
+    inner.add(document, position, collection);
+  }
+
+  @Override
+  public Object remove(Document document) {
+    return inner.remove(document);
+  }
+
+  @Override
+  public long getCount() {
+    return inner.getCount();
+  }
+
+  @Override
+  public boolean isEmpty() {
+    return inner.isEmpty();
+  }
+
+  @Override
+  public long getDataSize() {
+    return inner.getDataSize();
+  }
+
+  @Override
+  public void checkUpdate(Document oldDocument, Document newDocument, MongoCollection<Object> collection) {
+    inner.checkUpdate(oldDocument, newDocument, collection);
+  }
+
+  @Override
+  public void updateInPlace(
+      Document oldDocument, Document newDocument, Object position, MongoCollection<Object> collection)
+      throws KeyConstraintError {
+    inner.updateInPlace(oldDocument, newDocument, position, collection);
+  }
+
+  @Override
+  public void drop() {
+    inner.drop();
+  }
+
+  @Override
+  public boolean isUnique() {
+    return inner.isUnique();
+  }
+
+  @Override
+  public Document toIndexDescription() {
+    return inner.toIndexDescription();
+  }
+}

@@ -62,7 +62,11 @@ export async function measureRaw(opts: {
   say: (line: string) => void;
 }): Promise<RawResult> {
   const { settings: s, say } = opts;
-  const nc = await connect({ servers: opts.natsUrl.split(','), name: 'jetsaga-bench-raw' });
+  const nc = await connect({
+    servers: opts.natsUrl.split(','),
+    name: 'jetsaga-bench-raw',
+    noAsyncTraces: true,
+  });
   const js = jetstream(nc, { timeout: 10_000 });
   const jsm = await jetstreamManager(nc);
   const stream = `${opts.scratch.toUpperCase()}_RAW`;

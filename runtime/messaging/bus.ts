@@ -33,6 +33,9 @@ export class Bus {
       // Fail fast instead of queueing publishes forever while the server is gone: the
       // caller's retry (nak with backoff, the outbox sweep) is the durable path.
       waitOnFirstConnect: true,
+      // Otherwise every request (each JetStream publish) captures two stack traces up front for
+      // errors that almost never happen (bench/README.md, profile item 4).
+      noAsyncTraces: true,
     });
     const bus = new Bus(nc, config, log);
     void bus.watchStatus();

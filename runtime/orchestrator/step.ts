@@ -1,4 +1,10 @@
-import { type AnyMachineSnapshot, type AnyStateMachine, initialTransition, transition } from 'xstate';
+import {
+  type AnyActorScope,
+  type AnyMachineSnapshot,
+  type AnyStateMachine,
+  createActor,
+  type ExecutableActionObject,
+} from 'xstate';
 import { TerminalError } from '../errors.ts';
 import type { Envelope } from '../messaging/index.ts';
 import type { SagaStatus, TimerEntry } from '../store/index.ts';
@@ -24,7 +30,8 @@ export interface StepResult {
 export type MachineEvent = { type: string; [k: string]: unknown };
 
 /**
- * Runs one transition with XState's pure API and interprets the actions it returns,
+ * Runs one transition the way XState's pure API does (`initialTransition` / `transition`,
+ * see `pureStep`) and interprets the actions it returns,
  * without executing any of them: emits become commands, delayed raises become durable
  * timers, cancels remove them. Anything else would be I/O a saga must not do.
  * The same code runs the first step, every later step, and after a restore.
@@ -35,20 +42,7 @@ export function runStep(
   event: MachineEvent | null,
   now: Date,
 ): StepResult {
-  let next: AnyMachineSnapshot;
-  let actions: Array<{ type: string; params?: unknown }>;
-  if (from.snapshot === null || from.snapshot === undefined) {
-    [next, actions] = initialTransition(machine, from.input);
-    if (event) {
-      let more: typeof actions;
-      [next, more] = transition(machine, next, event);
-      actions = [...actions, ...more];
-    }
-  } else {
-    if (!event) throw new TerminalError('an event is required after the first step');
-    const restored = machine.resolveState(from.snapshot as Parameters<AnyStateMachine['resolveState']>[0]);
-    [next, actions] = transition(machine, restored, event);
-  }
+  const [next, actions] = pureStep(machine, from.snapshot, from.input, event);
   if (Object.keys(next.children ?? {}).length > 0) {
     throw new TerminalError(
       'saga machines must not invoke or spawn actors: ask for work with emit() instead',
@@ -117,6 +111,100 @@ export function runStep(
     timersSet,
     timersCancelled,
   };
+}
+
+/**
+ * What XState's `transition()` / `initialTransition()` hand the machine: an actor scope whose
+ * effects are inert (`defer`, `emit`, `stopChild` and `logger` do nothing) and whose
+ * `actionExecutor` only collects the actions. Those functions build it anew on every call
+ * with `createActor(machine)`, whose constructor computes an initial snapshot without input:
+ * a context factory that reads its input throws there (caught by XState, stack and all), and
+ * that was most of the cost of a step. Here it is built once per machine, and `self` is an
+ * actor of the machine restored from an empty snapshot, so no context factory runs for it.
+ */
+interface InertScope {
+  scope: AnyActorScope;
+  /** The actions of the call in progress; `null` when the scope is idle. */
+  sink: ExecutableActionObject[] | null;
+}
+
+const inertScopes = new WeakMap<AnyStateMachine, InertScope>();
+
+/** The persisted snapshot `self` is restored from: no children, no context, no input. */
+const blankSnapshot = {
+  status: 'active' as const,
+  output: undefined,
+  error: undefined,
+  value: {},
+  context: {},
+  children: {},
+  historyValue: {},
+};
+
+function createInertScope(machine: AnyStateMachine): InertScope {
+  const self = createActor(machine, { snapshot: blankSnapshot });
+  const inert: InertScope = {
+    sink: null,
+    scope: {
+      self,
+      id: '',
+      sessionId: '',
+      logger: () => {},
+      defer: () => {},
+      emit: () => {},
+      stopChild: () => {},
+      system: self.system,
+      actionExecutor: (action) => {
+        if (!inert.sink) throw new Error('an inert actor scope ran an action outside a step');
+        inert.sink.push(action);
+      },
+    },
+  };
+  return inert;
+}
+
+/**
+ * `initialTransition(machine, input)` (then `transition(machine, next, event)` if there is an
+ * event) for a first step, `transition(machine, machine.resolveState(snapshot), event)` after:
+ * the same snapshot and the same actions, without a throwaway actor per call. Exported for
+ * the tests that hold it to XState's functions; not part of the package's API.
+ */
+export function pureStep(
+  machine: AnyStateMachine,
+  snapshot: unknown,
+  input: unknown,
+  event: MachineEvent | null,
+): [AnyMachineSnapshot, ExecutableActionObject[]] {
+  let inert = inertScopes.get(machine);
+  if (!inert) {
+    inert = createInertScope(machine);
+    inertScopes.set(machine, inert);
+  } else if (inert.sink) {
+    // Re-entered from inside a step of the same machine: that scope is busy, use a fresh one.
+    inert = createInertScope(machine);
+  }
+  const actions: ExecutableActionObject[] = [];
+  inert.sink = actions;
+  try {
+    const { scope } = inert;
+    let next: AnyMachineSnapshot;
+    if (snapshot === null || snapshot === undefined) {
+      next = machine.getInitialSnapshot(scope, input);
+      if (event) next = machine.transition(next, event, scope);
+    } else {
+      if (!event) throw new TerminalError('an event is required after the first step');
+      const restored = machine.resolveState(snapshot as Parameters<AnyStateMachine['resolveState']>[0]);
+      next = machine.transition(restored, event, scope);
+    }
+    return [next, actions];
+  } finally {
+    inert.sink = null;
+    // XState gives each call a fresh actor system. Only a child with a `systemId` (which a saga
+    // must not spawn; runStep rejects it) leaves anything in it: start over with a clean scope.
+    if (Object.keys(inert.scope.system.getAll()).length > 0 && inertScopes.get(machine) === inert) {
+      inertScopes.delete(machine);
+    }
+  }
 }
 
 const finalStatuses = new Set<SagaStatus>(['completed', 'compensated', 'failed', 'cancelled']);

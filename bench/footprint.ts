@@ -162,7 +162,13 @@ export async function measureFootprint(opts: {
     let template: SagaDoc | null = null;
     for (let i = 0; i < 200 && !template; i++) {
       const doc = await sagas.findOne({ _id: sagaId });
-      if (doc && doc.rev >= 1 && Object.keys(doc.outbox).length === 0 && Object.keys(doc.timers).length > 0)
+      if (
+        doc &&
+        doc.rev >= 1 &&
+        Object.keys(doc.outbox).length === 0 &&
+        Object.keys(doc.pendingHistory ?? {}).length === 0 &&
+        Object.keys(doc.timers).length > 0
+      )
         template = doc;
       else await sleep(50);
     }
@@ -392,6 +398,7 @@ function cloner(template: SagaDoc, sagaId: string, orderId: string): (id: string
     doc.updatedAt = now;
     doc.nextWakeAt = dueAt;
     doc.endedAt = null;
+    delete doc.outboxAt;
     for (const t of Object.values(doc.timers)) t.dueAt = dueAt;
     const longer = (ctx: unknown) => {
       if (ctx && typeof ctx === 'object' && 'stepTimeoutMs' in ctx)

@@ -2,7 +2,7 @@ import { ActorHost } from '../actors/index.ts';
 import type { Config } from '../config.ts';
 import { type Bus, DurableConsumer } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { SagaStore } from '../store/index.ts';
+import { HistoryWriter, type SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';
 import type { SagaRegistry } from './definition.ts';
 import { type ActorDeps, SagaActor } from './saga-actor.ts';
@@ -32,7 +32,7 @@ export class Orchestrator {
     },
   ) {
     const { bus, store, config, log } = deps;
-    const actorDeps: ActorDeps = { ...deps };
+    const actorDeps: ActorDeps = { ...deps, history: new HistoryWriter(store) };
     this.host = new ActorHost<SagaActor>({
       create: (id) => new SagaActor(id, actorDeps),
       idleMs: config.actorIdleMs,

@@ -4,7 +4,9 @@ import { NotFoundError, StaleRevisionError, TerminalError, TransientError } from
 import type { Bus, Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
 import {
+  type Cleared,
   type HistoryEntry,
+  type HistoryWriter,
   isTerminal,
   type OutboxEntry,
   type SagaDoc,
@@ -19,6 +21,8 @@ import { armResends, isResendTimer, planResend, settleResends } from './step-pol
 
 export interface ActorDeps {
   store: SagaStore;
+  /** Batches the copies of history entries to `saga_history` across sagas. */
+  history: HistoryWriter;
   bus: Bus;
   registry: SagaRegistry;
   config: Config;
@@ -35,6 +39,12 @@ export const RuntimeEvent = {
 } as const;
 
 const maxRevisionRetries = 8;
+
+/**
+ * How long published outbox entries may wait for the saga's next transition to remove them
+ * (in the same write) before a write of their own does. Far below the sweep's grace period.
+ */
+const clearDelayMs = 200;
 
 /** Everything one commit changes, whatever caused it (a machine step, a resend, a failure). */
 interface Change {
@@ -55,12 +65,20 @@ interface Change {
 /**
  * One saga's actor: a cache of its document and the step loop of DESIGN.md
  * "Message flow": transition -> one atomic write (snapshot, rev+1, outbox, inbox,
- * timers) -> history -> publish outbox with PubAck -> clear outbox. The caller acks.
+ * timers, history) -> publish outbox with PubAck (history copied beside it) -> the caller
+ * acks. Published entries are removed by the next transition's write, or by a write of
+ * their own `clearDelayMs` later when no transition comes (at once when the saga ended).
  */
 export class SagaActor {
   private doc: SagaDoc | null = null;
   /** Whether `doc` was read for the message being handled (not kept from an earlier one). */
   private fresh = false;
+  /** Published outbox entries and copied history entries still on the document. */
+  private readonly done: { msgIds: Set<string>; historyRevs: Set<number> } = {
+    msgIds: new Set(),
+    historyRevs: new Set(),
+  };
+  private clearTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: string,
@@ -246,18 +264,29 @@ export class SagaActor {
       },
       at: now,
     };
-    await this.deps.store.commit(doc._id, doc.rev, {
-      status: change.status,
-      state: change.state,
-      context: change.context,
-      snapshot: change.snapshot,
-      outboxAdd: outbox,
-      history,
-      inbox,
-      timers,
-      reason: change.reason,
-      ...(change.error !== undefined ? { error: change.error } : {}),
-    });
+    // The event being handled may be this saga's own outbox entry (its start event): it was
+    // evidently published, so this write removes it too.
+    if (doc.outbox[env.id]) this.done.msgIds.add(env.id);
+    const cleared = this.takeDone();
+    try {
+      await this.deps.store.commit(doc._id, doc.rev, {
+        status: change.status,
+        state: change.state,
+        context: change.context,
+        snapshot: change.snapshot,
+        outboxAdd: outbox,
+        history,
+        inbox,
+        timers,
+        cleared,
+        reason: change.reason,
+        ...(change.error !== undefined ? { error: change.error } : {}),
+      });
+    } catch (err) {
+      this.putBack(cleared);
+      throw err;
+    }
+    this.forget(doc, cleared);
     faultPoint(FaultPoint.afterCommit);
     Object.assign(doc, {
       status: change.status,
@@ -282,25 +311,88 @@ export class SagaActor {
   }
 
   /**
-   * Publishes every pending outbox entry with its original msg id and copies pending history
-   * entries (both idempotent, so in parallel), then clears both in one write.
+   * Publishes every outbox entry not published yet with its original msg id and copies
+   * history entries not copied yet (both idempotent, so in parallel). The entries are then
+   * removed: by the next transition's write, or by `clear()` soon after (at once when the
+   * saga has ended or when recovering).
    */
   async flushOutbox(reload = false): Promise<number> {
     if (reload) this.doc = null;
     const doc = await this.load();
-    const entries = Object.values(doc.outbox);
-    const histories = Object.values(doc.pendingHistory ?? {});
-    if (entries.length === 0 && histories.length === 0) return 0;
-    await Promise.all([
-      ...entries.map((e) => this.deps.bus.publish(e.subject, e.envelope, e.msgId)),
-      ...histories.map((h) => this.deps.store.appendHistory(h)),
-    ]);
-    const ids = entries.map((e) => e.msgId);
-    const revs = histories.map((h) => h.rev);
-    await this.deps.store.clearOutbox(doc._id, ids, revs);
-    for (const id of ids) delete doc.outbox[id];
-    doc.pendingHistory = {};
-    return ids.length;
+    const entries = Object.values(doc.outbox).filter((e) => !this.done.msgIds.has(e.msgId));
+    const histories = Object.values(doc.pendingHistory ?? {}).filter(
+      (h) => !this.done.historyRevs.has(h.rev),
+    );
+    if (entries.length > 0 || histories.length > 0) {
+      const copies = histories.map((h) =>
+        this.deps.history.append(h).then(
+          () => this.done.historyRevs.add(h.rev),
+          // Still pending on the document: the outbox sweep copies it later.
+          (err: unknown) => this.deps.log.warn({ err: String(err), sagaId: doc._id }, 'history copy failed'),
+        ),
+      );
+      await Promise.all(entries.map((e) => this.deps.bus.publish(e.subject, e.envelope, e.msgId)));
+      for (const e of entries) this.done.msgIds.add(e.msgId);
+      // A saga that has ended, or one being recovered, gets no next transition to clear it.
+      if (reload || isTerminal(doc.status)) {
+        await Promise.all(copies);
+        await this.clear();
+        return entries.length;
+      }
+      void Promise.all(copies).then(() => this.scheduleClear());
+    } else if (reload || isTerminal(doc.status)) {
+      await this.clear();
+    }
+    return entries.length;
+  }
+
+  /** Removes what is published and copied; leaves the sweep's index when nothing is left. */
+  async clear(): Promise<void> {
+    if (this.clearTimer) clearTimeout(this.clearTimer);
+    this.clearTimer = null;
+    const doc = this.doc;
+    if (!doc) return;
+    const cleared = this.takeDone();
+    if (cleared.msgIds.length === 0 && cleared.historyRevs.length === 0) return;
+    const emptiesIt =
+      Object.keys(doc.outbox).every((m) => cleared.msgIds.includes(m)) &&
+      Object.values(doc.pendingHistory ?? {}).every((h) => cleared.historyRevs.includes(h.rev));
+    try {
+      await this.deps.store.clearOutbox(doc._id, cleared, emptiesIt ? doc.rev : undefined);
+    } catch (err) {
+      this.putBack(cleared);
+      throw err;
+    }
+    this.forget(doc, cleared);
+  }
+
+  private scheduleClear(): void {
+    if (this.clearTimer || (this.done.msgIds.size === 0 && this.done.historyRevs.size === 0)) return;
+    this.clearTimer = setTimeout(() => {
+      this.clearTimer = null;
+      this.clear().catch((err: unknown) =>
+        this.deps.log.warn({ err: String(err), sagaId: this.id }, 'outbox clear failed; the sweep retries'),
+      );
+    }, clearDelayMs);
+    this.clearTimer.unref();
+  }
+
+  private takeDone(): Cleared {
+    const cleared = { msgIds: [...this.done.msgIds], historyRevs: [...this.done.historyRevs] };
+    this.done.msgIds.clear();
+    this.done.historyRevs.clear();
+    return cleared;
+  }
+
+  private putBack(cleared: Cleared): void {
+    for (const m of cleared.msgIds) this.done.msgIds.add(m);
+    for (const r of cleared.historyRevs) this.done.historyRevs.add(r);
+  }
+
+  /** The cached document after `cleared` was removed from the stored one. */
+  private forget(doc: SagaDoc, cleared: Cleared): void {
+    for (const m of cleared.msgIds) delete doc.outbox[m];
+    if (doc.pendingHistory) for (const r of cleared.historyRevs) delete doc.pendingHistory[String(r)];
   }
 }
 

@@ -68,6 +68,7 @@ export async function startSaga(
     input: parsed.data,
     rev: 0,
     outbox: { [startId]: entry },
+    outboxAt: now,
     pendingHistory: {},
     inbox: [],
     timers: {},
@@ -83,7 +84,7 @@ export async function startSaga(
   await deps.store.create(doc);
   try {
     await deps.bus.publish(entry.subject, envelope, entry.msgId);
-    await deps.store.clearOutbox(sagaId, [startId]);
+    await deps.store.clearStart(sagaId, startId);
   } catch {
     // The saga is stored with its start event in the outbox: the orchestrator's outbox
     // sweep publishes it once the broker is back, so the start has been accepted.

@@ -7,4 +7,5 @@ export {
   type TimerEntry,
   terminalStatuses,
 } from './saga-doc.ts';
-export { nextWake, SagaStore, type Transition } from './saga-store.ts';
+export { HistoryWriter } from './history-writer.ts';
+export { type Cleared, type DueSaga, nextWake, SagaStore, type Transition } from './saga-store.ts';

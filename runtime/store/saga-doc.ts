@@ -51,6 +51,11 @@ export interface SagaDoc {
    * the inspector's record survives a crash between the two writes, like the outbox does.
    */
   pendingHistory?: Record<string, HistoryEntry>;
+  /**
+   * Set while the outbox or pendingHistory may hold entries (written by each transition,
+   * removed when a clear finds nothing left): the outbox recovery sweep's indexed field.
+   */
+  outboxAt?: Date | null;
   /** Recent processed message ids, newest last, bounded. */
   inbox: string[];
   timers: Record<string, TimerEntry>;

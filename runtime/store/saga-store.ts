@@ -4,6 +4,12 @@ import type { HistoryEntry, OutboxEntry, SagaDoc, SagaStatus, TimerEntry } from 
 
 const duplicateKey = 11000;
 
+/** Outbox entries already published and history entries already copied: safe to remove. */
+export interface Cleared {
+  msgIds: string[];
+  historyRevs: number[];
+}
+
 export interface Transition {
   status: SagaStatus;
   state: string | null;
@@ -14,6 +20,8 @@ export interface Transition {
   history: HistoryEntry;
   inbox: string[];
   timers: Record<string, TimerEntry>;
+  /** Published outbox entries and copied history entries to remove in the same write. */
+  cleared?: Cleared;
   reason?: string | null;
   error?: { message: string; at: Date } | null;
 }
@@ -41,6 +49,8 @@ export class SagaStore {
   async ensureIndexes(): Promise<void> {
     await this.sagas.createIndex({ type: 1, status: 1, updatedAt: 1 });
     await this.sagas.createIndex({ nextWakeAt: 1 });
+    // Sparse: only sagas with an outbox or history entry not yet cleared are in it.
+    await this.sagas.createIndex({ outboxAt: 1 }, { sparse: true });
     await this.sagas.createIndex({ correlationId: 1 });
     await this.sagas.createIndex({ updatedAt: 1 });
     await this.history.createIndex({ sagaId: 1, rev: 1 }, { unique: true });
@@ -60,7 +70,11 @@ export class SagaStore {
     return this.sagas.findOne({ _id: id });
   }
 
-  /** Writes one transition; throws StaleRevisionError when another writer got there first. */
+  /**
+   * Writes one transition; throws StaleRevisionError when another writer got there first.
+   * Entries the previous steps published (and history they copied) are removed in the same
+   * write, so a busy saga needs no separate write to clear its outbox.
+   */
   async commit(id: string, rev: number, t: Transition, now = new Date()): Promise<number> {
     const set: Record<string, unknown> = {
       status: t.status,
@@ -72,13 +86,18 @@ export class SagaStore {
       nextWakeAt: nextWake(t.timers),
       rev: rev + 1,
       updatedAt: now,
+      // The sweep's index: there is an outbox entry or a history entry to take care of.
+      outboxAt: now,
     };
     if (t.reason !== undefined) set.reason = t.reason;
     if (t.error !== undefined) set.error = t.error;
     if (['completed', 'compensated', 'failed', 'cancelled'].includes(t.status)) set.endedAt = now;
     for (const entry of t.outboxAdd) set[`outbox.${entry.msgId}`] = entry;
     set[`pendingHistory.${t.history.rev}`] = t.history;
-    const res = await this.sagas.updateOne({ _id: id, rev }, { $set: set });
+    const update: { $set: Record<string, unknown>; $unset?: Record<string, ''> } = { $set: set };
+    if (t.cleared && t.cleared.msgIds.length + t.cleared.historyRevs.length > 0)
+      update.$unset = clearedPaths(t.cleared);
+    const res = await this.sagas.updateOne({ _id: id, rev }, update);
     if (res.matchedCount === 0) throw new StaleRevisionError(id, rev);
     return rev + 1;
   }
@@ -89,23 +108,43 @@ export class SagaStore {
   }
 
   /**
-   * Removes published outbox entries and copied history entries in one write. Idempotent and
-   * independent of `rev`, so it never races a transition.
+   * Removes published outbox entries and copied history entries in one write, never racing a
+   * transition: entry ids are unique per revision, so removing them is idempotent. With
+   * `emptiesAtRev` (the caller knows these are all the entries the document has at that
+   * revision) it also leaves the sweep's index, unless a transition came in between.
    */
-  async clearOutbox(id: string, msgIds: string[], historyRevs: number[] = []): Promise<void> {
-    if (msgIds.length === 0 && historyRevs.length === 0) return;
-    const unset = Object.fromEntries([
-      ...msgIds.map((m) => [`outbox.${m}`, '' as const]),
-      ...historyRevs.map((r) => [`pendingHistory.${r}`, '' as const]),
-    ]);
+  async clearOutbox(id: string, cleared: Cleared, emptiesAtRev?: number): Promise<void> {
+    if (cleared.msgIds.length === 0 && cleared.historyRevs.length === 0) return;
+    const unset = clearedPaths(cleared);
+    if (emptiesAtRev !== undefined) {
+      const res = await this.sagas.updateOne(
+        { _id: id, rev: emptiesAtRev },
+        { $unset: { ...unset, outboxAt: '' } },
+      );
+      if (res.matchedCount === 1) return;
+    }
     await this.sagas.updateOne({ _id: id }, { $unset: unset });
   }
 
+  /**
+   * Removes a new saga's start event once published, if the saga has not moved yet: its first
+   * transition removes it otherwise (the event it handles is its own outbox entry).
+   */
+  async clearStart(id: string, msgId: string): Promise<void> {
+    await this.sagas.updateOne({ _id: id, rev: 0 }, { $unset: { [`outbox.${msgId}`]: '', outboxAt: '' } });
+  }
+
   async appendHistory(entry: HistoryEntry): Promise<void> {
+    await this.appendHistories([entry]);
+  }
+
+  /** Copies history entries in one round trip; entries copied before are skipped. */
+  async appendHistories(entries: HistoryEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     try {
-      await this.history.insertOne(entry);
+      await this.history.insertMany(entries, { ordered: false });
     } catch (err) {
-      if (!(err instanceof MongoServerError && err.code === duplicateKey)) throw err;
+      if (!onlyDuplicates(err)) throw err;
     }
   }
 
@@ -116,46 +155,54 @@ export class SagaStore {
       .toArray();
   }
 
-  /** Sagas with outbox or history entries older than the grace period: left by a crash between commit and publish. */
-  findStaleOutboxes(olderThan: Date, limit: number): Promise<SagaDoc[]> {
+  /**
+   * Sagas whose outbox or history entries were written before `olderThan` and are still there:
+   * left by a crash between the commit and the publish. An indexed range on `outboxAt`.
+   */
+  findStaleOutboxes(olderThan: Date, limit: number): Promise<Array<Pick<SagaDoc, '_id'>>> {
     return this.sagas
-      .find(
-        {
-          $or: [{ outbox: { $ne: {} } }, { pendingHistory: { $exists: true, $ne: {} } }],
-          updatedAt: { $lte: olderThan },
-        },
-        { projection: { _id: 1 } },
-      )
+      .find({ outboxAt: { $lte: olderThan } }, { projection: { _id: 1 } })
       .limit(limit)
       .toArray();
   }
 
-  /** Sagas with a timer due by `now`. */
-  findDue(
-    now: Date,
-    limit: number,
-    after?: { nextWakeAt: Date; _id: string },
-  ): Promise<
-    Array<Pick<SagaDoc, '_id' | 'timers' | 'type' | 'correlationId' | 'traceparent' | 'nextWakeAt'>>
-  > {
-    // Keyset paging on (nextWakeAt, _id): a backlog larger than one page is walked through,
-    // instead of the same first page being found again and again.
-    const filter = after
-      ? {
-          $or: [
-            { nextWakeAt: { $gt: after.nextWakeAt, $lte: now } },
-            { nextWakeAt: after.nextWakeAt, _id: { $gt: after._id } },
-          ],
-        }
-      : { nextWakeAt: { $lte: now } };
+  /**
+   * Sagas with a timer due by `now`, earliest first, streamed in batches: one indexed range
+   * query however large the backlog. `since` narrows it to timers that became due after a
+   * previous poll's watermark.
+   */
+  findDue(now: Date, since?: Date): AsyncIterable<DueSaga> {
+    const range: { $lte: Date; $gt?: Date } = { $lte: now };
+    if (since) range.$gt = since;
     return this.sagas
-      .find(filter, {
-        projection: { _id: 1, timers: 1, type: 1, correlationId: 1, traceparent: 1, nextWakeAt: 1 },
-      })
-      .sort({ nextWakeAt: 1, _id: 1 })
-      .limit(limit)
-      .toArray();
+      .find(
+        { nextWakeAt: range },
+        { projection: { _id: 1, timers: 1, type: 1, correlationId: 1, traceparent: 1, nextWakeAt: 1 } },
+      )
+      .sort({ nextWakeAt: 1 })
+      .batchSize(1000);
   }
+}
+
+export type DueSaga = Pick<
+  SagaDoc,
+  '_id' | 'timers' | 'type' | 'correlationId' | 'traceparent' | 'nextWakeAt'
+>;
+
+function clearedPaths(cleared: Cleared): Record<string, ''> {
+  const unset: Record<string, ''> = {};
+  for (const m of cleared.msgIds) unset[`outbox.${m}`] = '';
+  for (const r of cleared.historyRevs) unset[`pendingHistory.${r}`] = '';
+  return unset;
+}
+
+function onlyDuplicates(err: unknown): boolean {
+  if (!(err instanceof MongoServerError)) return false;
+  if (err.code === duplicateKey) return true;
+  const writeErrors = (err as { writeErrors?: Array<{ code?: number }> }).writeErrors;
+  return (
+    Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((e) => e.code === duplicateKey)
+  );
 }
 
 export function nextWake(timers: Record<string, TimerEntry>): Date | null {

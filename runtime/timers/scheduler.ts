@@ -4,6 +4,11 @@ import type { SagaStore } from '../store/index.ts';
 
 export const timerEventType = 'saga.timer';
 
+/** Timers armed by a replica whose clock is behind ours by up to this are still found. */
+const clockMarginMs = 2_000;
+/** Timer events published at once (PubAcks awaited together). */
+const publishPipeline = 256;
+
 /**
  * Fires due durable timers. Any number of orchestrator replicas may run it: each due
  * timer is published as an ordinary event whose id is derived from (saga, timer, due
@@ -35,53 +40,71 @@ export class TimerScheduler {
     tick();
   }
 
-  /** Timer event ids published recently, so a backlog is not published again every poll. */
+  /** Timer event ids published within the duplicate window: the stream has them already. */
   private readonly recent = new Map<string, number>();
+  /** The latest `nextWakeAt` a completed poll published: later polls read only past it. */
+  private watermark: Date | null = null;
+  private lastFullScan = 0;
 
+  /**
+   * Publishes every due timer not published lately. A poll reads only sagas that became due
+   * since the last one (an indexed range, minus a margin for clocks of other replicas); every
+   * `fullScanMs` it reads all due sagas again, which refires a timer whose event was lost
+   * once its duplicate window has passed.
+   */
   async poll(now = new Date()): Promise<number> {
-    const resendAfter = now.getTime() - 10_000;
-    for (const [id, at] of this.recent) if (at < resendAfter) this.recent.delete(id);
-    let n = 0;
-    let after: { nextWakeAt: Date; _id: string } | undefined;
-    for (;;) {
-      const due = await this.store.findDue(now, 500, after);
-      if (due.length === 0) break;
-      const last = due[due.length - 1]!;
-      after = { nextWakeAt: last.nextWakeAt!, _id: last._id };
-      await Promise.all(
-        due.map(async (saga) => {
-          for (const timer of Object.values(saga.timers)) {
-            if (timer.dueAt > now) continue;
-            const id =
-              `${saga._id}:timer:${timer.dueAt.getTime()}:${timer.id.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(
-                0,
-                200,
-              );
-            // Published lately and not yet consumed (a backlog): the stream has it already.
-            if (this.recent.has(id)) continue;
-            const env: Envelope = {
-              id,
-              type: timerEventType,
-              schemaVersion: 1,
-              occurredAt: now.toISOString(),
-              sagaId: saga._id,
-              sagaType: saga.type,
-              correlationId: saga.correlationId,
-              causationId: null,
-              traceparent: saga.traceparent,
-              data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
-            };
-            // One msg id per duplicate window: copies within it collapse in the stream, and a
-            // timer whose event was lost (dead-lettered while the store was down) fires later.
-            const epoch = Math.floor(now.getTime() / this.bus.config.duplicateWindowMs);
-            await this.bus.publish(`evt.${timerEventType}`, env, `${id}:${epoch}`);
-            this.recent.set(id, now.getTime());
-            n++;
-          }
-        }),
-      );
-      if (due.length < 500) break;
+    const windowMs = this.bus.config.duplicateWindowMs;
+    const cutoff = now.getTime() - windowMs;
+    for (const [id, at] of this.recent) {
+      if (at >= cutoff) break; // insertion order is publication order
+      this.recent.delete(id);
     }
+    const full =
+      this.watermark === null || now.getTime() - this.lastFullScan >= Math.min(windowMs / 2, 30_000);
+    const since = full ? undefined : new Date(this.watermark!.getTime() - clockMarginMs);
+    // One msg id per duplicate window: copies within it collapse in the stream, and a
+    // timer whose event was lost (dead-lettered while the store was down) fires later.
+    const epoch = Math.floor(now.getTime() / windowMs);
+    let latest = this.watermark;
+    let n = 0;
+    let inFlight: Array<Promise<void>> = [];
+    for await (const saga of this.store.findDue(now, since)) {
+      for (const timer of Object.values(saga.timers)) {
+        if (timer.dueAt > now) continue;
+        const id =
+          `${saga._id}:timer:${timer.dueAt.getTime()}:${timer.id.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(
+            0,
+            200,
+          );
+        if (this.recent.has(id)) continue;
+        const env: Envelope = {
+          id,
+          type: timerEventType,
+          schemaVersion: 1,
+          occurredAt: now.toISOString(),
+          sagaId: saga._id,
+          sagaType: saga.type,
+          correlationId: saga.correlationId,
+          causationId: null,
+          traceparent: saga.traceparent,
+          data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
+        };
+        inFlight.push(
+          this.bus.publish(`evt.${timerEventType}`, env, `${id}:${epoch}`).then(() => {
+            this.recent.set(id, Date.now());
+          }),
+        );
+        n++;
+        if (inFlight.length >= publishPipeline) {
+          await Promise.all(inFlight);
+          inFlight = [];
+        }
+      }
+      if (saga.nextWakeAt && (!latest || saga.nextWakeAt > latest)) latest = saga.nextWakeAt;
+    }
+    await Promise.all(inFlight);
+    this.watermark = latest ?? now;
+    if (full) this.lastFullScan = now.getTime();
     this.fired += n;
     return n;
   }

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
+import { order, startTestNode, type TestNode } from '../harness.ts';
+
+/**
+ * A transition's write also removes what the previous one published; a saga that stops moving
+ * (waiting on a reply or a timer, or ended) gets its outbox and pending history cleared by a
+ * write of its own, and leaves the outbox sweep's index. Real NATS and MongoDB-wire server.
+ */
+describe('outbox clearing', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode();
+  });
+  afterAll(async () => {
+    await node?.destroy();
+  });
+  const db = () => node.mongo.db(node.config.mongoDb);
+
+  const isClean = (d: SagaDoc) =>
+    Object.keys(d.outbox).length === 0 &&
+    Object.keys(d.pendingHistory ?? {}).length === 0 &&
+    (d.outboxAt === undefined || d.outboxAt === null);
+
+  it('an ended saga has nothing left in its outbox, its history is whole, and the sweep finds nothing', async () => {
+    const res = await node.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-done-1' }));
+    const { sagaId } = (await res.json()) as { sagaId: string };
+    const ended = await node.waitForTerminal(sagaId);
+    const clean = await node.waitFor(sagaId, isClean, 5_000);
+    expect(clean.rev).toBe(ended.rev);
+    const history = await db()
+      .collection<HistoryEntry>('saga_history')
+      .find({ sagaId })
+      .sort({ rev: 1 })
+      .toArray();
+    expect(history.map((h) => h.rev)).toEqual(Array.from({ length: ended.rev }, (_, i) => i + 1));
+    expect(await node.store.findStaleOutboxes(new Date(), 10)).toEqual([]);
+  });
+
+  it('a saga waiting on a participant that is not running is cleared without a next transition', async () => {
+    const api = await startTestNode({ roles: [{ kind: 'api' }, { kind: 'orchestrator' }] });
+    try {
+      const res = await api.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-wait-1' }));
+      const { sagaId } = (await res.json()) as { sagaId: string };
+      // First step: the reservation was asked for (published) and the saga waits for its reply.
+      const waiting = await api.waitFor(sagaId, (d) => d.state === 'reservingInventory', 10_000);
+      expect(waiting.rev).toBe(1);
+      const clean = await api.waitFor(sagaId, isClean, 5_000);
+      expect(clean.rev).toBe(1);
+      expect(Object.keys(clean.timers).length).toBeGreaterThan(0);
+      const history = await api.store.historyOf(sagaId);
+      expect(history.map((h) => [h.rev, h.commands.map((c) => c.type)])).toEqual([
+        [1, ['inventory.reserve']],
+      ]);
+    } finally {
+      await api.destroy();
+    }
+  });
+});

@@ -9,6 +9,12 @@ export interface Reaction {
   data: Record<string, unknown>;
   /** Extra fields stored beside the reaction in the inbox (for queries and audits). */
   record?: Record<string, unknown>;
+  /**
+   * Called once this reaction is recorded, by the host that recorded it: not when the
+   * event was reacted to before (another run's reaction won). For what must count each
+   * reaction once, e.g. metrics of published verdicts.
+   */
+  onRecorded?: () => void;
 }
 
 export interface ReactionContext {
@@ -35,6 +41,11 @@ export interface ReactorDefinition {
   /** Suffix of the reaction's id: `<event id>:<suffix>`, the same on every redelivery. */
   idSuffix: string;
   setup?: (db: Db) => Promise<void>;
+  /**
+   * May run more than once for one event (a duplicate of it, a redelivery after a crash,
+   * two replicas), also after later events: what it writes must be keyed so that a
+   * second run adds nothing. Only the reaction recorded first is published.
+   */
   react(event: Envelope, ctx: ReactionContext): Promise<Reaction>;
 }
 
@@ -48,10 +59,18 @@ export interface ReactionRecord {
 
 /**
  * Runs a reactor: a durable consumer on one event type with an inbox keyed by the event
- * id. An event seen before is not reacted to again: the recorded reaction is published
- * again (the first publish may be what was lost), under the same message id, so the
- * stream's dedup window and the saga's inbox both see one reaction. Two replicas racing
- * on one event both compute, one record wins, and both publish the winner.
+ * id. The reaction recorded first is THE reaction to an event: every delivery publishes
+ * that one (the first publish may be what was lost), under the same message id, so the
+ * stream's dedup window and the saga's inbox both see one reaction.
+ *
+ * No read on the hot path: a first delivery reacts, then inserts the record; when the
+ * insert hits the unique key (the event was reacted to before: a copy of it under another
+ * message id, two replicas racing), the recorded reaction is read and published instead
+ * of the one just computed. A redelivery (`attempt > 1`, after a crash or a lost ack,
+ * most often after the record was written) reads the record first and replays it when
+ * there is one: a reaction can be expensive (the fraud agent may ask an LLM), one read is
+ * not. Exactly once holds either way because `react` adds nothing when it runs again
+ * (see `ReactorDefinition.react`) and only the first record is ever published.
  */
 export class EventReactorHost {
   readonly consumer: DurableConsumer;
@@ -85,18 +104,24 @@ export class EventReactorHost {
     const env = d.envelope;
     // The filter should make this impossible; a stray type is not ours to answer.
     if (env.type !== this.def.on) return;
-    const seen = await this.records.findOne({ _id: env.id });
-    if (seen) {
-      await this.publish(seen.reaction);
-      this.replayed++;
-      return;
+    if (d.attempt > 1) {
+      const seen = await this.records.findOne({ _id: env.id });
+      if (seen) return this.replay(seen);
     }
-    const reaction = await this.def.react(env, {
-      envelope: env,
-      attempt: d.attempt,
-      db: this.db,
-      log: d.log,
-    });
+    let reaction: Reaction;
+    try {
+      reaction = await this.def.react(env, {
+        envelope: env,
+        attempt: d.attempt,
+        db: this.db,
+        log: d.log,
+      });
+    } catch (err) {
+      // A duplicate whose re-run fails still has its reaction; anything else fails as it did.
+      const seen = await this.records.findOne({ _id: env.id }).catch(() => null);
+      if (!seen) throw err;
+      return this.replay(seen);
+    }
     const reactionEnv: Envelope = {
       id: `${env.id}:${this.def.idSuffix}`,
       type: `${this.def.source}.${reaction.type}`,
@@ -109,7 +134,6 @@ export class EventReactorHost {
       traceparent: env.traceparent,
       data: reaction.data,
     };
-    let toPublish = reactionEnv;
     try {
       await this.records.insertOne({
         ...reaction.record,
@@ -118,15 +142,21 @@ export class EventReactorHost {
         sagaId: env.sagaId,
         at: new Date(),
       });
-      this.reacted++;
     } catch (err) {
       if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
-      // Another replica recorded its reaction first: that one is the reaction.
-      const winner = await this.records.findOne({ _id: env.id });
-      if (winner) toPublish = winner.reaction;
-      this.replayed++;
+      // Reacted to before (or by another replica): the recorded reaction is the reaction.
+      const seen = await this.records.findOne({ _id: env.id });
+      if (!seen) throw err; // gone meanwhile: retried, and the next insert decides
+      return this.replay(seen);
     }
-    await this.publish(toPublish);
+    reaction.onRecorded?.();
+    this.reacted++;
+    await this.publish(reactionEnv);
+  }
+
+  private async replay(seen: ReactionRecord): Promise<void> {
+    await this.publish(seen.reaction);
+    this.replayed++;
   }
 
   private async publish(env: Envelope): Promise<void> {

@@ -2,7 +2,7 @@ import { type Db, MongoServerError } from 'mongodb';
 import { ValidationError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope, splitType } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { ParticipantDefinition } from './participant.ts';
+import type { ParticipantDefinition, Reply } from './participant.ts';
 
 interface Processed {
   _id: string;
@@ -10,10 +10,46 @@ interface Processed {
   at: Date;
 }
 
+const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
+
 /**
  * Runs a participant: a durable consumer on its commands with an inbox keyed by
- * commandId. A command seen before is not handled again: its recorded reply is published
- * again (the first one may be what was lost) and the message is acked.
+ * commandId (`<service>_processed`, one record per command, the unique `_id` is the
+ * dedup). The reply recorded first is THE reply of a command: every delivery of it
+ * publishes that one, under the same message id (`<commandId>:reply`), so the stream's
+ * dedup window and the saga's inbox both see one answer.
+ *
+ * Hot path, no read: a first delivery runs the handler, then inserts the record, then
+ * publishes. When the insert hits the unique key (the command was handled before: a
+ * resend, an outbox republished beyond the dedup window, two replicas racing), the
+ * recorded reply is read and published instead of the one just computed (`replayed`).
+ * A redelivery (`attempt > 1`: a crash or a lost ack after the handler ran, most often
+ * after the record was written) reads the record first and, when there is one, replays
+ * it without running the handler again: one read instead of a re-run and its failed insert.
+ *
+ * Why this is still exactly once: a first delivery can be a duplicate (step policies
+ * resend the SAME commandId under a new Nats-Msg-Id, `attempt` 1; so does a republish
+ * beyond the dedup window), and a crash between the effect and the record re-runs the
+ * handler anyway; in either case it may run after later commands for the same business
+ * key (authorize after void, reserve after release). Reading first only on redelivery
+ * therefore relies on the same property as never reading: handlers are idempotent for
+ * their business key, whenever they run again (see `command` in participant.ts). Each
+ * handler of services/ keeps that with conditional writes keyed by order or trip id,
+ * through states that only move forward, so a re-run never writes anything its first
+ * run did not (what it answers may differ; that answer is dropped for the recorded one):
+ * - inventory: `reserve` inserts the reservation first; a re-run finds it past `pending`
+ *   (`reserved`, `rejected`, `released`, ...) and takes no hold (a `pending` one is a
+ *   crashed run it finishes; holds are keyed by order, taken once); `release` re-marks
+ *   `released` and gives back only holds still there (none after the first run).
+ * - payment: `authorize` is an insert (a re-run finds the payment in whatever state);
+ *   `capture` moves only `authorized` -> `captured`; `void`/`refund` move only
+ *   `authorized`/`captured` to terminal states nothing leaves, else leave a tombstone
+ *   (an insert, a no-op when the payment exists).
+ * - shipping, flights, hotels, cars: create/book is an insert; cancel sets `cancelled`,
+ *   an end state that create/book respects.
+ * Re-running cancel/release rewrites only `updatedAt` on a document already in its end
+ * state. A handler that fails on a duplicate (e.g. an input schema made stricter since
+ * the first run) still gets its recorded reply published.
  */
 export class ParticipantHost {
   readonly consumer: DurableConsumer;
@@ -34,6 +70,11 @@ export class ParticipantHost {
     );
   }
 
+  /** The service's name (`<name>_processed`, `svc-<name>`). */
+  get name(): string {
+    return this.def.name;
+  }
+
   private get processed() {
     return this.db.collection<Processed>(`${this.def.name}_processed`);
   }
@@ -52,19 +93,25 @@ export class ParticipantHost {
         `service ${this.def.name} has no command "${env.type}"; known: ${Object.keys(this.def.commands).join(', ')}`,
       );
     }
-    const seen = await this.processed.findOne({ _id: env.id });
-    if (seen) {
-      await this.bus.publish(`evt.${seen.reply.type}`, seen.reply, seen.reply.id);
-      this.replayed++;
-      return;
+    if (d.attempt > 1) {
+      const seen = await this.processed.findOne({ _id: env.id });
+      if (seen) return this.replay(seen);
     }
-    const reply = await handler.handle(env.data, {
-      commandId: env.id,
-      sagaId: env.sagaId,
-      envelope: env,
-      db: this.db,
-      log: d.log,
-    });
+    let reply: Reply;
+    try {
+      reply = await handler.handle(env.data, {
+        commandId: env.id,
+        sagaId: env.sagaId,
+        envelope: env,
+        db: this.db,
+        log: d.log,
+      });
+    } catch (err) {
+      // A duplicate whose re-run fails still has its answer; anything else fails as it did.
+      const seen = await this.processed.findOne({ _id: env.id }).catch(() => null);
+      if (!seen) throw err;
+      return this.replay(seen);
+    }
     const replyEnv: Envelope = {
       id: `${env.id}:reply`,
       type: `${this.def.name}.${reply.type}`,
@@ -80,10 +127,19 @@ export class ParticipantHost {
     try {
       await this.processed.insertOne({ _id: env.id, reply: replyEnv, at: new Date() });
     } catch (err) {
-      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+      if (!isDuplicateKey(err)) throw err;
+      // Handled before: the first recorded reply is the answer, not the one just computed.
+      const seen = await this.processed.findOne({ _id: env.id });
+      if (!seen) throw err; // gone meanwhile: retried, and the next insert decides
+      return this.replay(seen);
     }
     await this.bus.publish(`evt.${replyEnv.type}`, replyEnv, replyEnv.id);
     this.handled++;
+  }
+
+  private async replay(seen: Processed): Promise<void> {
+    await this.bus.publish(`evt.${seen.reply.type}`, seen.reply, seen.reply.id);
+    this.replayed++;
   }
 
   async stop(): Promise<void> {

@@ -26,8 +26,11 @@ export interface CommandHandler {
 
 /**
  * A command handler with validated input. The handler must be idempotent for its
- * business key: after a crash it may run again for the same command, and must then
- * reach the same outcome without repeating the effect.
+ * business key: it may run again for the same command (after a crash, on a resend or a
+ * duplicate message; the host does not look up its inbox before a first delivery), also
+ * after later commands for the same key took effect (e.g. authorize again after void),
+ * and must then write nothing its first run did not. What a re-run answers does not
+ * matter: the host publishes the reply recorded first.
  */
 export function command<S extends z.ZodType>(
   input: S,

@@ -14,6 +14,13 @@ import { VelocityStore } from './velocity-store.ts';
  * MongoDB), score with the shipped model, ask the LLM reviewer about borderline scores
  * when one is configured, record the payment for later windows. The host keeps one
  * verdict per event id (`fraud_verdicts`) and republishes it on redelivery.
+ *
+ * Safe to run again for the same payment (the host does not read its inbox before a
+ * first delivery): the history is read-only and excludes the payment itself, and the
+ * payment is recorded with `$setOnInsert` under its payment id, so a second run counts
+ * nothing twice in anyone's windows; only the first verdict recorded is published, and
+ * only it is counted in the verdict metrics. A duplicate may cost a second LLM review;
+ * a redelivery does not (the host reads the verdict first then).
  */
 
 const country = z.string().regex(/^[A-Z]{2}$/);
@@ -155,13 +162,16 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
         reviewer,
       };
       const outcome = flagged ? 'flagged' : 'approved';
-      fraudMetrics.verdicts.inc({ outcome, reviewer });
-      fraudMetrics.decision.observe(verdict.latencyMs / 1000);
       ctx.log.debug({ outcome, score: verdict.score, reasons }, 'fraud verdict');
       return {
         type: outcome,
         data: { ...verdict },
         record: { outcome, orderId: verdict.orderId, customerId: facts.customerId, score: verdict.score },
+        // Counted when published for the first time: a duplicate's re-run is not a verdict.
+        onRecorded: () => {
+          fraudMetrics.verdicts.inc({ outcome, reviewer });
+          fraudMetrics.decision.observe(verdict.latencyMs / 1000);
+        },
       };
     },
   };

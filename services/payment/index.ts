@@ -142,32 +142,46 @@ function answerAuthorize(p: PaymentDoc): Reply {
 async function capture(db: Db, d: z.output<typeof ByOrder>): Promise<Reply> {
   const p = await payments(db).findOne({ _id: d.orderId });
   if (p?.status === 'authorized' && p.token !== 'tok_capture_fails') {
-    await payments(db).updateOne(
+    const done = await payments(db).updateOne(
       { _id: d.orderId, status: 'authorized' },
       { $set: { status: 'captured', capturedAmount: p.amount, updatedAt: new Date() } },
     );
+    // Captured now, by this update: nothing to read again.
+    if (done.modifiedCount === 1)
+      return answerCapture(d.orderId, { ...p, status: 'captured', capturedAmount: p.amount });
+    // It moved meanwhile (a concurrent capture or void): answer what it is now.
+    return answerCapture(d.orderId, await payments(db).findOne({ _id: d.orderId }));
   }
-  const now = await payments(db).findOne({ _id: d.orderId });
-  if (now?.status === 'captured')
-    return { type: 'captured', data: { orderId: d.orderId, amount: now.capturedAmount } };
-  const reason =
-    now?.token === 'tok_capture_fails' ? 'insufficient-funds' : `payment ${now?.status ?? 'missing'}`;
-  return { type: 'capture-failed', data: { orderId: d.orderId, reason } };
+  return answerCapture(d.orderId, p);
 }
 
-/** Undoes whatever the payment is: voids an authorization, refunds a capture, tombstones nothing. */
-async function undo(db: Db, d: z.output<typeof ByOrder>): Promise<'voided' | 'refunded' | 'nothing'> {
+function answerCapture(orderId: string, p: PaymentDoc | null): Reply {
+  if (p?.status === 'captured') return { type: 'captured', data: { orderId, amount: p.capturedAmount } };
+  const reason =
+    p?.token === 'tok_capture_fails' ? 'insufficient-funds' : `payment ${p?.status ?? 'missing'}`;
+  return { type: 'capture-failed', data: { orderId, reason } };
+}
+
+/**
+ * Undoes whatever the payment is: voids an authorization, refunds a capture, tombstones nothing.
+ * `expect` is what the command expects to undo, tried first: one update in the usual case.
+ */
+async function undo(
+  db: Db,
+  d: z.output<typeof ByOrder>,
+  expect: 'authorized' | 'captured',
+): Promise<'voided' | 'refunded' | 'nothing'> {
   const now = new Date();
-  const voided = await payments(db).updateOne(
-    { _id: d.orderId, status: 'authorized' },
-    { $set: { status: 'voided', updatedAt: now } },
-  );
-  if (voided.modifiedCount === 1) return 'voided';
-  const refunded = await payments(db).updateOne(
-    { _id: d.orderId, status: 'captured' },
-    { $set: { status: 'refunded', updatedAt: now } },
-  );
-  if (refunded.modifiedCount === 1) return 'refunded';
+  const to = { authorized: 'voided', captured: 'refunded' } as const;
+  const order =
+    expect === 'authorized' ? (['authorized', 'captured'] as const) : (['captured', 'authorized'] as const);
+  for (const from of order) {
+    const moved = await payments(db).updateOne(
+      { _id: d.orderId, status: from },
+      { $set: { status: to[from], updatedAt: now } },
+    );
+    if (moved.modifiedCount === 1) return to[from];
+  }
   const tombstone: PaymentDoc = {
     _id: d.orderId,
     status: 'voided',
@@ -187,7 +201,7 @@ async function undo(db: Db, d: z.output<typeof ByOrder>): Promise<'voided' | 're
     if (!isDup(err)) throw err;
     // It exists now (declined, or undone by an earlier run): nothing left to undo, unless it moved meanwhile.
     const p = await payments(db).findOne({ _id: d.orderId });
-    if (p?.status === 'authorized' || p?.status === 'captured') return undo(db, d);
+    if (p?.status === 'authorized' || p?.status === 'captured') return undo(db, d, p.status);
     return 'nothing';
   }
 }
@@ -199,11 +213,11 @@ export const payment = defineParticipant({
     capture: command(ByOrder, (d, ctx) => capture(ctx.db, d)),
     void: command(ByOrder, async (d, ctx) => ({
       type: 'voided',
-      data: { orderId: d.orderId, outcome: await undo(ctx.db, d) },
+      data: { orderId: d.orderId, outcome: await undo(ctx.db, d, 'authorized') },
     })),
     refund: command(ByOrder, async (d, ctx) => ({
       type: 'refunded',
-      data: { orderId: d.orderId, outcome: await undo(ctx.db, d) },
+      data: { orderId: d.orderId, outcome: await undo(ctx.db, d, 'captured') },
     })),
   },
 });

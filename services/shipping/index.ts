@@ -49,9 +49,11 @@ async function create(db: Db, d: z.output<typeof CreateData>): Promise<Reply> {
   };
   try {
     await shipments(db).insertOne(doc);
+    return { type: 'shipment-created', data: { orderId: d.orderId, trackingNumber: doc.trackingNumber } };
   } catch (err) {
     if (!isDup(err)) throw err;
   }
+  // It exists already: created by an earlier run of this step, or cancelled before it.
   const s = await shipments(db).findOne({ _id: d.orderId });
   if (s?.status === 'created')
     return { type: 'shipment-created', data: { orderId: d.orderId, trackingNumber: s.trackingNumber } };

@@ -44,17 +44,20 @@ function bookingService<S extends z.ZodObject<{ tripId: typeof tripId }>>(
     const id = data.tripId as string;
     const refused = spec.refuse(data);
     if (refused) return { type: spec.refusal, data: { tripId: id, reason: refused } };
+    const reference = `${spec.name.slice(0, 3).toUpperCase()}-${commandId.slice(-12).replace(/[^A-Za-z0-9]/g, '')}`;
     try {
       await bookings(db, spec.name).insertOne({
         _id: id,
         status: 'booked',
-        reference: `${spec.name.slice(0, 3).toUpperCase()}-${commandId.slice(-12).replace(/[^A-Za-z0-9]/g, '')}`,
+        reference,
         details: data as Record<string, unknown>,
         updatedAt: new Date(),
       });
+      return { type: 'booked', data: { tripId: id, reference } };
     } catch (err) {
       if (!isDup(err)) throw err;
     }
+    // It exists already: booked by an earlier run of this step, or cancelled before it.
     const doc = await bookings(db, spec.name).findOne({ _id: id });
     if (doc?.status === 'booked') return { type: 'booked', data: { tripId: id, reference: doc.reference } };
     return { type: spec.refusal, data: { tripId: id, reason: 'cancelled before it was booked' } };

@@ -20,7 +20,7 @@ const forwardEffects = [
 ] as const;
 
 export interface InvariantOptions {
-  /** Stock per SKU before any order ran; every SKU here must satisfy available + holds == initial. */
+  /** Stock per SKU before any order ran; every SKU here must satisfy available + holds + committed == initial. */
   initialStock?: Readonly<Record<string, number>>;
   /**
    * Which sagas to check; defaults to every order-fulfillment saga in the database. With a filter, effects
@@ -54,6 +54,8 @@ interface StockRow {
   _id: string;
   available: number;
   holds?: Record<string, number>;
+  /** Units sold: the holds of committed orders. */
+  committed?: number;
 }
 
 interface EffectRow {
@@ -61,6 +63,8 @@ interface EffectRow {
   status: string;
   amount?: number;
   capturedAmount?: number;
+  /** Reservations: what was reserved, per SKU (summed). */
+  items?: Array<{ sku: string; qty: number }>;
 }
 
 interface ProcessedRow {
@@ -123,20 +127,29 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
     const holds = holdsByOrder.get(orderId) ?? new Map<string, number>();
     const payment = payments.get(orderId);
     const shipment = shipments.get(orderId);
+    const reservation = reservations.get(orderId);
 
     if (saga.status === 'completed') {
-      for (const [sku, qty] of items) {
-        const held = holds.get(sku);
-        if (held === undefined) violations.push(`${where}: no hold of ${qty} x ${sku}`);
-        else if (held !== qty) duplicate(`${where}: hold of ${held} x ${sku}, the order has ${qty}`);
+      // Completed means committed: the holds became sold stock (counted per SKU below) and left
+      // the stock documents.
+      if (reservation?.status !== 'committed') {
+        violations.push(`${where}: reservation is ${reservation?.status ?? 'missing'}, not committed`);
+      } else {
+        const reserved = mergeItems(reservation.items ?? []);
+        for (const [sku, qty] of items) {
+          const got = reserved.get(sku);
+          if (got === undefined) violations.push(`${where}: nothing of ${sku} was reserved`);
+          else if (got !== qty) duplicate(`${where}: reserved ${got} x ${sku}, the order has ${qty}`);
+        }
+        for (const [sku, qty] of reserved) {
+          if (!items.has(sku))
+            duplicate(`${where}: reserved ${qty} x ${sku}, which the order does not contain`);
+        }
       }
       for (const [sku, qty] of holds) {
-        if (!items.has(sku)) duplicate(`${where}: hold of ${qty} x ${sku}, which the order does not contain`);
+        if (items.has(sku)) violations.push(`${where}: still holds ${qty} x ${sku}`);
+        else duplicate(`${where}: hold of ${qty} x ${sku}, which the order does not contain`);
       }
-      if (reservations.get(orderId)?.status !== 'reserved')
-        violations.push(
-          `${where}: reservation is ${reservations.get(orderId)?.status ?? 'missing'}, not reserved`,
-        );
       if (payment?.status !== 'captured') {
         violations.push(`${where}: payment is ${payment?.status ?? 'missing'}, not captured`);
       } else if (!sameMoney(payment.capturedAmount, amount) || !sameMoney(payment.amount, amount)) {
@@ -148,6 +161,7 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
         violations.push(`${where}: shipment is ${shipment?.status ?? 'missing'}, not created`);
     } else {
       for (const [sku, qty] of holds) violations.push(`${where}: still holds ${qty} x ${sku}`);
+      if (reservation?.status === 'committed') violations.push(`${where}: its stock was committed`);
       if (payment?.status === 'captured' || payment?.status === 'authorized')
         violations.push(`${where}: payment left ${payment.status}`);
       if (shipment?.status === 'created') violations.push(`${where}: shipment left created`);
@@ -158,7 +172,14 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
     if (ids.length > 1) violations.push(`order ${orderId} belongs to ${ids.length} sagas: ${ids.join(', ')}`);
   }
 
-  // Stock is only ever moved between available and holds: the sum per SKU never changes.
+  // Stock is only ever moved, available -> holds -> committed (or back to available): the sum per
+  // SKU never changes. And each committed reservation is counted once in its SKUs' `committed`.
+  const committedBySku = new Map<string, number>();
+  for (const r of reservations.values()) {
+    if (r.status !== 'committed') continue;
+    for (const [sku, qty] of mergeItems(r.items ?? []))
+      committedBySku.set(sku, (committedBySku.get(sku) ?? 0) + qty);
+  }
   const stockById = new Map(stock.map((s) => [s._id, s]));
   for (const [sku, qty] of Object.entries(initial)) {
     const s = stockById.get(sku);
@@ -167,9 +188,17 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
       continue;
     }
     const held = Object.values(s.holds ?? {}).reduce((a, b) => a + b, 0);
-    if (s.available + held !== qty)
-      violations.push(`stock ${sku}: available ${s.available} + held ${held} != initial ${qty}`);
+    const committed = s.committed ?? 0;
+    if (s.available + held + committed !== qty)
+      violations.push(
+        `stock ${sku}: available ${s.available} + held ${held} + committed ${committed} != initial ${qty}`,
+      );
     if (s.available < 0) violations.push(`stock ${sku}: available is negative (${s.available})`);
+    const sold = committedBySku.get(sku) ?? 0;
+    if (committed > sold)
+      duplicate(`stock ${sku}: committed ${committed}, but committed reservations add up to ${sold}`);
+    else if (committed < sold)
+      violations.push(`stock ${sku}: committed ${committed}, but committed reservations add up to ${sold}`);
   }
 
   // Effects must belong to a saga: anything else was done for an order nobody asked for.

@@ -8,7 +8,7 @@ export const orderFulfillment = defineSaga({
   machine: orderMachine,
   input: OrderInput,
   description:
-    'Reserve stock, authorize payment, wait for the fraud verdict, capture, ship; compensate in reverse on failure.',
+    'Reserve stock, authorize payment, wait for the fraud verdict, capture, ship, commit the stock; until the shipment exists, a failure compensates in reverse.',
 });
 
 export {

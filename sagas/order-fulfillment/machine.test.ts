@@ -40,18 +40,21 @@ function happyKit() {
       .on('payment.void', () => ({ type: 'payment.voided', data: {} }))
       .on('payment.refund', () => ({ type: 'payment.refunded', data: {} }))
       .on('inventory.release', () => ({ type: 'inventory.released', data: {} }))
+      .on('inventory.commit', () => ({ type: 'inventory.committed', data: {} }))
   );
 }
 
 describe('order-fulfillment machine', () => {
-  it('completes: reserve, authorize, capture, ship, in that order', () => {
+  it('completes: reserve, authorize, capture, ship, commit the stock, in that order', () => {
     const kit = happyKit().start(order());
     expect(kit.commandTypes()).toEqual([
       'inventory.reserve',
       'payment.authorize',
       'payment.capture',
       'shipping.create-shipment',
+      'inventory.commit',
     ]);
+    expect(kit.commands[4]!.data).toEqual({ orderId: 'o-1' });
     expect(kit.status).toBe('completed');
     expect(kit.armedTimers).toEqual([]);
     expect(kit.commands[1]!.data).toMatchObject({
@@ -143,7 +146,11 @@ describe('order-fulfillment machine', () => {
       .on('payment.authorize', () => authorized)
       .start(order({ fraudTimeoutPolicy: 'approve' }));
     kit.advance(30_000);
-    expect(kit.commandTypes().slice(2)).toEqual(['payment.capture', 'shipping.create-shipment']);
+    expect(kit.commandTypes().slice(2)).toEqual([
+      'payment.capture',
+      'shipping.create-shipment',
+      'inventory.commit',
+    ]);
     expect(kit.status).toBe('completed');
     expect((kit.context as OrderContext).fraud).toEqual({ outcome: 'timeout', policy: 'approve' });
   });
@@ -256,6 +263,78 @@ describe('order-fulfillment machine', () => {
     expect(kit.commandTypes().slice(3)).toEqual(['payment.refund', 'inventory.release']);
     expect(kit.status).toBe('cancelled');
     expect(kit.reason).toBe('cancelled: customer changed their mind');
+  });
+
+  it('waits for the commit: completed only once the stock is committed', () => {
+    const kit = happyKit()
+      .on('inventory.commit', () => undefined)
+      .start(order());
+    expect(kit.state).toBe('committingInventory');
+    expect(kit.status).toBe('running');
+    expect((kit.context as OrderContext).trackingNumber).toBe('TRK1');
+    expect(kit.armedTimers).toHaveLength(1);
+    kit.send({ type: 'inventory.committed', data: {} });
+    expect(kit.status).toBe('completed');
+    expect(kit.armedTimers).toEqual([]);
+  });
+
+  it('an unanswered commit is sent again, then the saga fails visibly; it never compensates', () => {
+    const kit = happyKit()
+      .on('inventory.commit', () => undefined)
+      .start(order());
+    kit.advance(5 * 30_000);
+    expect(kit.commandTypes().slice(4)).toEqual(Array(6).fill('inventory.commit'));
+    expect(kit.state).toBe('committingInventory');
+    kit.advance(30_000);
+    expect(kit.status).toBe('failed');
+    expect(kit.reason).toBe('commit-timeout: inventory');
+    expect(kit.commandTypes().slice(4)).toEqual(Array(6).fill('inventory.commit'));
+  });
+
+  it('a late commit reply after a resend completes the saga', () => {
+    const kit = happyKit()
+      .on('inventory.commit', () => undefined)
+      .start(order());
+    kit.advance(30_000);
+    kit.send({ type: 'inventory.committed', data: {} });
+    expect(kit.status).toBe('completed');
+    expect(kit.reason).toBeNull();
+  });
+
+  it('a refused commit fails the saga with the inventory reason', () => {
+    const kit = happyKit()
+      .on('inventory.commit', () => ({
+        type: 'inventory.commit-refused',
+        data: { reason: 'reservation released' },
+      }))
+      .start(order());
+    expect(kit.status).toBe('failed');
+    expect(kit.reason).toBe('commit-refused: reservation released');
+  });
+
+  it('a cancel once shipped is too late: the commit goes on and the saga completes', () => {
+    const kit = happyKit()
+      .on('inventory.commit', () => undefined)
+      .start(order());
+    kit.send({ type: 'saga.cancel', data: { reason: 'too late' } });
+    expect(kit.state).toBe('committingInventory');
+    expect(kit.commandTypes().slice(4)).toEqual(['inventory.commit']);
+    kit.send({ type: 'inventory.committed', data: {} });
+    expect(kit.status).toBe('completed');
+    expect(kit.reason).toBeNull();
+  });
+
+  it('a release the inventory refuses (stock already committed) fails the saga at once', () => {
+    const kit = happyKit()
+      .on('payment.authorize', () => ({ type: 'payment.declined', data: {} }))
+      .on('inventory.release', () => ({
+        type: 'inventory.release-refused',
+        data: { reason: 'reservation committed' },
+      }))
+      .start(order());
+    expect(kit.commandTypes()).toEqual(['inventory.reserve', 'payment.authorize', 'inventory.release']);
+    expect(kit.status).toBe('failed');
+    expect(kit.reason).toBe('release-refused: reservation committed');
   });
 
   it('a cancel during compensation changes nothing', () => {

@@ -3,8 +3,9 @@ import type { OrderInput, OrderItem } from './schema.ts';
 
 /**
  * Order fulfillment: reserve stock -> authorize payment -> fraud verdict -> capture ->
- * ship. Any failure compensates the steps done, in reverse order. Pure: it asks for work
- * with `emit` and reacts to the replies; every step has a durable timeout.
+ * ship -> commit the stock. Until the shipment exists, any failure compensates the steps done,
+ * in reverse order. Pure: it asks for work with `emit` and reacts to the replies; every step has
+ * a durable timeout.
  */
 
 export type Outcome = 'completed' | 'compensated' | 'failed' | 'cancelled';
@@ -51,6 +52,7 @@ export interface OrderContext {
   /** The verdict, once it came (it may come before the authorization's reply is processed). */
   fraud: FraudOutcome | null;
   stepTimeoutMs: number;
+  /** Resends of an unanswered compensation (or commit), one per step timeout, before the saga fails. */
   maxCompensationAttempts: number;
   compensationAttempts: number;
   paymentId: string | null;
@@ -67,6 +69,9 @@ export type OrderEvent =
   | Reply<'inventory.reserved'>
   | Reply<'inventory.out-of-stock', { sku?: string; requested?: number; available?: number }>
   | Reply<'inventory.released'>
+  | Reply<'inventory.release-refused', { reason?: string }>
+  | Reply<'inventory.committed'>
+  | Reply<'inventory.commit-refused', { reason?: string }>
   | Reply<'payment.authorized', { paymentId: string }>
   | Reply<'payment.declined', { reason?: string }>
   | Reply<'payment.captured'>
@@ -83,6 +88,7 @@ export type OrderEvent =
 export type OrderCommand =
   | { type: 'inventory.reserve'; data: { orderId: string; items: Array<{ sku: string; qty: number }> } }
   | { type: 'inventory.release'; data: { orderId: string } }
+  | { type: 'inventory.commit'; data: { orderId: string } }
   | {
       type: 'payment.authorize';
       data: {
@@ -301,7 +307,7 @@ export const orderMachine = setup({
         // The step's command may already have taken effect: undo it too.
         'saga.cancel': { target: 'compensating.cancellingShipment', actions: 'markCancelled' },
         'shipping.shipment-created': {
-          target: 'completed',
+          target: 'committingInventory',
           actions: assign({ trackingNumber: ({ event }) => event.data.trackingNumber }),
         },
         'shipping.unavailable': {
@@ -311,6 +317,31 @@ export const orderMachine = setup({
       },
       after: {
         stepTimeout: { target: 'compensating.cancellingShipment', actions: because('shipping-timeout') },
+      },
+    },
+    // Shipped: the sale is final. The reservation's holds become sold stock, which keeps the
+    // inventory's documents small. Nothing is undone from here on: a cancel is too late (ignored,
+    // as during compensation), and an unanswered commit is sent again, like a compensation.
+    committingInventory: {
+      entry: emit(({ context }) => ({
+        type: 'inventory.commit' as const,
+        data: { orderId: context.orderId },
+      })),
+      on: {
+        'inventory.committed': 'completed',
+        // The reservation was released or never made (another saga for the same order id?).
+        'inventory.commit-refused': { target: 'failed', actions: reasonFrom('commit-refused') },
+      },
+      after: {
+        stepTimeout: [
+          {
+            guard: 'compensationAttemptsLeft',
+            target: 'committingInventory',
+            reenter: true,
+            actions: 'countAttempt',
+          },
+          { target: 'failed', actions: because('commit-timeout: inventory') },
+        ],
       },
     },
     compensating: {
@@ -382,7 +413,14 @@ export const orderMachine = setup({
             type: 'inventory.release' as const,
             data: { orderId: context.orderId },
           })),
-          on: { 'inventory.released': '#order-fulfillment.compensated' },
+          on: {
+            'inventory.released': '#order-fulfillment.compensated',
+            // The order's stock was committed (sold): nothing can give it back.
+            'inventory.release-refused': {
+              target: '#order-fulfillment.failed',
+              actions: reasonFrom('release-refused'),
+            },
+          },
           after: {
             stepTimeout: [
               {

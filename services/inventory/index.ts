@@ -1,24 +1,39 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
+import type { Logger } from '../../runtime/observability/index.ts';
 import { command, defineParticipant, type Reply } from '../../runtime/participants/index.ts';
 
 /**
- * Inventory: holds stock per SKU. A reservation is a hold keyed by order id inside the
- * SKU's document, taken with one conditional update, so taking or releasing it twice
- * has no effect. Deterministic failure: `SKU-OUT` (and any SKU not in the catalog) has
- * no stock.
+ * Inventory: stock per SKU, one document each. An order's stock goes through three places,
+ * always moved by one conditional update of the SKU's document, so a command run twice (or two
+ * runs at once) moves it once:
+ *
+ * - `reserve`: `available` -> `holds.<orderId>` (the hold is in the filter: taken once);
+ * - `commit` (the order shipped: the sale is final): `holds.<orderId>` -> `committed`, the
+ *   count of units sold; the hold leaves the document, so it stays the size of the orders in
+ *   flight, whatever the number of orders it has seen;
+ * - `release` (compensation): `holds.<orderId>` -> `available`.
+ *
+ * Per SKU, `available + sum(holds) + committed` is the stock it started with, at every moment.
+ * The reservation document (one per order) decides between commit and release: each first moves
+ * it with a conditional update (`reserved -> committed`, `anything but committed -> released`),
+ * and only the winner moves holds. A release after a commit gives nothing back (the goods are
+ * gone) and answers `release-refused`; a reserve after a commit takes nothing again. Deterministic
+ * failure: `SKU-OUT` (and any SKU not in the catalog) has no stock.
  */
 
 export interface StockDoc {
   _id: string;
   available: number;
-  /** Live holds: order id -> quantity. */
+  /** Live holds: order id -> quantity. Only orders neither committed nor released. */
   holds: Record<string, number>;
+  /** Units sold: holds of committed orders end here (absent until the first commit). */
+  committed?: number;
 }
 
 export interface ReservationDoc {
   _id: string;
-  status: 'pending' | 'reserved' | 'rejected' | 'released';
+  status: 'pending' | 'reserved' | 'rejected' | 'released' | 'committed';
   items: Array<{ sku: string; qty: number }>;
   createdAt: Date;
   updatedAt: Date;
@@ -39,6 +54,9 @@ const ReserveData = z.object({
   items: z.array(z.object({ sku: z.string().min(1), qty: z.number().int().positive() })).min(1),
 });
 const ReleaseData = z.object({ orderId });
+const CommitData = z.object({ orderId });
+
+const duplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
 
 /** Same SKU twice in an order is one hold of the summed quantity. */
 function merge(items: Array<{ sku: string; qty: number }>): Array<{ sku: string; qty: number }> {
@@ -74,6 +92,14 @@ async function unhold(db: Db, order: string, sku: string): Promise<void> {
   await stock(db).updateOne({ _id: sku, [key]: qty }, { $inc: { available: qty }, $unset: { [key]: '' } });
 }
 
+/** The hold becomes sold stock: out of the document, into `committed`; `available` stays as it is. */
+async function settle(db: Db, order: string, sku: string, qty: number): Promise<void> {
+  const key = `holds.${order}`;
+  // The hold itself is in the filter, so a concurrent or repeated commit counts it once. No
+  // read first: the reservation's items are the very quantities its holds were taken with.
+  await stock(db).updateOne({ _id: sku, [key]: qty }, { $inc: { committed: qty }, $unset: { [key]: '' } });
+}
+
 async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Reply> {
   const items = merge(data.items);
   const now = new Date();
@@ -86,9 +112,11 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
       updatedAt: now,
     });
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!duplicateKey(err)) throw err;
     const existing = await reservations(db).findOne({ _id: data.orderId });
-    if (existing?.status === 'reserved') return { type: 'reserved', data: { orderId: data.orderId, items } };
+    // Committed: this order's stock was taken and sold; it is not taken again.
+    if (existing?.status === 'reserved' || existing?.status === 'committed')
+      return { type: 'reserved', data: { orderId: data.orderId, items } };
     if (existing?.status === 'released' || existing?.status === 'rejected') {
       return {
         type: 'out-of-stock',
@@ -102,7 +130,7 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
     if (!r.ok) {
       for (const undo of items) await unhold(db, data.orderId, undo.sku);
       await reservations(db).updateOne(
-        { _id: data.orderId },
+        { _id: data.orderId, status: 'pending' },
         { $set: { status: 'rejected', updatedAt: new Date() } },
       );
       return {
@@ -116,26 +144,67 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
     { $set: { status: 'reserved', updatedAt: new Date() } },
   );
   if (done.matchedCount === 0) {
-    // Released while we were holding: give the stock back.
+    const current = await reservations(db).findOne({ _id: data.orderId });
+    // Another run of this command got there first (or the order was committed since): the
+    // holds are the reservation's, and a commit may be moving them right now; leave them.
+    // (Limit: a run stalled here for the order's whole life, past its commit, may have taken
+    // a hold again that nothing settles: stock stays held, never sold twice, and test/invariants
+    // reports the hold.)
+    if (current?.status === 'reserved' || current?.status === 'committed')
+      return { type: 'reserved', data: { orderId: data.orderId, items } };
+    // Released (or rejected) while we were holding: give the stock back.
     for (const undo of items) await unhold(db, data.orderId, undo.sku);
-    return { type: 'out-of-stock', data: { orderId: data.orderId, reason: 'reservation released' } };
+    return {
+      type: 'out-of-stock',
+      data: { orderId: data.orderId, reason: `reservation ${current?.status ?? 'released'}` },
+    };
   }
   return { type: 'reserved', data: { orderId: data.orderId, items } };
 }
 
-async function release(db: Db, data: z.output<typeof ReleaseData>): Promise<Reply> {
-  // Marking it released first also stops a late reserve for the same order.
-  await reservations(db).updateOne(
-    { _id: data.orderId },
-    {
-      $set: { status: 'released', updatedAt: new Date() },
-      $setOnInsert: { items: [], createdAt: new Date() },
-    },
-    { upsert: true },
+async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger): Promise<Reply> {
+  // Marking it committed first stops a release from giving this stock back; a run that finds it
+  // committed already (a crash midway, a resend) settles whatever holds are left.
+  const doc = await reservations(db).findOneAndUpdate(
+    { _id: data.orderId, status: { $in: ['reserved', 'committed'] } },
+    { $set: { status: 'committed', updatedAt: new Date() } },
+    { returnDocument: 'after' },
   );
-  const doc = await reservations(db).findOne({ _id: data.orderId });
-  for (const item of doc?.items ?? []) await unhold(db, data.orderId, item.sku);
-  return { type: 'released', data: { orderId: data.orderId } };
+  if (!doc) {
+    const existing = await reservations(db).findOne({ _id: data.orderId });
+    const reason = existing ? `reservation ${existing.status}` : 'no reservation';
+    log.warn({ orderId: data.orderId, reason }, 'commit refused');
+    return { type: 'commit-refused', data: { orderId: data.orderId, reason } };
+  }
+  for (const item of doc.items) await settle(db, data.orderId, item.sku, item.qty);
+  return { type: 'committed', data: { orderId: data.orderId, items: doc.items } };
+}
+
+async function release(db: Db, data: z.output<typeof ReleaseData>): Promise<Reply> {
+  // Marking it released first also stops a late reserve for the same order; a committed one
+  // is not released (its stock is sold), and an unknown one is recorded released.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const doc = await reservations(db).findOneAndUpdate(
+        { _id: data.orderId, status: { $ne: 'committed' } },
+        {
+          $set: { status: 'released', updatedAt: new Date() },
+          $setOnInsert: { items: [], createdAt: new Date() },
+        },
+        { upsert: true, returnDocument: 'after' },
+      );
+      for (const item of doc?.items ?? []) await unhold(db, data.orderId, item.sku);
+      return { type: 'released', data: { orderId: data.orderId } };
+    } catch (err) {
+      // The upsert met an existing document: a committed one, or one a reserve inserted meanwhile
+      // (then the next attempt updates it).
+      if (!duplicateKey(err) || attempt >= 3) throw err;
+      const existing = await reservations(db).findOne({ _id: data.orderId });
+      if (existing?.status === 'committed') {
+        return { type: 'release-refused', data: { orderId: data.orderId, reason: 'reservation committed' } };
+      }
+    }
+  }
 }
 
 export const inventory = defineParticipant({
@@ -151,6 +220,7 @@ export const inventory = defineParticipant({
   },
   commands: {
     reserve: command(ReserveData, (data, ctx) => reserve(ctx.db, data)),
+    commit: command(CommitData, (data, ctx) => commit(ctx.db, data, ctx.log)),
     release: command(ReleaseData, (data, ctx) => release(ctx.db, data)),
   },
 });

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { MongoClient } from 'mongodb';
+import { BSON, MongoClient } from 'mongodb';
 import { resolveInfra } from '../../runtime/infra/index.ts';
 import { type DeadLetter, DeadLetterSchema, type Envelope, topology } from '../../runtime/messaging/index.ts';
 import type { SagaDoc } from '../../runtime/store/index.ts';
@@ -229,6 +229,16 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     for (const v of violations.slice(0, 30)) say(`chaos: violation: ${v}`);
     say(
       `chaos: by status ${JSON.stringify(report.byStatus)}; ${letters.length} dead letters; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+    // Completed orders commit their holds, so the hot stock documents keep the size of the orders in flight.
+    const stock = await db
+      .collection<{ _id: string; holds?: Record<string, number>; committed?: number }>('inventory_stock')
+      .find({})
+      .toArray();
+    say(
+      `chaos: stock: ${stock.length} SKU documents, largest ${Math.max(0, ...stock.map((d) => BSON.calculateObjectSize(d)))} B, ` +
+        `${stock.reduce((n, d) => n + Object.keys(d.holds ?? {}).length, 0)} holds left, ` +
+        `${stock.reduce((n, d) => n + (d.committed ?? 0), 0)} units committed`,
     );
     const terminal = Math.min(report.terminal, docs);
     say(

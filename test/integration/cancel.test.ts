@@ -2,16 +2,40 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ParticipantDefinition, defineParticipant } from '../../runtime/participants/index.ts';
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';
+import { shipments } from '../../services/shipping/index.ts';
 import { participants } from '../../services/index.ts';
 import { distributionForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';
 
-/** A shipping service that never answers create-shipment: the saga waits there until cancelled. */
+const orderOf = (data: unknown) => (data as { orderId?: string }).orderId;
+
+/** A shipping service that never answers create-shipment for `ord-cancel`: that saga waits there until cancelled. */
+const createShipment = participants.shipping!.commands['create-shipment']!;
 const stalledShipping: ParticipantDefinition = defineParticipant({
   name: 'shipping',
   commands: {
     ...participants.shipping!.commands,
-    'create-shipment': { handle: () => new Promise(() => undefined) },
+    'create-shipment': {
+      handle: (data, ctx) =>
+        orderOf(data) === 'ord-cancel' ? new Promise(() => undefined) : createShipment.handle(data, ctx),
+    },
+  },
+});
+
+/** An inventory service that holds back the commit of `ord-shipped` until the test opens the gate. */
+let openCommitGate: () => void = () => undefined;
+const commitGate = new Promise<void>((resolve) => (openCommitGate = resolve));
+const commit = participants.inventory!.commands.commit!;
+const gatedInventory: ParticipantDefinition = defineParticipant({
+  ...participants.inventory!,
+  commands: {
+    ...participants.inventory!.commands,
+    commit: {
+      handle: async (data, ctx) => {
+        if (orderOf(data) === 'ord-shipped') await commitGate;
+        return commit.handle(data, ctx);
+      },
+    },
   },
 });
 
@@ -19,7 +43,10 @@ describe('cancel', () => {
   let node: TestNode;
   beforeAll(async () => {
     node = await startTestNode({
-      dist: { ...distributionForTests, participants: { ...participants, shipping: stalledShipping } },
+      dist: {
+        ...distributionForTests,
+        participants: { ...participants, shipping: stalledShipping, inventory: gatedInventory },
+      },
       config: { ackWaitMs: 60_000, shutdownTimeoutMs: 500 },
     });
   });
@@ -50,6 +77,36 @@ describe('cancel', () => {
     const again = await node.post(`/v1/sagas/${sagaId}/cancel`, {});
     expect(again.status).toBe(409);
     expect(again.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('once shipped, a cancel is too late: the stock is committed and the saga completes', async () => {
+    const before = (await stock(db()).findOne({ _id: 'SKU-6' }))!;
+    const res = await node.post(
+      '/v1/sagas/order-fulfillment',
+      order({ orderId: 'ord-shipped', items: [{ sku: 'SKU-6', qty: 2, unitPrice: 7 }] }),
+    );
+    const { sagaId } = (await res.json()) as { sagaId: string };
+    await node.waitFor(sagaId, (d) => d.state === 'committingInventory');
+    expect(await shipments(db()).countDocuments({ _id: 'ord-shipped', status: 'created' })).toBe(1);
+
+    // Still running, so the API accepts the cancel; the machine ignores it in this state.
+    const handled = node.orchestrator!.consumer.stats.processed;
+    const cancel = await node.post(`/v1/sagas/${sagaId}/cancel`, { reason: 'too late' });
+    expect(cancel.status).toBe(202);
+    await expect.poll(() => node.orchestrator!.consumer.stats.processed).toBeGreaterThan(handled);
+    expect((await node.store.load(sagaId))!.state).toBe('committingInventory');
+
+    openCommitGate();
+    const doc = await node.waitForTerminal(sagaId);
+    expect(doc.status).toBe('completed');
+    expect(doc.reason).toBeNull();
+    expect((await payments(db()).findOne({ _id: 'ord-shipped' }))?.status).toBe('captured');
+    expect((await reservations(db()).findOne({ _id: 'ord-shipped' }))?.status).toBe('committed');
+    const sku = (await stock(db()).findOne({ _id: 'SKU-6' }))!;
+    expect(sku.available).toBe(before.available - 2);
+    expect(sku.holds['ord-shipped']).toBeUndefined();
+    expect(sku.committed).toBe((before.committed ?? 0) + 2);
+    expect((await node.post(`/v1/sagas/${sagaId}/cancel`, {})).status).toBe(409);
   });
 
   it('cancelling an unknown saga is 404', async () => {

@@ -37,6 +37,7 @@ describe('fraud agent end to end', () => {
       'fraud.approved',
       'payment.captured',
       'shipping.shipment-created',
+      'inventory.committed',
     ]);
     const verdict = history.find((h) => h.event.type === 'fraud.approved')!;
     expect(verdict.from).toBe('screeningPayment');

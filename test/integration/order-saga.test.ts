@@ -24,8 +24,8 @@ describe('order-fulfillment end to end', () => {
     return json.sagaId;
   }
 
-  it('completes: stock decremented, payment captured, shipment created, exactly one of each', async () => {
-    const before = (await stock(db()).findOne({ _id: 'SKU-2' }))!.available;
+  it('completes: stock committed, payment captured, shipment created, exactly one of each', async () => {
+    const before = (await stock(db()).findOne({ _id: 'SKU-2' }))!;
     const sagaId = await start(
       order({ orderId: 'ord-ok-1', items: [{ sku: 'SKU-2', qty: 3, unitPrice: 10 }] }),
     );
@@ -33,14 +33,16 @@ describe('order-fulfillment end to end', () => {
     expect(doc.status).toBe('completed');
     expect(doc.state).toBe('completed');
 
+    // The hold became sold stock: taken from available, gone from the document, counted as committed.
     const sku = (await stock(db()).findOne({ _id: 'SKU-2' }))!;
-    expect(sku.available).toBe(before - 3);
-    expect(sku.holds['ord-ok-1']).toBe(3);
+    expect(sku.available).toBe(before.available - 3);
+    expect(sku.holds['ord-ok-1']).toBeUndefined();
+    expect(sku.committed).toBe((before.committed ?? 0) + 3);
     expect(await payments(db()).find({ _id: 'ord-ok-1' }).toArray()).toEqual([
       expect.objectContaining({ status: 'captured', capturedAmount: 30 }),
     ]);
     expect(await shipments(db()).countDocuments({ _id: 'ord-ok-1', status: 'created' })).toBe(1);
-    expect(await reservations(db()).countDocuments({ _id: 'ord-ok-1', status: 'reserved' })).toBe(1);
+    expect(await reservations(db()).countDocuments({ _id: 'ord-ok-1', status: 'committed' })).toBe(1);
     // One command handled per step: nothing ran twice.
     expect(await db().collection('inventory_processed').countDocuments({})).toBeGreaterThanOrEqual(1);
     const history = await node.store.historyOf(sagaId);
@@ -49,7 +51,9 @@ describe('order-fulfillment end to end', () => {
       'payment.authorize',
       'payment.capture',
       'shipping.create-shipment',
+      'inventory.commit',
     ]);
+    expect(history.map((h) => h.to).slice(-2)).toEqual(['committingInventory', 'completed']);
     expect(doc.outbox).toEqual({});
   });
 

@@ -42,9 +42,10 @@ const maxRevisionRetries = 8;
 
 /**
  * How long published outbox entries may wait for the saga's next transition to remove them
- * (in the same write) before a write of their own does. Far below the sweep's grace period.
+ * (in the same write) before a write of their own does: a third of the sweep's grace period
+ * (1 s by default), so the sweep never takes them for entries a crash left behind.
  */
-const clearDelayMs = 200;
+const clearDelayMs = (config: Config) => Math.max(1, Math.floor(config.outboxGraceMs / 3));
 
 /** Everything one commit changes, whatever caused it (a machine step, a resend, a failure). */
 interface Change {
@@ -67,7 +68,7 @@ interface Change {
  * "Message flow": transition -> one atomic write (snapshot, rev+1, outbox, inbox,
  * timers, history) -> publish outbox with PubAck (history copied beside it) -> the caller
  * acks. Published entries are removed by the next transition's write, or by a write of
- * their own `clearDelayMs` later when no transition comes (at once when the saga ended).
+ * their own a moment later when no transition comes (at once when the saga ended).
  */
 export class SagaActor {
   private doc: SagaDoc | null = null;
@@ -373,7 +374,7 @@ export class SagaActor {
       this.clear().catch((err: unknown) =>
         this.deps.log.warn({ err: String(err), sagaId: this.id }, 'outbox clear failed; the sweep retries'),
       );
-    }, clearDelayMs);
+    }, clearDelayMs(this.deps.config));
     this.clearTimer.unref();
   }
 

@@ -19,6 +19,7 @@ const MONGO_WIRE_SOURCES = [
   'src/main/java/dev/jetsaga/MongoWire.java',
   'src/main/java/dev/jetsaga/IndexedH2Backend.java',
   'src/main/java/dev/jetsaga/KeySubsetIndex.java',
+  'src/main/java/dev/jetsaga/MemoryKeyIndex.java',
   'src/main/java/dev/jetsaga/OrderedIndex.java',
 ];
 /** Debian/Ubuntu ship nats-server 2.9, whose JetStream lacks features the runtime relies on. */

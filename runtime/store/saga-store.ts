@@ -1,5 +1,13 @@
-import { type Collection, type Db, MongoClient, MongoServerError } from 'mongodb';
+import {
+  type Collection,
+  type Db,
+  type Filter,
+  MongoClient,
+  MongoServerError,
+  type UpdateFilter,
+} from 'mongodb';
 import { ConflictError, StaleRevisionError } from '../errors.ts';
+import { Batcher } from './batcher.ts';
 import type { HistoryEntry, OutboxEntry, SagaDoc, SagaStatus, TimerEntry } from './saga-doc.ts';
 
 const duplicateKey = 11000;
@@ -34,10 +42,13 @@ export interface Transition {
 export class SagaStore {
   readonly sagas: Collection<SagaDoc>;
   readonly history: Collection<HistoryEntry>;
+  /** Transitions of many sagas written together (group commit), see `applyCommits`. */
+  private readonly commits: Batcher<CommitOp, boolean>;
 
   constructor(readonly db: Db) {
     this.sagas = db.collection<SagaDoc>('sagas');
     this.history = db.collection<HistoryEntry>('saga_history');
+    this.commits = new Batcher((ops) => this.applyCommits(ops), { maxBatch: 128, maxInFlight: 2 });
   }
 
   static async connect(url: string, dbName: string): Promise<{ client: MongoClient; store: SagaStore }> {
@@ -97,9 +108,29 @@ export class SagaStore {
     const update: { $set: Record<string, unknown>; $unset?: Record<string, ''> } = { $set: set };
     if (t.cleared && t.cleared.msgIds.length + t.cleared.historyRevs.length > 0)
       update.$unset = clearedPaths(t.cleared);
-    const res = await this.sagas.updateOne({ _id: id, rev }, update);
-    if (res.matchedCount === 0) throw new StaleRevisionError(id, rev);
+    const applied = await this.commits.submit({ filter: { _id: id, rev }, update });
+    if (!applied) throw new StaleRevisionError(id, rev);
     return rev + 1;
+  }
+
+  /**
+   * One conditional update alone, or several in one unordered bulk write. A bulk write says how
+   * many matched, not which: when fewer than all did, every commit of the batch is answered
+   * "stale", and each actor reloads its saga. One whose write did land then finds its event in
+   * the saga's inbox and only publishes what that step asked for: the path of a commit whose
+   * reply was lost, which exists anyway.
+   */
+  private async applyCommits(ops: CommitOp[]): Promise<boolean[]> {
+    if (ops.length === 1) {
+      const res = await this.sagas.updateOne(ops[0]!.filter, ops[0]!.update);
+      return [res.matchedCount === 1];
+    }
+    const res = await this.sagas.bulkWrite(
+      ops.map((op) => ({ updateOne: { filter: op.filter, update: op.update } })),
+      { ordered: false },
+    );
+    const all = res.matchedCount === ops.length;
+    return ops.map(() => all);
   }
 
   /** Notes a problem on the saga for the inspector without moving it (no rev change). */
@@ -182,6 +213,11 @@ export class SagaStore {
       .sort({ nextWakeAt: 1 })
       .batchSize(1000);
   }
+}
+
+interface CommitOp {
+  filter: Filter<SagaDoc>;
+  update: UpdateFilter<SagaDoc>;
 }
 
 export type DueSaga = Pick<

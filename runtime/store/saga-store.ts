@@ -44,11 +44,15 @@ export class SagaStore {
   readonly history: Collection<HistoryEntry>;
   /** Transitions of many sagas written together (group commit), see `applyCommits`. */
   private readonly commits: Batcher<CommitOp, boolean>;
+  private readonly loads: Batcher<string, SagaDoc | null>;
+  private readonly clears: Batcher<ClearOp, null>;
 
   constructor(readonly db: Db) {
     this.sagas = db.collection<SagaDoc>('sagas');
     this.history = db.collection<HistoryEntry>('saga_history');
     this.commits = new Batcher((ops) => this.applyCommits(ops), { maxBatch: 128, maxInFlight: 2 });
+    this.loads = new Batcher((ids) => this.loadMany(ids), { maxBatch: 256, maxInFlight: 2 });
+    this.clears = new Batcher((ops) => this.clearMany(ops), { maxBatch: 256, maxInFlight: 1 });
   }
 
   static async connect(url: string, dbName: string): Promise<{ client: MongoClient; store: SagaStore }> {
@@ -77,8 +81,21 @@ export class SagaStore {
     }
   }
 
+  /** One saga; the loads of many sagas activated at once (a recovery) share one query. */
   load(id: string): Promise<SagaDoc | null> {
-    return this.sagas.findOne({ _id: id });
+    return this.loads.submit(id);
+  }
+
+  private async loadMany(ids: string[]): Promise<Array<SagaDoc | null>> {
+    if (ids.length === 1) return [await this.sagas.findOne({ _id: ids[0]! })];
+    const docs = await this.sagas.find({ _id: { $in: [...new Set(ids)] } }).toArray();
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    // Two loads of one saga in a batch get their own copies: actors modify what they load.
+    return ids.map((id, i) => {
+      const doc = byId.get(id);
+      if (!doc) return null;
+      return ids.indexOf(id) === i ? doc : structuredClone(doc);
+    });
   }
 
   /**
@@ -146,15 +163,34 @@ export class SagaStore {
    */
   async clearOutbox(id: string, cleared: Cleared, emptiesAtRev?: number): Promise<void> {
     if (cleared.msgIds.length === 0 && cleared.historyRevs.length === 0) return;
-    const unset = clearedPaths(cleared);
-    if (emptiesAtRev !== undefined) {
-      const res = await this.sagas.updateOne(
-        { _id: id, rev: emptiesAtRev },
-        { $unset: { ...unset, outboxAt: '' } },
+    await this.clears.submit({ id, unset: clearedPaths(cleared), emptiesAtRev });
+  }
+
+  /**
+   * Clears of many sagas in one bulk write. The ones that may leave the sweep's index do so only
+   * at the revision they were computed for; when not all of those matched, the entries of the
+   * batch are removed again without that condition (removing them twice is harmless), and a
+   * saga that keeps `outboxAt` is cleared by the sweep later.
+   */
+  private async clearMany(ops: ClearOp[]): Promise<null[]> {
+    const write = async (conditional: boolean) => {
+      const res = await this.sagas.bulkWrite(
+        ops.map((op) =>
+          conditional && op.emptiesAtRev !== undefined
+            ? {
+                updateOne: {
+                  filter: { _id: op.id, rev: op.emptiesAtRev },
+                  update: { $unset: { ...op.unset, outboxAt: '' } },
+                },
+              }
+            : { updateOne: { filter: { _id: op.id }, update: { $unset: op.unset } } },
+        ),
+        { ordered: false },
       );
-      if (res.matchedCount === 1) return;
-    }
-    await this.sagas.updateOne({ _id: id }, { $unset: unset });
+      return res.matchedCount === ops.length;
+    };
+    if (!(await write(true))) await write(false);
+    return ops.map(() => null);
   }
 
   /**
@@ -213,6 +249,12 @@ export class SagaStore {
       .sort({ nextWakeAt: 1 })
       .batchSize(1000);
   }
+}
+
+interface ClearOp {
+  id: string;
+  unset: Record<string, ''>;
+  emptiesAtRev?: number;
 }
 
 interface CommitOp {

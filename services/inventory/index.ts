@@ -125,19 +125,26 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
     }
     // 'pending': an earlier run crashed midway; finish it (holds are idempotent).
   }
-  for (const item of items) {
-    const r = await hold(db, data.orderId, item.sku, item.qty);
-    if (!r.ok) {
-      for (const undo of items) await unhold(db, data.orderId, undo.sku);
-      await reservations(db).updateOne(
-        { _id: data.orderId, status: 'pending' },
-        { $set: { status: 'rejected', updatedAt: new Date() } },
-      );
-      return {
-        type: 'out-of-stock',
-        data: { orderId: data.orderId, sku: item.sku, requested: item.qty, available: r.available },
-      };
-    }
+  // One SKU document each: the holds are independent, so they are taken at once (a round trip
+  // per order instead of one per SKU); any refused one gives all of them back.
+  const held = await Promise.all(items.map((item) => hold(db, data.orderId, item.sku, item.qty)));
+  const refused = held.findIndex((r) => !r.ok);
+  if (refused >= 0) {
+    await Promise.all(items.map((undo) => unhold(db, data.orderId, undo.sku)));
+    await reservations(db).updateOne(
+      { _id: data.orderId, status: 'pending' },
+      { $set: { status: 'rejected', updatedAt: new Date() } },
+    );
+    const item = items[refused]!;
+    return {
+      type: 'out-of-stock',
+      data: {
+        orderId: data.orderId,
+        sku: item.sku,
+        requested: item.qty,
+        available: held[refused]!.available,
+      },
+    };
   }
   const done = await reservations(db).updateOne(
     { _id: data.orderId, status: 'pending' },
@@ -153,7 +160,7 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
     if (current?.status === 'reserved' || current?.status === 'committed')
       return { type: 'reserved', data: { orderId: data.orderId, items } };
     // Released (or rejected) while we were holding: give the stock back.
-    for (const undo of items) await unhold(db, data.orderId, undo.sku);
+    await Promise.all(items.map((undo) => unhold(db, data.orderId, undo.sku)));
     return {
       type: 'out-of-stock',
       data: { orderId: data.orderId, reason: `reservation ${current?.status ?? 'released'}` },
@@ -176,7 +183,7 @@ async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger): P
     log.warn({ orderId: data.orderId, reason }, 'commit refused');
     return { type: 'commit-refused', data: { orderId: data.orderId, reason } };
   }
-  for (const item of doc.items) await settle(db, data.orderId, item.sku, item.qty);
+  await Promise.all(doc.items.map((item) => settle(db, data.orderId, item.sku, item.qty)));
   return { type: 'committed', data: { orderId: data.orderId, items: doc.items } };
 }
 
@@ -193,7 +200,7 @@ async function release(db: Db, data: z.output<typeof ReleaseData>): Promise<Repl
         },
         { upsert: true, returnDocument: 'after' },
       );
-      for (const item of doc?.items ?? []) await unhold(db, data.orderId, item.sku);
+      await Promise.all((doc?.items ?? []).map((item) => unhold(db, data.orderId, item.sku)));
       return { type: 'released', data: { orderId: data.orderId } };
     } catch (err) {
       // The upsert met an existing document: a committed one, or one a reserve inserted meanwhile

@@ -1,6 +1,8 @@
-import { type Db, MongoServerError } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
+import { TransientError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { InboxWriter } from './inbox-writer.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
 export interface Reaction {
@@ -71,11 +73,17 @@ export interface ReactionRecord {
  * there is one: a reaction can be expensive (the fraud agent may ask an LLM), one read is
  * not. Exactly once holds either way because `react` adds nothing when it runs again
  * (see `ReactorDefinition.react`) and only the first record is ever published.
+ *
+ * Records of events reacted to at the same time are inserted together, one `insertMany`
+ * per batch (InboxWriter), each with its own answer from the unique key: inserted (this
+ * reaction is published), duplicate (the stored one is), or failed (retried).
  */
 export class EventReactorHost {
   readonly consumer: DurableConsumer;
   reacted = 0;
   replayed = 0;
+  readonly records: Collection<ReactionRecord>;
+  private readonly inbox: InboxWriter<ReactionRecord>;
 
   constructor(
     private readonly def: ReactorDefinition,
@@ -83,6 +91,8 @@ export class EventReactorHost {
     private readonly db: Db,
     private readonly log: Logger,
   ) {
+    this.records = db.collection<ReactionRecord>(def.inbox);
+    this.inbox = new InboxWriter(this.records);
     this.consumer = new DurableConsumer(
       bus,
       { stream: bus.topo.streams.evt, durable: def.name, filter: bus.topo.evtSubject(def.on) },
@@ -91,8 +101,9 @@ export class EventReactorHost {
     );
   }
 
-  get records() {
-    return this.db.collection<ReactionRecord>(this.def.inbox);
+  /** Round trips that wrote inbox records (`insert` commands), whatever the number of records in each. */
+  get recordWrites(): number {
+    return this.inbox.writes;
   }
 
   async start(): Promise<void> {
@@ -134,19 +145,18 @@ export class EventReactorHost {
       traceparent: env.traceparent,
       data: reaction.data,
     };
-    try {
-      await this.records.insertOne({
-        ...reaction.record,
-        _id: env.id,
-        reaction: reactionEnv,
-        sagaId: env.sagaId,
-        at: new Date(),
-      });
-    } catch (err) {
-      if (!(err instanceof MongoServerError && err.code === 11000)) throw err;
+    const outcome = await this.inbox.insert({
+      ...reaction.record,
+      _id: env.id,
+      reaction: reactionEnv,
+      sagaId: env.sagaId,
+      at: new Date(),
+    });
+    if (outcome === 'duplicate') {
       // Reacted to before (or by another replica): the recorded reaction is the reaction.
       const seen = await this.records.findOne({ _id: env.id });
-      if (!seen) throw err; // gone meanwhile: retried, and the next insert decides
+      // Gone meanwhile: retried, and the next insert decides.
+      if (!seen) throw new TransientError(`inbox record ${env.id}: duplicate key, but no record found`);
       return this.replay(seen);
     }
     reaction.onRecorded?.();
@@ -166,7 +176,13 @@ export class EventReactorHost {
   async stop(): Promise<void> {
     await this.consumer.stop();
     this.log.info(
-      { reactor: this.def.name, reacted: this.reacted, replayed: this.replayed, ...this.consumer.stats },
+      {
+        reactor: this.def.name,
+        reacted: this.reacted,
+        replayed: this.replayed,
+        recordWrites: this.recordWrites,
+        ...this.consumer.stats,
+      },
       'reactor stopped',
     );
   }

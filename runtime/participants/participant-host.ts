@@ -1,7 +1,8 @@
-import { type Db, MongoServerError } from 'mongodb';
-import { ValidationError } from '../errors.ts';
+import type { Collection, Db } from 'mongodb';
+import { TransientError, ValidationError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope, splitType } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { InboxWriter } from './inbox-writer.ts';
 import type { ParticipantDefinition, Reply } from './participant.ts';
 
 interface Processed {
@@ -9,8 +10,6 @@ interface Processed {
   reply: Envelope;
   at: Date;
 }
-
-const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === 11000;
 
 /**
  * Runs a participant: a durable consumer on its commands with an inbox keyed by
@@ -50,11 +49,19 @@ const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.
  * Re-running cancel/release rewrites only `updatedAt` on a document already in its end
  * state. A handler that fails on a duplicate (e.g. an input schema made stricter since
  * the first run) still gets its recorded reply published.
+ *
+ * The records of commands handled at the same time are inserted together, one
+ * `insertMany` per batch (InboxWriter): nothing changes per command, each record still
+ * gets its own answer from the unique key. Inserted: this reply is the command's, published.
+ * Duplicate: the stored one is read and published, as above. Failed, or unknown (the batch
+ * failed as a whole): the command fails and is retried, its redelivery reads first.
  */
 export class ParticipantHost {
   readonly consumer: DurableConsumer;
   handled = 0;
   replayed = 0;
+  private readonly processed: Collection<Processed>;
+  private readonly inbox: InboxWriter<Processed>;
 
   constructor(
     private readonly def: ParticipantDefinition,
@@ -62,6 +69,8 @@ export class ParticipantHost {
     private readonly db: Db,
     private readonly log: Logger,
   ) {
+    this.processed = db.collection<Processed>(`${def.name}_processed`);
+    this.inbox = new InboxWriter(this.processed);
     this.consumer = new DurableConsumer(
       bus,
       { stream: bus.topo.streams.cmd, durable: `svc-${def.name}`, filter: bus.topo.cmdFilter(def.name) },
@@ -75,8 +84,9 @@ export class ParticipantHost {
     return this.def.name;
   }
 
-  private get processed() {
-    return this.db.collection<Processed>(`${this.def.name}_processed`);
+  /** Round trips that wrote inbox records (`insert` commands), whatever the number of records in each. */
+  get recordWrites(): number {
+    return this.inbox.writes;
   }
 
   async start(): Promise<void> {
@@ -124,13 +134,12 @@ export class ParticipantHost {
       traceparent: env.traceparent,
       data: reply.data,
     };
-    try {
-      await this.processed.insertOne({ _id: env.id, reply: replyEnv, at: new Date() });
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
+    const outcome = await this.inbox.insert({ _id: env.id, reply: replyEnv, at: new Date() });
+    if (outcome === 'duplicate') {
       // Handled before: the first recorded reply is the answer, not the one just computed.
       const seen = await this.processed.findOne({ _id: env.id });
-      if (!seen) throw err; // gone meanwhile: retried, and the next insert decides
+      // Gone meanwhile: retried, and the next insert decides.
+      if (!seen) throw new TransientError(`inbox record ${env.id}: duplicate key, but no record found`);
       return this.replay(seen);
     }
     await this.bus.publish(`evt.${replyEnv.type}`, replyEnv, replyEnv.id);
@@ -145,7 +154,13 @@ export class ParticipantHost {
   async stop(): Promise<void> {
     await this.consumer.stop();
     this.log.info(
-      { service: this.def.name, handled: this.handled, replayed: this.replayed, ...this.consumer.stats },
+      {
+        service: this.def.name,
+        handled: this.handled,
+        replayed: this.replayed,
+        recordWrites: this.recordWrites,
+        ...this.consumer.stats,
+      },
       'service stopped',
     );
   }

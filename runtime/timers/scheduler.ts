@@ -42,13 +42,17 @@ export class TimerScheduler {
 
   /** Timer event ids published within the duplicate window: the stream has them already. */
   private readonly recent = new Map<string, number>();
-  /** The latest `nextWakeAt` a completed poll published: later polls read only past it. */
+  /**
+   * When the last completed poll looked: every saga due by then was published (or is in
+   * `recent`), so the next poll reads only sagas that became due since (minus a margin).
+   */
   private watermark: Date | null = null;
   private lastFullScan = 0;
 
   /**
    * Publishes every due timer not published lately. A poll reads only sagas that became due
-   * since the last one (an indexed range, minus a margin for clocks of other replicas); every
+   * since the last one looked (an indexed range, minus a margin for a timer armed by a replica
+   * whose clock is behind, or committed while that poll ran); every
    * `fullScanMs` it reads all due sagas again, which refires a timer whose event was lost
    * once its duplicate window has passed.
    */
@@ -65,7 +69,6 @@ export class TimerScheduler {
     // One msg id per duplicate window: copies within it collapse in the stream, and a
     // timer whose event was lost (dead-lettered while the store was down) fires later.
     const epoch = Math.floor(now.getTime() / windowMs);
-    let latest = this.watermark;
     let n = 0;
     let inFlight: Array<Promise<void>> = [];
     for await (const saga of this.store.findDue(now, since)) {
@@ -100,10 +103,11 @@ export class TimerScheduler {
           inFlight = [];
         }
       }
-      if (saga.nextWakeAt && (!latest || saga.nextWakeAt > latest)) latest = saga.nextWakeAt;
     }
     await Promise.all(inFlight);
-    this.watermark = latest ?? now;
+    // Not the latest due time found: after a restart thousands of sagas can share an old one,
+    // and a watermark behind them would read them all again at every poll until they moved.
+    this.watermark = now;
     if (full) this.lastFullScan = now.getTime();
     this.fired += n;
     return n;

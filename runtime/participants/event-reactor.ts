@@ -2,7 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { TransientError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { InboxWriter } from './inbox-writer.ts';
+import { InsertBatcher } from '../store/insert-batcher.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
 export interface Reaction {
@@ -75,7 +75,7 @@ export interface ReactionRecord {
  * (see `ReactorDefinition.react`) and only the first record is ever published.
  *
  * Records of events reacted to at the same time are inserted together, one `insertMany`
- * per batch (InboxWriter), each with its own answer from the unique key: inserted (this
+ * per batch (InsertBatcher), each with its own answer from the unique key: inserted (this
  * reaction is published), duplicate (the stored one is), or failed (retried).
  */
 export class EventReactorHost {
@@ -83,7 +83,7 @@ export class EventReactorHost {
   reacted = 0;
   replayed = 0;
   readonly records: Collection<ReactionRecord>;
-  private readonly inbox: InboxWriter<ReactionRecord>;
+  private readonly inbox: InsertBatcher<ReactionRecord>;
 
   constructor(
     private readonly def: ReactorDefinition,
@@ -92,7 +92,7 @@ export class EventReactorHost {
     private readonly log: Logger,
   ) {
     this.records = db.collection<ReactionRecord>(def.inbox);
-    this.inbox = new InboxWriter(this.records);
+    this.inbox = new InsertBatcher(this.records);
     this.consumer = new DurableConsumer(
       bus,
       { stream: bus.topo.streams.evt, durable: def.name, filter: bus.topo.evtSubject(def.on) },

@@ -2,7 +2,7 @@ import type { Collection, Db } from 'mongodb';
 import { TransientError, ValidationError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope, splitType } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { InboxWriter } from './inbox-writer.ts';
+import { InsertBatcher } from '../store/insert-batcher.ts';
 import type { ParticipantDefinition, Reply } from './participant.ts';
 
 interface Processed {
@@ -51,7 +51,7 @@ interface Processed {
  * the first run) still gets its recorded reply published.
  *
  * The records of commands handled at the same time are inserted together, one
- * `insertMany` per batch (InboxWriter): nothing changes per command, each record still
+ * `insertMany` per batch (InsertBatcher): nothing changes per command, each record still
  * gets its own answer from the unique key. Inserted: this reply is the command's, published.
  * Duplicate: the stored one is read and published, as above. Failed, or unknown (the batch
  * failed as a whole): the command fails and is retried, its redelivery reads first.
@@ -61,7 +61,7 @@ export class ParticipantHost {
   handled = 0;
   replayed = 0;
   private readonly processed: Collection<Processed>;
-  private readonly inbox: InboxWriter<Processed>;
+  private readonly inbox: InsertBatcher<Processed>;
 
   constructor(
     private readonly def: ParticipantDefinition,
@@ -70,7 +70,7 @@ export class ParticipantHost {
     private readonly log: Logger,
   ) {
     this.processed = db.collection<Processed>(`${def.name}_processed`);
-    this.inbox = new InboxWriter(this.processed);
+    this.inbox = new InsertBatcher(this.processed);
     this.consumer = new DurableConsumer(
       bus,
       { stream: bus.topo.streams.cmd, durable: `svc-${def.name}`, filter: bus.topo.cmdFilter(def.name) },

@@ -8,6 +8,7 @@ import {
 } from 'mongodb';
 import { ConflictError, StaleRevisionError } from '../errors.ts';
 import { Batcher } from './batcher.ts';
+import { InsertBatcher } from './insert-batcher.ts';
 import type { HistoryEntry, OutboxEntry, SagaDoc, SagaStatus, TimerEntry } from './saga-doc.ts';
 
 const duplicateKey = 11000;
@@ -45,12 +46,14 @@ export class SagaStore {
   /** Transitions of many sagas written together (group commit), see `applyCommits`. */
   private readonly commits: Batcher<CommitOp, boolean>;
   private readonly loads: Batcher<string, SagaDoc | null>;
+  private readonly creates: InsertBatcher<SagaDoc>;
   private readonly clears: Batcher<ClearOp, null>;
 
   constructor(readonly db: Db) {
     this.sagas = db.collection<SagaDoc>('sagas');
     this.history = db.collection<HistoryEntry>('saga_history');
     this.commits = new Batcher((ops) => this.applyCommits(ops), { maxBatch: 128, maxInFlight: 2 });
+    this.creates = new InsertBatcher(this.sagas);
     this.loads = new Batcher((ids) => this.loadMany(ids), { maxBatch: 256, maxInFlight: 2 });
     this.clears = new Batcher((ops) => this.clearMany(ops), { maxBatch: 256, maxInFlight: 1 });
   }
@@ -71,14 +74,10 @@ export class SagaStore {
     await this.history.createIndex({ sagaId: 1, rev: 1 }, { unique: true });
   }
 
+  /** Inserts a new saga; the sagas started at the same time share one `insertMany`. */
   async create(doc: SagaDoc): Promise<void> {
-    try {
-      await this.sagas.insertOne(doc);
-    } catch (err) {
-      if (err instanceof MongoServerError && err.code === duplicateKey)
-        throw new ConflictError(`saga ${doc._id} already exists`);
-      throw err;
-    }
+    if ((await this.creates.insert(doc)) === 'duplicate')
+      throw new ConflictError(`saga ${doc._id} already exists`);
   }
 
   /** One saga; the loads of many sagas activated at once (a recovery) share one query. */
@@ -194,11 +193,11 @@ export class SagaStore {
   }
 
   /**
-   * Removes a new saga's start event once published, if the saga has not moved yet: its first
-   * transition removes it otherwise (the event it handles is its own outbox entry).
+   * Removes a new saga's start event once published (batched with other clears). If the saga
+   * moved already, its first transition removed it (the event it handles is its own outbox entry).
    */
   async clearStart(id: string, msgId: string): Promise<void> {
-    await this.sagas.updateOne({ _id: id, rev: 0 }, { $unset: { [`outbox.${msgId}`]: '', outboxAt: '' } });
+    await this.clearOutbox(id, { msgIds: [msgId], historyRevs: [] }, 0);
   }
 
   async appendHistory(entry: HistoryEntry): Promise<void> {

@@ -9,7 +9,7 @@ import {
   type ReactionRecord,
   type ReactorDefinition,
 } from '../../runtime/participants/index.ts';
-import { InboxWriter } from '../../runtime/participants/inbox-writer.ts';
+import { InsertBatcher } from '../../runtime/store/insert-batcher.ts';
 import { inventory, reservations, stock } from '../../services/inventory/index.ts';
 import { startTestNode, type TestNode } from '../harness.ts';
 
@@ -189,7 +189,7 @@ describe('participant inbox in batches', () => {
     expect(sentInserts.reduce((n, i) => n + i.records, 0)).toBe(33);
   });
 
-  describe('InboxWriter against the server', () => {
+  describe('InsertBatcher against the server', () => {
     interface Rec {
       _id: string;
       v: number;
@@ -198,7 +198,7 @@ describe('participant inbox in batches', () => {
     it('records submitted together go in one insertMany, and each gets its own outcome', async () => {
       const coll = db().collection<Rec>(`writer_mixed_${run}`);
       await coll.insertOne({ _id: 'old', v: 0 });
-      const writer = new InboxWriter(coll);
+      const writer = new InsertBatcher(coll);
       const bad = { _id: ['not', 'a', 'key'], v: 4 } as unknown as Rec;
       const results = await Promise.allSettled([
         writer.insert({ _id: 'a', v: 1 }),
@@ -239,7 +239,7 @@ describe('participant inbox in batches', () => {
       // Refused as a whole: MongoDB fails the command; mongo-java-server answers ok with one
       // write error for record 0 and counts all three, which proves nothing of the others.
       const coll = db().collection<Rec>(`system.writer_${run}`);
-      const writer = new InboxWriter(coll);
+      const writer = new InsertBatcher(coll);
       const results = await Promise.allSettled([
         writer.insert({ _id: 'x', v: 1 }),
         writer.insert({ _id: 'y', v: 2 }),
@@ -251,7 +251,7 @@ describe('participant inbox in batches', () => {
 
     it('a batch beyond the byte budget of one insert goes in several, each record inserted', async () => {
       const coll = db().collection<Rec & { pad: string }>(`writer_big_${run}`);
-      const writer = new InboxWriter(coll);
+      const writer = new InsertBatcher(coll);
       const pad = 'x'.repeat(1_500_000);
       const results = await Promise.all(['p', 'q', 'r'].map((id, v) => writer.insert({ _id: id, v, pad })));
       expect(results).toEqual(['inserted', 'inserted', 'inserted']);

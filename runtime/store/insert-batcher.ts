@@ -9,7 +9,7 @@ import {
   type OptionalUnlessRequiredId,
   type WriteError,
 } from 'mongodb';
-import { Batcher } from '../store/batcher.ts';
+import { Batcher } from './batcher.ts';
 
 /** What became of one inbox record: stored now, there before (same `_id`), or not stored. */
 export type RecordOutcome = 'inserted' | 'duplicate' | { error: unknown };
@@ -31,15 +31,16 @@ const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.
 const chunkBytes = 4 * 1024 * 1024;
 
 /**
- * Writes the inbox records of a participant (or reactor) host: records of commands handled
- * at the same time go together in one `insertMany(..., { ordered: false })` (group commit,
- * see Batcher), a lone record at once. Each record gets its own outcome: `inserted` when the
- * server confirmed it, `duplicate` when its `_id` was there (the host then reads and
- * publishes the recorded reply), or an error (the command is retried) when it failed or its
- * fate is unknown. A record is never reported inserted unless this very record is known
- * stored: only an inserted record may have its reply published without reading the inbox.
+ * Inserts documents keyed by a unique `_id` in batches: documents inserted at the same time
+ * (the inbox records of a participant's concurrent commands, the sagas the API starts) go
+ * together in one `insertMany(..., { ordered: false })` (group commit, see Batcher), a lone
+ * one at once. Each gets its own outcome: `inserted` when the server confirmed it,
+ * `duplicate` when its `_id` was there (a participant then reads and publishes the recorded
+ * reply; the API answers with the saga that exists), or an error (retried by the caller) when
+ * it failed or its fate is unknown. A document is never reported inserted unless this very
+ * document is known stored: only then may a participant publish its reply without reading.
  */
-export class InboxWriter<D extends { _id: string }> {
+export class InsertBatcher<D extends { _id: string }> {
   /** `insert` commands sent: the round trips the inbox cost (read-backs not counted). */
   writes = 0;
   private readonly batcher: Batcher<D, RecordOutcome>;

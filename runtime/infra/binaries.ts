@@ -18,6 +18,7 @@ const MONGO_WIRE_MAIN_CLASS = 'dev.jetsaga.MongoWire';
 const MONGO_WIRE_SOURCES = [
   'src/main/java/dev/jetsaga/MongoWire.java',
   'src/main/java/dev/jetsaga/IndexedH2Backend.java',
+  'src/main/java/dev/jetsaga/BsonDocumentType.java',
   'src/main/java/dev/jetsaga/KeySubsetIndex.java',
   'src/main/java/dev/jetsaga/MemoryKeyIndex.java',
   'src/main/java/dev/jetsaga/OrderedIndex.java',

@@ -1,7 +1,22 @@
 import { existsSync } from 'node:fs';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { MongoClient, MongoServerError } from 'mongodb';
+import {
+  Binary,
+  BSONRegExp,
+  Code,
+  Decimal128,
+  Double,
+  Int32,
+  Long,
+  MaxKey,
+  MinKey,
+  MongoClient,
+  MongoServerError,
+  ObjectId,
+  Timestamp,
+  UUID,
+} from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerEngineAvailable, type Infra, resolveInfra } from './index.ts';
 
@@ -191,6 +206,82 @@ describe('resolveInfra, local processes', () => {
     await withMongo(infra.mongoUrl, async (client) => {
       const rows = await compare(client);
       expect(await rows.countDocuments({ due: { $lte: at(96) } })).toBeGreaterThan(100);
+    });
+  });
+
+  // The local server stores documents as BSON in its data file (BsonDocumentType): every BSON type it
+  // accepts must come back from disk exactly as inserted, also after update operators rewrote it.
+  it('keeps every BSON type exactly across a mongo restart', async () => {
+    const typed = {
+      _id: new ObjectId(),
+      strings: ['', 'plain', 'ünïcödé 🎉', 'nul\u0000inside'],
+      int32: [new Int32(0), new Int32(-2147483648), new Int32(2147483647)],
+      int64: [
+        Long.fromString('9223372036854775807'),
+        Long.fromString('-9223372036854775808'),
+        Long.fromInt(0),
+      ],
+      doubles: [
+        new Double(1.5),
+        new Double(-0),
+        new Double(Number.NaN),
+        new Double(-Infinity),
+        new Double(5e-324),
+      ],
+      decimals: ['1234.5678', '-0', 'NaN', '9.999999999999999999999999999999999E+6144'].map((d) =>
+        Decimal128.fromString(d),
+      ),
+      booleans: [true, false],
+      nothing: null,
+      dates: [new Date(0), new Date(Date.UTC(2026, 0, 1, 12, 30, 45, 678)), new Date(-62135596800000)],
+      ids: [new ObjectId(), new ObjectId('000000000000000000000000')],
+      // Subtypes 0, 3 and 4: the library turns every other subtype into 0 (or refuses it) on the wire.
+      binaries: [new Binary(Buffer.from([0, 1, 255])), new Binary(Buffer.alloc(16, 7), 3), new UUID()],
+      keys: [new MinKey(), new MaxKey()],
+      regex: new BSONRegExp('^a.*b$', 'im'),
+      timestamp: new Timestamp({ t: 1_700_000_000, i: 7 }),
+      code: new Code('function () { return 1; }'),
+      nested: { a: { b: [{ c: new Int32(1) }, [new Int32(1), 'x', []], {}] }, 'dotted.key$': 'v' },
+    };
+    const collection = (client: MongoClient) =>
+      client
+        .db('jetsaga_infra_test')
+        .collection<{ _id: ObjectId | string; [field: string]: unknown }>('bson');
+    // Wrapped numbers (Int32, Long, Double) and BSONRegExp as stored, rather than JS numbers and RegExps.
+    const readOptions = { promoteValues: false, promoteBuffers: false, bsonRegExp: true } as const;
+    const read = (client: MongoClient) =>
+      Promise.all([
+        collection(client).findOne({ _id: typed._id }, readOptions),
+        collection(client).findOne({ _id: 'updated' }, readOptions),
+      ]);
+    let before: Awaited<ReturnType<typeof read>> | undefined;
+    await withMongo(infra.mongoUrl, async (client) => {
+      await collection(client).insertOne(typed);
+      const updated = client.db('jetsaga_infra_test').collection<{
+        _id: string;
+        n: Int32 | Long;
+        list: unknown[];
+        sub?: { field: Double };
+        touched?: Date;
+      }>('bson');
+      await updated.insertOne({ _id: 'updated', n: new Int32(1), list: [1] });
+      await updated.updateOne(
+        { _id: 'updated' },
+        {
+          $inc: { n: Long.fromInt(2) },
+          $push: { list: { $each: [new Decimal128('0.1'), { deep: new Date(5) }] } },
+          $set: { 'sub.field': new Double(2.5) },
+          $currentDate: { touched: true },
+        },
+      );
+      before = await read(client);
+    });
+    expect(before?.[0]).toEqual(typed);
+    expect(before?.[1]).toMatchObject({ n: Long.fromInt(3), sub: { field: new Double(2.5) } });
+
+    await infra.mongo!.restart();
+    await withMongo(infra.mongoUrl, async (client) => {
+      expect(await read(client)).toEqual(before);
     });
   });
 

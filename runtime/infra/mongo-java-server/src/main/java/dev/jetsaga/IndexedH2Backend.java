@@ -48,12 +48,16 @@ final class IndexedH2Backend extends H2Backend {
       super(databaseName, mvStore, cursorRegistry);
     }
 
-    /** As the H2 backend opens a collection (same map names, so existing data files open as before). */
+    /**
+     * As the H2 backend opens a collection (same map names, so existing data files open as before),
+     * but with documents stored as BSON ({@link BsonDocumentType}) rather than Java serialization.
+     */
     @Override
     protected MongoCollection<Object> openOrCreateCollection(String collectionName, CollectionOptions options) {
       String fullName = getFullCollectionNamespace(collectionName);
       MVStore store = getMvStore();
-      MVMap<Object, Document> dataMap = store.openMap("databases." + fullName);
+      MVMap<Object, Document> dataMap =
+          store.openMap("databases." + fullName, new MVMap.Builder<Object, Document>().valueType(new BsonDocumentType()));
       MVMap<String, Object> metaMap = store.openMap("meta." + fullName);
       return new SafeH2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
     }

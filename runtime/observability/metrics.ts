@@ -224,8 +224,11 @@ gauge(
 gauge('jetsaga_actors_live', 'saga actors in memory in this process', [], (s) =>
   s.actors ? [[{}, s.actors.live]] : [],
 );
-gauge('jetsaga_outbox_backlog_sagas', 'sagas with commands committed but not yet published', [], (s) =>
-  s.backlog ? [[{}, s.backlog.outbox]] : [],
+gauge(
+  'jetsaga_outbox_backlog_sagas',
+  'sagas with outbox entries older than the outbox grace period (waiting for the recovery sweep)',
+  [],
+  (s) => (s.backlog ? [[{}, s.backlog.outbox]] : []),
 );
 gauge('jetsaga_timers_armed_sagas', 'running sagas with a durable timer armed', [], (s) =>
   s.backlog ? [[{}, s.backlog.timersArmed]] : [],

@@ -58,7 +58,9 @@ export function nodeMetricsSource(parts: NodeMetricsParts): MetricsSource {
             })),
           )
           .catch(() => undefined),
-        count(parts.store, { outbox: { $ne: {} } }),
+        // Entries older than the sweep's grace: what a crash left for the sweep (younger ones
+        // are published and only wait to be cleared with the saga's next write). Indexed.
+        count(parts.store, { outboxAt: { $lte: new Date(now.getTime() - parts.bus.config.outboxGraceMs) } }),
         count(parts.store, { nextWakeAt: { $ne: null } }),
         count(parts.store, { nextWakeAt: { $lte: now } }),
       ]);

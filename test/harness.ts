@@ -3,6 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { inject } from 'vitest';
 import { type Config, defaultConfig } from '../runtime/config.ts';
 import { allRoles, type Distribution, type Role, type RunningNode, startNode } from '../runtime/node.ts';
+import type { Envelope } from '../runtime/messaging/index.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import type { SagaDoc } from '../runtime/store/index.ts';
 import { distributionForTests } from './dist.ts';
@@ -103,3 +104,18 @@ export const order = (over: Record<string, unknown> = {}) => ({
   },
   ...over,
 });
+
+/**
+ * Every event published in the node's namespace, as plain NATS sees it: also the copies the
+ * event stream drops as duplicates (a participant's replayed reply, a republish). Ready when
+ * the promise resolves.
+ */
+export async function watchEvents(node: RunningNode): Promise<{ events: Envelope[]; stop: () => void }> {
+  const sub = node.bus.nc.subscribe(node.bus.topo.evtSubject('>'));
+  const events: Envelope[] = [];
+  void (async () => {
+    for await (const m of sub) events.push(m.json<Envelope>());
+  })();
+  await node.bus.nc.flush();
+  return { events, stop: () => sub.unsubscribe() };
+}

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Subscription } from '@nats-io/transport-node';
 import { type CommandStartedEvent, type Db, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Envelope, newTraceparent } from '../../runtime/messaging/index.ts';
@@ -11,7 +10,7 @@ import {
 } from '../../runtime/participants/index.ts';
 import { InsertBatcher } from '../../runtime/store/insert-batcher.ts';
 import { inventory, reservations, stock } from '../../services/inventory/index.ts';
-import { startTestNode, type TestNode } from '../harness.ts';
+import { startTestNode, type TestNode, watchEvents } from '../harness.ts';
 
 /**
  * Inbox records in batches: many commands handled at once share `insertMany` round trips, and
@@ -23,10 +22,10 @@ import { startTestNode, type TestNode } from '../harness.ts';
 describe('participant inbox in batches', () => {
   let node: TestNode;
   let client: MongoClient;
-  let sub: Subscription;
+  let watched: Awaited<ReturnType<typeof watchEvents>>;
   let host: ParticipantHost;
   let reactorHost: EventReactorHost;
-  const replies: Envelope[] = [];
+  const replies = () => watched.events;
   /** Collection and number of records of every `insert` command sent. */
   const inserts: Array<{ collection: string; records: number }> = [];
   const run = randomBytes(3).toString('hex');
@@ -55,14 +54,10 @@ describe('participant inbox in batches', () => {
     reactorHost = new EventReactorHost(reactor, node.bus, db, node.log);
     await host.start();
     await reactorHost.start();
-    sub = node.bus.nc.subscribe(node.bus.topo.evtSubject('>'));
-    void (async () => {
-      for await (const m of sub) replies.push(m.json<Envelope>());
-    })();
-    await node.bus.nc.flush();
+    watched = await watchEvents(node);
   });
   afterAll(async () => {
-    sub?.unsubscribe();
+    watched?.stop();
     await host?.stop();
     await reactorHost?.stop();
     await client?.close();
@@ -91,7 +86,7 @@ describe('participant inbox in batches', () => {
     const until = Date.now() + 30_000;
     for (;;) {
       const by = new Map<string, Envelope[]>(causes.map((id) => [id, []]));
-      for (const r of replies) if (r.causationId) by.get(r.causationId)?.push(r);
+      for (const r of replies()) if (r.causationId) by.get(r.causationId)?.push(r);
       const missing = causes.filter((id) => by.get(id)!.length < want(id));
       if (missing.length === 0) return by;
       if (Date.now() > until)

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { Subscription } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Envelope, newTraceparent } from '../../runtime/messaging/index.ts';
 import type { Role } from '../../runtime/node.ts';
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
-import { startTestNode, type TestNode } from '../harness.ts';
+import { startTestNode, type TestNode, watchEvents } from '../harness.ts';
 
 const services = ['payment', 'shipping', 'inventory'];
 
@@ -23,20 +22,16 @@ const services = ['payment', 'shipping', 'inventory'];
  */
 describe('participant inbox: a command delivered twice has one effect and one reply', () => {
   let node: TestNode;
-  let sub: Subscription;
-  const replies: Envelope[] = [];
+  let watched: Awaited<ReturnType<typeof watchEvents>>;
+  const replies = () => watched.events;
   beforeAll(async () => {
     node = await startTestNode({
       roles: services.map((name): Role => ({ kind: 'service', name })),
     });
-    sub = node.bus.nc.subscribe(node.bus.topo.evtSubject('>'));
-    void (async () => {
-      for await (const m of sub) replies.push(m.json<Envelope>());
-    })();
-    await node.bus.nc.flush();
+    watched = await watchEvents(node);
   });
   afterAll(async () => {
-    sub?.unsubscribe();
+    watched?.stop();
     await node?.destroy();
   });
   const db = () => node.mongo.db(node.config.mongoDb);
@@ -63,7 +58,7 @@ describe('participant inbox: a command delivered twice has one effect and one re
   /** Sends `cmd` under message id `msgId` and waits for the `n`th reply to it; returns every reply so far. */
   async function deliver(cmd: Envelope, msgId: string, n: number): Promise<Envelope[]> {
     await node.bus.publish(`cmd.${cmd.type}`, cmd, msgId);
-    const mine = () => replies.filter((r) => r.causationId === cmd.id);
+    const mine = () => replies().filter((r) => r.causationId === cmd.id);
     const until = Date.now() + 20_000;
     while (mine().length < n) {
       if (Date.now() > until) throw new Error(`no reply #${n} to ${cmd.type} ${cmd.id}`);

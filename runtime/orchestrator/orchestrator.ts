@@ -48,6 +48,11 @@ export class Orchestrator {
   }
 
   async start(): Promise<void> {
+    // Sagas from before the sweep's index existed: marked in the background, swept by the loop.
+    void this.deps.store
+      .markUnsweptOutboxes()
+      .then((n) => n > 0 && this.deps.log.info({ sagas: n }, 'outboxes of older sagas marked for the sweep'))
+      .catch((err) => this.deps.log.warn({ err: String(err) }, 'marking older outboxes failed'));
     // Recover what a crash left behind before taking new work.
     await this.sweepOutboxes(new Date());
     await this.consumer.start();

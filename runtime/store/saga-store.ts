@@ -222,6 +222,21 @@ export class SagaStore {
   }
 
   /**
+   * Gives `outboxAt` to sagas written before it existed (an older jetsaga) that still hold
+   * outbox or history entries, so the sweep finds them. One unindexed query; run once per start.
+   */
+  async markUnsweptOutboxes(): Promise<number> {
+    const res = await this.sagas.updateMany(
+      {
+        outboxAt: { $exists: false },
+        $or: [{ outbox: { $ne: {} } }, { pendingHistory: { $exists: true, $ne: {} } }],
+      },
+      { $set: { outboxAt: new Date(0) } },
+    );
+    return res.modifiedCount;
+  }
+
+  /**
    * Sagas whose outbox or history entries were written before `olderThan` and are still there:
    * left by a crash between the commit and the publish. An indexed range on `outboxAt`.
    */

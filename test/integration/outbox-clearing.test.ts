@@ -37,6 +37,51 @@ describe('outbox clearing', () => {
     expect(await node.store.findStaleOutboxes(new Date(), 10)).toEqual([]);
   });
 
+  it('an outbox written by an older jetsaga (no outboxAt) is found, published and cleared', async () => {
+    // As startSaga stores a saga, minus the field this version adds, and never published.
+    const sagaId = 'oc-legacy-1';
+    const startId = `${sagaId}:start`;
+    const now = new Date(Date.now() - 60_000);
+    const envelope = {
+      id: startId,
+      type: 'saga.started',
+      schemaVersion: 1,
+      occurredAt: now.toISOString(),
+      sagaId,
+      sagaType: 'order-fulfillment',
+      correlationId: sagaId,
+      causationId: null,
+      data: {},
+    };
+    const input = order({ orderId: 'oc-legacy-1' });
+    await node.store.sagas.insertOne({
+      _id: sagaId,
+      type: 'order-fulfillment',
+      version: 1,
+      status: 'running',
+      state: null,
+      context: null,
+      snapshot: null,
+      input,
+      rev: 0,
+      outbox: { [startId]: { msgId: startId, subject: 'evt.saga.started', envelope, createdAt: now } },
+      pendingHistory: {},
+      inbox: [],
+      timers: {},
+      nextWakeAt: null,
+      correlationId: sagaId,
+      createdAt: now,
+      updatedAt: now,
+    });
+    expect(await node.store.findStaleOutboxes(new Date(), 10)).toEqual([]);
+    // What an orchestrator does at start: mark, then sweep.
+    expect(await node.store.markUnsweptOutboxes()).toBe(1);
+    await node.orchestrator!.sweepOutboxes(new Date());
+    const ended = await node.waitForTerminal(sagaId);
+    expect(ended.status).toBe('completed');
+    await node.waitFor(sagaId, isClean, 5_000);
+  });
+
   it('a saga waiting on a participant that is not running is cleared without a next transition', async () => {
     const api = await startTestNode({ roles: [{ kind: 'api' }, { kind: 'orchestrator' }] });
     try {

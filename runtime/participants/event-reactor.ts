@@ -1,8 +1,7 @@
 import type { Collection, Db } from 'mongodb';
-import { TransientError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { InsertBatcher } from '../store/insert-batcher.ts';
+import { AnswerInbox } from './answer-inbox.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
 export interface Reaction {
@@ -83,7 +82,7 @@ export class EventReactorHost {
   reacted = 0;
   replayed = 0;
   readonly records: Collection<ReactionRecord>;
-  private readonly inbox: InsertBatcher<ReactionRecord>;
+  private readonly inbox: AnswerInbox<ReactionRecord>;
 
   constructor(
     private readonly def: ReactorDefinition,
@@ -92,7 +91,7 @@ export class EventReactorHost {
     private readonly log: Logger,
   ) {
     this.records = db.collection<ReactionRecord>(def.inbox);
-    this.inbox = new InsertBatcher(this.records);
+    this.inbox = new AnswerInbox(this.records, (r) => r.reaction, bus);
     this.consumer = new DurableConsumer(
       bus,
       { stream: bus.topo.streams.evt, durable: def.name, filter: bus.topo.evtSubject(def.on) },
@@ -115,62 +114,35 @@ export class EventReactorHost {
     const env = d.envelope;
     // The filter should make this impossible; a stray type is not ours to answer.
     if (env.type !== this.def.on) return;
-    if (d.attempt > 1) {
-      const seen = await this.records.findOne({ _id: env.id });
-      if (seen) return this.replay(seen);
-    }
-    let reaction: Reaction;
-    try {
+    let reaction: Reaction | undefined;
+    const record = await this.inbox.record(env.id, d.attempt, async () => {
       reaction = await this.def.react(env, {
         envelope: env,
         attempt: d.attempt,
         db: this.db,
         log: d.log,
       });
-    } catch (err) {
-      // A duplicate whose re-run fails still has its reaction; anything else fails as it did.
-      const seen = await this.records.findOne({ _id: env.id }).catch(() => null);
-      if (!seen) throw err;
-      return this.replay(seen);
-    }
-    const reactionEnv: Envelope = {
-      id: `${env.id}:${this.def.idSuffix}`,
-      type: `${this.def.source}.${reaction.type}`,
-      schemaVersion: 1,
-      occurredAt: new Date().toISOString(),
-      sagaId: env.sagaId,
-      sagaType: env.sagaType,
-      correlationId: env.correlationId,
-      causationId: env.id,
-      traceparent: env.traceparent,
-      data: reaction.data,
-    };
-    const outcome = await this.inbox.insert({
-      ...reaction.record,
-      _id: env.id,
-      reaction: reactionEnv,
-      sagaId: env.sagaId,
-      at: new Date(),
+      const reactionEnv: Envelope = {
+        id: `${env.id}:${this.def.idSuffix}`,
+        type: `${this.def.source}.${reaction.type}`,
+        schemaVersion: 1,
+        occurredAt: new Date().toISOString(),
+        sagaId: env.sagaId,
+        sagaType: env.sagaType,
+        correlationId: env.correlationId,
+        causationId: env.id,
+        traceparent: env.traceparent,
+        data: reaction.data,
+      };
+      return { ...reaction.record, _id: env.id, reaction: reactionEnv, sagaId: env.sagaId, at: new Date() };
     });
-    if (outcome === 'duplicate') {
-      // Reacted to before (or by another replica): the recorded reaction is the reaction.
-      const seen = await this.records.findOne({ _id: env.id });
-      // Gone meanwhile: retried, and the next insert decides.
-      if (!seen) throw new TransientError(`inbox record ${env.id}: duplicate key, but no record found`);
-      return this.replay(seen);
+    if (!record) {
+      this.replayed++;
+      return;
     }
-    reaction.onRecorded?.();
+    reaction?.onRecorded?.();
     this.reacted++;
-    await this.publish(reactionEnv);
-  }
-
-  private async replay(seen: ReactionRecord): Promise<void> {
-    await this.publish(seen.reaction);
-    this.replayed++;
-  }
-
-  private async publish(env: Envelope): Promise<void> {
-    await this.bus.publish(`evt.${env.type}`, env, env.id);
+    await this.inbox.publish(record);
   }
 
   async stop(): Promise<void> {

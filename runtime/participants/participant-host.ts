@@ -1,9 +1,9 @@
-import type { Collection, Db } from 'mongodb';
-import { TransientError, ValidationError } from '../errors.ts';
+import type { Db } from 'mongodb';
+import { ValidationError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope, splitType } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { InsertBatcher } from '../store/insert-batcher.ts';
-import type { ParticipantDefinition, Reply } from './participant.ts';
+import { AnswerInbox } from './answer-inbox.ts';
+import type { ParticipantDefinition } from './participant.ts';
 
 interface Processed {
   _id: string;
@@ -60,8 +60,7 @@ export class ParticipantHost {
   readonly consumer: DurableConsumer;
   handled = 0;
   replayed = 0;
-  private readonly processed: Collection<Processed>;
-  private readonly inbox: InsertBatcher<Processed>;
+  private readonly inbox: AnswerInbox<Processed>;
 
   constructor(
     private readonly def: ParticipantDefinition,
@@ -69,8 +68,7 @@ export class ParticipantHost {
     private readonly db: Db,
     private readonly log: Logger,
   ) {
-    this.processed = db.collection<Processed>(`${def.name}_processed`);
-    this.inbox = new InsertBatcher(this.processed);
+    this.inbox = new AnswerInbox(db.collection<Processed>(`${def.name}_processed`), (p) => p.reply, bus);
     this.consumer = new DurableConsumer(
       bus,
       { stream: bus.topo.streams.cmd, durable: `svc-${def.name}`, filter: bus.topo.cmdFilter(def.name) },
@@ -103,52 +101,34 @@ export class ParticipantHost {
         `service ${this.def.name} has no command "${env.type}"; known: ${Object.keys(this.def.commands).join(', ')}`,
       );
     }
-    if (d.attempt > 1) {
-      const seen = await this.processed.findOne({ _id: env.id });
-      if (seen) return this.replay(seen);
-    }
-    let reply: Reply;
-    try {
-      reply = await handler.handle(env.data, {
+    const record = await this.inbox.record(env.id, d.attempt, async () => {
+      const reply = await handler.handle(env.data, {
         commandId: env.id,
         sagaId: env.sagaId,
         envelope: env,
         db: this.db,
         log: d.log,
       });
-    } catch (err) {
-      // A duplicate whose re-run fails still has its answer; anything else fails as it did.
-      const seen = await this.processed.findOne({ _id: env.id }).catch(() => null);
-      if (!seen) throw err;
-      return this.replay(seen);
+      const replyEnv: Envelope = {
+        id: `${env.id}:reply`,
+        type: `${this.def.name}.${reply.type}`,
+        schemaVersion: 1,
+        occurredAt: new Date().toISOString(),
+        sagaId: env.sagaId,
+        sagaType: env.sagaType,
+        correlationId: env.correlationId,
+        causationId: env.id,
+        traceparent: env.traceparent,
+        data: reply.data,
+      };
+      return { _id: env.id, reply: replyEnv, at: new Date() };
+    });
+    if (!record) {
+      this.replayed++;
+      return;
     }
-    const replyEnv: Envelope = {
-      id: `${env.id}:reply`,
-      type: `${this.def.name}.${reply.type}`,
-      schemaVersion: 1,
-      occurredAt: new Date().toISOString(),
-      sagaId: env.sagaId,
-      sagaType: env.sagaType,
-      correlationId: env.correlationId,
-      causationId: env.id,
-      traceparent: env.traceparent,
-      data: reply.data,
-    };
-    const outcome = await this.inbox.insert({ _id: env.id, reply: replyEnv, at: new Date() });
-    if (outcome === 'duplicate') {
-      // Handled before: the first recorded reply is the answer, not the one just computed.
-      const seen = await this.processed.findOne({ _id: env.id });
-      // Gone meanwhile: retried, and the next insert decides.
-      if (!seen) throw new TransientError(`inbox record ${env.id}: duplicate key, but no record found`);
-      return this.replay(seen);
-    }
-    await this.bus.publish(`evt.${replyEnv.type}`, replyEnv, replyEnv.id);
+    await this.inbox.publish(record);
     this.handled++;
-  }
-
-  private async replay(seen: Processed): Promise<void> {
-    await this.bus.publish(`evt.${seen.reply.type}`, seen.reply, seen.reply.id);
-    this.replayed++;
   }
 
   async stop(): Promise<void> {

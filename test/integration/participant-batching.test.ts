@@ -95,6 +95,22 @@ describe('participant inbox in batches', () => {
     }
   }
 
+  /**
+   * Publishes every message, and those `copy` picks a second time under another message id
+   * (the stream keeps both); waits for one answer per publish.
+   */
+  async function sendWithCopies(kind: 'cmd' | 'evt', messages: Envelope[], copy: (i: number) => boolean) {
+    const copies = messages.filter((_, i) => copy(i));
+    await Promise.all([
+      ...messages.map((m) => node.bus.publish(`${kind}.${m.type}`, m, `${m.id}:m1`)),
+      ...copies.map((m) => node.bus.publish(`${kind}.${m.type}`, m, `${m.id}:m2`)),
+    ]);
+    const ids = messages.map((m) => m.id);
+    const copied = new Set(copies.map((m) => m.id));
+    const by = await repliesTo(ids, (id) => (copied.has(id) ? 2 : 1));
+    return { ids, copied, by };
+  }
+
   const insertsInto = (collection: string) => inserts.filter((i) => i.collection === collection);
 
   it('40 commands at once and 5 copies: one record and one effect each, the recorded reply every time, fewer round trips', async () => {
@@ -107,14 +123,7 @@ describe('participant inbox in batches', () => {
     );
     // The same command again under another message id (a step policy's resend, a republish
     // beyond the dedup window): the stream keeps both, each is a first delivery.
-    const copies = commands.filter((_, i) => i % 8 === 0);
-    await Promise.all([
-      ...commands.map((c) => node.bus.publish(`cmd.${c.type}`, c, `${c.id}:m1`)),
-      ...copies.map((c) => node.bus.publish(`cmd.${c.type}`, c, `${c.id}:m2`)),
-    ]);
-    const ids = commands.map((c) => c.id);
-    const copied = new Set(copies.map((c) => c.id));
-    const by = await repliesTo(ids, (id) => (copied.has(id) ? 2 : 1));
+    const { ids, copied, by } = await sendWithCopies('cmd', commands, (i) => i % 8 === 0);
 
     // One record per command, and every reply to it, copy or not, is the recorded one.
     const records = await db()
@@ -156,15 +165,8 @@ describe('participant inbox in batches', () => {
     const events = Array.from({ length: 30 }, (_, i) =>
       envelope('payment.authorized', `evt-rx-${run}-${i}`, { orderId: `rx-${run}-${i}` }),
     );
-    const copies = events.filter((_, i) => i % 10 === 3);
-    await Promise.all([
-      ...events.map((e) => node.bus.publish(`evt.${e.type}`, e, `${e.id}:m1`)),
-      ...copies.map((e) => node.bus.publish(`evt.${e.type}`, e, `${e.id}:m2`)),
-    ]);
-    const ids = events.map((e) => e.id);
-    const copied = new Set(copies.map((e) => e.id));
     // Replies here are the reactions (caused by the events); the events themselves have no cause.
-    const by = await repliesTo(ids, (id) => (copied.has(id) ? 2 : 1));
+    const { ids, copied, by } = await sendWithCopies('evt', events, (i) => i % 10 === 3);
     const records = await db()
       .collection<ReactionRecord>('probe_reactions')
       .find({ _id: { $in: ids } })

@@ -3,7 +3,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { inject } from 'vitest';
 import { type Config, defaultConfig } from '../runtime/config.ts';
 import { allRoles, type Distribution, type Role, type RunningNode, startNode } from '../runtime/node.ts';
-import type { Envelope } from '../runtime/messaging/index.ts';
+import { type Envelope, newTraceparent } from '../runtime/messaging/index.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import type { SagaDoc } from '../runtime/store/index.ts';
 import { distributionForTests } from './dist.ts';
@@ -118,4 +118,25 @@ export async function watchEvents(node: RunningNode): Promise<{ events: Envelope
   })();
   await node.bus.nc.flush();
   return { events, stop: () => sub.unsubscribe() };
+}
+
+/** An envelope as the runtime would send it for an order saga, for tests that publish by hand. */
+export function testEnvelope(
+  type: string,
+  id: string,
+  sagaId: string,
+  data: Record<string, unknown>,
+): Envelope {
+  return {
+    id,
+    type,
+    schemaVersion: 1,
+    occurredAt: new Date().toISOString(),
+    sagaId,
+    sagaType: 'order-fulfillment',
+    correlationId: sagaId,
+    causationId: null,
+    traceparent: newTraceparent(),
+    data,
+  };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type CommandStartedEvent, type Db, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Envelope, newTraceparent } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/messaging/index.ts';
 import {
   EventReactorHost,
   ParticipantHost,
@@ -10,7 +10,7 @@ import {
 } from '../../runtime/participants/index.ts';
 import { InsertBatcher } from '../../runtime/store/insert-batcher.ts';
 import { inventory, reservations, stock } from '../../services/inventory/index.ts';
-import { startTestNode, type TestNode, watchEvents } from '../harness.ts';
+import { startTestNode, type TestNode, testEnvelope, watchEvents } from '../harness.ts';
 
 /**
  * Inbox records in batches: many commands handled at once share `insertMany` round trips, and
@@ -65,21 +65,8 @@ describe('participant inbox in batches', () => {
   });
   const db = (): Db => client.db(node.config.mongoDb);
 
-  function envelope(type: string, id: string, data: Record<string, unknown>): Envelope {
-    const sagaId = `saga-${id}`;
-    return {
-      id,
-      type,
-      schemaVersion: 1,
-      occurredAt: new Date().toISOString(),
-      sagaId,
-      sagaType: 'order-fulfillment',
-      correlationId: sagaId,
-      causationId: null,
-      traceparent: newTraceparent(),
-      data,
-    };
-  }
+  const envelope = (type: string, id: string, data: Record<string, unknown>): Envelope =>
+    testEnvelope(type, id, `saga-${id}`, data);
 
   /** Every reply to `causes` so far, by cause, once each has `want(cause)` of them. */
   async function repliesTo(causes: string[], want: (id: string) => number): Promise<Map<string, Envelope[]>> {

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Envelope, newTraceparent } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/messaging/index.ts';
 import type { Role } from '../../runtime/node.ts';
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
-import { startTestNode, type TestNode, watchEvents } from '../harness.ts';
+import { startTestNode, type TestNode, testEnvelope, watchEvents } from '../harness.ts';
 
 const services = ['payment', 'shipping', 'inventory'];
 
@@ -41,18 +41,7 @@ describe('participant inbox: a command delivered twice has one effect and one re
   /** A command envelope as a saga would send it; the same object is sent for every copy. */
   function command(type: string, data: Record<string, unknown>): Envelope {
     const sagaId = `saga-${run}-${data.orderId as string}`;
-    return {
-      id: `${sagaId}-${type.replace('.', '-')}`,
-      type,
-      schemaVersion: 1,
-      occurredAt: new Date().toISOString(),
-      sagaId,
-      sagaType: 'order-fulfillment',
-      correlationId: sagaId,
-      causationId: null,
-      traceparent: newTraceparent(),
-      data,
-    };
+    return testEnvelope(type, `${sagaId}-${type.replace('.', '-')}`, sagaId, data);
   }
 
   /** Sends `cmd` under message id `msgId` and waits for the `n`th reply to it; returns every reply so far. */

@@ -90,10 +90,15 @@ export class SagaStore {
     const docs = await this.sagas.find({ _id: { $in: [...new Set(ids)] } }).toArray();
     const byId = new Map(docs.map((d) => [d._id, d]));
     // Two loads of one saga in a batch get their own copies: actors modify what they load.
-    return ids.map((id, i) => {
+    const given = new Set<string>();
+    return ids.map((id) => {
       const doc = byId.get(id);
       if (!doc) return null;
-      return ids.indexOf(id) === i ? doc : structuredClone(doc);
+      if (!given.has(id)) {
+        given.add(id);
+        return doc;
+      }
+      return structuredClone(doc);
     });
   }
 
@@ -198,10 +203,6 @@ export class SagaStore {
    */
   async clearStart(id: string, msgId: string): Promise<void> {
     await this.clearOutbox(id, { msgIds: [msgId], historyRevs: [] }, 0);
-  }
-
-  async appendHistory(entry: HistoryEntry): Promise<void> {
-    await this.appendHistories([entry]);
   }
 
   /** Copies history entries in one round trip; entries copied before are skipped. */

@@ -11,7 +11,7 @@ import { BSON, type Db, MongoClient } from 'mongodb';
 import { defaultConfig } from '../runtime/config.ts';
 import { resolveInfra } from '../runtime/infra/index.ts';
 import { type Envelope, topology } from '../runtime/messaging/index.ts';
-import type { SagaDoc } from '../runtime/store/index.ts';
+import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
 import { distributionForTests as benchDistribution } from '../test/dist.ts';
 import {
   ApiClient,
@@ -254,7 +254,7 @@ async function main(): Promise<number> {
     startupSec = (performance.now() - t0) / 1000;
     say(`roles ready in ${startupSec.toFixed(1)} s; API on ${cluster.api}`);
     const sagas = mongo.db(db).collection<SagaDoc>('sagas');
-    const watcher = new TerminalWatcher(sagas, 5, 120_000);
+    const watcher = new TerminalWatcher(sagas, 20, 120_000);
     const api = new ApiClient(cluster.api, Math.max(...args.levels));
     const nextOrder = orderSource(args.seed, `b${runId}`);
     const observed: Observed = {
@@ -308,6 +308,7 @@ async function main(): Promise<number> {
         nextOrder,
         observed,
         measure: true,
+        history: mongo.db(db).collection<HistoryEntry>('saga_history'),
       });
       levels.push(level);
       say(

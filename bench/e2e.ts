@@ -7,9 +7,10 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import type { Collection } from 'mongodb';
 import type { Distribution } from '../runtime/node.ts';
 import { topology } from '../runtime/messaging/index.ts';
-import type { SagaDoc } from '../runtime/store/index.ts';
+import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
 import { planOrders } from '../test/scale/orders.ts';
 import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
+import { type HopBreakdown, hopBreakdown } from './hops.ts';
 import type { MongoCounts } from './role-main.ts';
 import { BenchRole, cpuSeconds } from './roles.ts';
 import { round, sleep, summarize } from './stats.ts';
@@ -148,7 +149,7 @@ export class TerminalWatcher {
   queries = 0;
 
   constructor(
-    private readonly sagas: Collection<SagaDoc>,
+    readonly sagas: Collection<SagaDoc>,
     private readonly gapMs: number,
     private readonly timeoutMs: number,
   ) {
@@ -282,6 +283,8 @@ export interface LevelResult {
   storeCommandsByName: Record<string, number>;
   storeCallsPerSagaByRole: Record<string, Record<string, number>>;
   watcherQueriesPerSaga: number;
+  /** Latency by outcome and the gap before each transition (when `history` was given). */
+  hops: HopBreakdown | null;
 }
 
 /** One closed-loop run at `concurrency` for `windowMs`, then a drain of the sagas still in flight. */
@@ -293,6 +296,8 @@ export async function runLevel(opts: {
   nextOrder: () => OrderInput;
   observed: Observed;
   measure: boolean;
+  /** Read the finished sagas' history for the hop breakdown (after the counters are taken). */
+  history?: Collection<HistoryEntry>;
 }): Promise<LevelResult> {
   const { concurrency, windowMs, api, watcher } = opts;
   const before = opts.measure ? await snapshot(opts.observed) : undefined;
@@ -363,6 +368,7 @@ export async function runLevel(opts: {
       }
     }
   }
+  const hops = opts.history ? await hopBreakdown(watcher.sagas, opts.history, finished) : null;
   const msgs =
     before && after ? after.messages.cmd + after.messages.evt - before.messages.cmd - before.messages.evt : 0;
   return {
@@ -387,6 +393,7 @@ export async function runLevel(opts: {
     ),
     storeCallsPerSagaByRole: callsByRole,
     watcherQueriesPerSaga: n ? (watcher.queries - queries0) / n : 0,
+    hops,
   };
 }
 

@@ -144,6 +144,16 @@ export function formatTable(r: BenchResult): string {
           .join(' · ')}`,
       );
     }
+    const c1 = r.levels.find((l) => l.concurrency === 1);
+    if (c1?.hops) {
+      out.push('');
+      out.push(`at concurrency 1, latency by outcome (p50 / p99 ms, transitions):`);
+      for (const [k, v] of Object.entries(c1.hops.byOutcome))
+        out.push(`  ${k.padEnd(40)} ${String(v.count).padStart(5)}  ${int(v.p50)} / ${int(v.p99)}  ${f(v.transitions)}`);
+      out.push(`  gap before each transition, by its event (p50 / p95 / p99 ms):`);
+      for (const [k, v] of Object.entries(c1.hops.byEvent))
+        out.push(`  ${k.padEnd(40)} ${String(v.count).padStart(5)}  ${f(v.p50)} / ${f(v.p95)} / ${f(v.p99)}`);
+    }
     out.push('');
   }
   out.push(

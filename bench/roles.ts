@@ -3,6 +3,7 @@ import { execFileSync, type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { recommendedNodeFlags } from '../runtime/node.ts';
 import type { FromRole, RoleStats, ToRole } from './role-main.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -100,7 +101,7 @@ export class BenchRole {
     installExitHook();
     const child = spawn(
       process.execPath,
-      [...(this.opts.nodeFlags ?? []), '--import', 'tsx', 'bench/role-main.ts', ...this.opts.args],
+      [...recommendedNodeFlags, ...(this.opts.nodeFlags ?? []), '--import', 'tsx', 'bench/role-main.ts', ...this.opts.args],
       { cwd: repoRoot, env: this.opts.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
     this.child = child;

@@ -11,7 +11,7 @@ export {
   ValidationError,
 } from './errors.ts';
 export { type Envelope, EnvelopeSchema, Header } from './messaging/index.ts';
-export { type Distribution, type Role, type RunningNode, startNode } from './node.ts';
+export { type Distribution, recommendedNodeFlags, type Role, type RunningNode, startNode } from './node.ts';
 export { defineSaga, type SagaDefinition, SagaRegistry, startSaga } from './orchestrator/index.ts';
 export {
   type CommandContext,

@@ -190,6 +190,8 @@ export function mongoJavaServerArgs(
     // startup is ~0.4 s either way and C2 matters for the throughput of long test runs.
     '-XX:+UseSerialGC',
     '-Xss512k',
+    // Extra JVM options, e.g. a flight recording to profile the store (README, "Local infrastructure").
+    ...(process.env.JETSAGA_STORE_JAVA_OPTS ?? '').split(' ').filter(Boolean),
     '-cp',
     classpath,
     MONGO_WIRE_MAIN_CLASS,

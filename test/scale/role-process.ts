@@ -7,6 +7,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { recommendedNodeFlags } from '../../runtime/node.ts';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -58,7 +59,7 @@ export class RoleProcess {
   /** Spawns the role and resolves once it logged "jetsaga started"; rejects if it exits first. */
   async start(timeoutMs = 120_000): Promise<void> {
     this.lives++;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/jetsaga.ts', ...this.args], {
+    const child = spawn(process.execPath, [...recommendedNodeFlags, '--import', 'tsx', 'bin/jetsaga.ts', ...this.args], {
       cwd: repoRoot,
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -100,10 +100,13 @@ export function runStep(
   }
   const output =
     next.status === 'done' ? (next.output as { status?: string; reason?: string } | undefined) : undefined;
+  // The context is the persisted snapshot's own (the same object): the store keeps it once, on the
+  // document, and puts it back into the snapshot when it reads the saga (SagaStore).
+  const snapshot = machine.getPersistedSnapshot(next) as { context?: unknown };
   return {
-    snapshot: machine.getPersistedSnapshot(next),
+    snapshot,
     state: stateName(next.value),
-    context: next.context,
+    context: snapshot.context,
     status: statusOf(next, output),
     reason: output?.reason ?? (next.context as { reason?: string } | undefined)?.reason ?? null,
     commands,

@@ -86,8 +86,8 @@ export class SagaStore {
   }
 
   private async loadMany(ids: string[]): Promise<Array<SagaDoc | null>> {
-    if (ids.length === 1) return [await this.sagas.findOne({ _id: ids[0]! })];
-    const docs = await this.sagas.find({ _id: { $in: [...new Set(ids)] } }).toArray();
+    if (ids.length === 1) return [withSnapshotContext(await this.sagas.findOne({ _id: ids[0]! }))];
+    const docs = (await this.sagas.find({ _id: { $in: [...new Set(ids)] } }).toArray()).map((d) => withSnapshotContext(d));
     const byId = new Map(docs.map((d) => [d._id, d]));
     // Two loads of one saga in a batch get their own copies: actors modify what they load.
     const given = new Set<string>();
@@ -112,7 +112,7 @@ export class SagaStore {
       status: t.status,
       state: t.state,
       context: t.context,
-      snapshot: t.snapshot,
+      snapshot: withoutContext(t.snapshot),
       inbox: t.inbox,
       timers: t.timers,
       nextWakeAt: nextWake(t.timers),
@@ -302,4 +302,27 @@ export function nextWake(timers: Record<string, TimerEntry>): Date | null {
   let min: Date | null = null;
   for (const t of Object.values(timers)) if (!min || t.dueAt < min) min = t.dueAt;
   return min;
+}
+
+/**
+ * The persisted snapshot as stored: without its context, which the document holds already (it was a
+ * third of a saga document, written again at every transition and read at every activation).
+ */
+function withoutContext(snapshot: unknown): unknown {
+  if (snapshot === null || typeof snapshot !== 'object' || !('context' in snapshot)) return snapshot;
+  const { context: _context, ...rest } = snapshot as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * A stored saga with its snapshot whole again: the context goes back into a snapshot stored without
+ * one. Documents written before the context was left out still carry it and are returned as they are.
+ */
+export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D): D;
+export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D | null): D | null;
+export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D | null): D | null {
+  const snap = doc?.snapshot;
+  if (!doc || snap === null || typeof snap !== 'object' || 'context' in snap || !('value' in snap)) return doc;
+  doc.snapshot = { ...snap, context: doc.context };
+  return doc;
 }

@@ -62,7 +62,7 @@ export interface FootprintResult {
     secFromReady: number | null;
     recovered: number;
     sagasPerSec: number | null;
-    timerPublishesPerSaga: number | null;
+    timerFiringsPerSaga: number | null;
     peakRssMb: number | null;
     maxActorsSeen: number;
     /** CPU seconds per second of each process from ready to the end of the recovery (1 = one core busy). */
@@ -350,7 +350,7 @@ export async function measureFootprint(opts: {
         secFromReady: done === null ? null : (done - ready) / 1000,
         recovered,
         sagasPerSec: recSec === null ? null : s.sagas / recSec,
-        timerPublishesPerSaga: timersFired === null ? null : timersFired / s.sagas,
+        timerFiringsPerSaga: timersFired === null ? null : timersFired / s.sagas,
         peakRssMb: peakRss ? peakRss / MB : null,
         maxActorsSeen: maxActors,
         profileWindow: opts.profileDir ? recoveryWindow : null,

@@ -181,7 +181,7 @@ export function formatTable(r: BenchResult): string {
       `  V8 heap after a full GC: ${f(fp.active.heapMbAfterGc)} MB with the live actors, ${f(fp.active.baselineHeapMbAfterGc)} MB idle (${f(fp.active.heapKbPerActor)} KB per actor); heap reserved ${f(fp.active.heapTotalMb)} MB, outside the heap ${f(fp.active.externalMb)} MB`,
     );
     out.push(
-      `  recovery after a restart, all timers due:   ${f(fp.recovery.sec)} s for ${fp.recovery.recovered} sagas (${int(fp.recovery.sagasPerSec)}/s, ${f(fp.recovery.timerPublishesPerSaga, 2)} timer publishes per saga, ${fp.recovery.maxActorsSeen} live actors at most, peak RSS ${f(fp.recovery.peakRssMb)} MB)`,
+      `  recovery after a restart, all timers due:   ${f(fp.recovery.sec)} s for ${fp.recovery.recovered} sagas (${int(fp.recovery.sagasPerSec)}/s, ${f(fp.recovery.timerFiringsPerSaga, 2)} timer firings per saga, ${fp.recovery.maxActorsSeen} live actors at most, peak RSS ${f(fp.recovery.peakRssMb)} MB)`,
     );
     out.push(
       `  CPU during the recovery (cores busy): orchestrator ${f(fp.recovery.cpuPerSec.orchestrator, 2)}, store ${f(fp.recovery.cpuPerSec.store, 2)}, nats-server ${f(fp.recovery.cpuPerSec.nats, 2)}`,

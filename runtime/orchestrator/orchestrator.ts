@@ -44,7 +44,17 @@ export class Orchestrator {
       (d) => this.host.run(d.envelope.sagaId, (actor) => actor.deliver(d.envelope, d.log)),
       log.child({ consumer: orchestratorDurable }),
     );
-    this.timers = new TimerScheduler(store, bus, log.child({ component: 'timers' }), config.timerPollMs);
+    const timerLog = log.child({ component: 'timers' });
+    // Due timers go straight to this process's actors, with the document the poll read.
+    this.timers = new TimerScheduler(store, bus, timerLog, config.timerPollMs, (env, doc) =>
+      this.host.run(env.sagaId, (actor) =>
+        actor.deliverWith(
+          env,
+          doc,
+          timerLog.child({ sagaId: env.sagaId, correlationId: env.correlationId, msgId: env.id, type: env.type }),
+        ),
+      ),
+    );
   }
 
   async start(): Promise<void> {

@@ -86,6 +86,16 @@ export class SagaActor {
     private readonly deps: ActorDeps,
   ) {}
 
+  /**
+   * `deliver` with the saga's document as the caller just read it (a due timer's poll): it
+   * replaces no newer cached copy, and it is not "fresh" (ignoring the event needs a reload),
+   * so at worst it costs the reload that `deliver` would have done anyway.
+   */
+  async deliverWith(env: Envelope, doc: SagaDoc, log: Logger): Promise<void> {
+    if (!this.doc || this.doc.rev < doc.rev) this.doc = doc;
+    return this.deliver(env, log);
+  }
+
   async deliver(env: Envelope, log: Logger): Promise<void> {
     this.fresh = false;
     for (let attempt = 1; ; attempt++) {

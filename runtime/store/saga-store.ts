@@ -253,6 +253,17 @@ export class SagaStore {
    * query however large the backlog. `since` narrows it to timers that became due after a
    * previous poll's watermark.
    */
+  /** `findDue` with whole documents, for a scheduler that hands them to the sagas' actors. */
+  findDueDocs(now: Date, since?: Date): AsyncIterable<SagaDoc> {
+    const range: { $lte: Date; $gt?: Date } = { $lte: now };
+    if (since) range.$gt = since;
+    return this.sagas
+      .find({ nextWakeAt: range })
+      .sort({ nextWakeAt: 1 })
+      .batchSize(1000)
+      .map((d) => withSnapshotContext(d));
+  }
+
   findDue(now: Date, since?: Date): AsyncIterable<DueSaga> {
     const range: { $lte: Date; $gt?: Date } = { $lte: now };
     if (since) range.$gt = since;

@@ -41,9 +41,7 @@ export async function hopBreakdown(
   const entries = new Map<string, HistoryEntry[]>();
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    for (const d of await sagas
-      .find({ _id: { $in: chunk } }, { projection: { createdAt: 1 } })
-      .toArray())
+    for (const d of await sagas.find({ _id: { $in: chunk } }, { projection: { createdAt: 1 } }).toArray())
       created.set(d._id, d.createdAt.getTime());
     for (const h of await history
       .find({ sagaId: { $in: chunk } }, { projection: { sagaId: 1, rev: 1, event: 1, at: 1 } })

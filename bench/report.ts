@@ -149,7 +149,9 @@ export function formatTable(r: BenchResult): string {
       out.push('');
       out.push(`at concurrency 1, latency by outcome (p50 / p99 ms, transitions):`);
       for (const [k, v] of Object.entries(c1.hops.byOutcome))
-        out.push(`  ${k.padEnd(40)} ${String(v.count).padStart(5)}  ${int(v.p50)} / ${int(v.p99)}  ${f(v.transitions)}`);
+        out.push(
+          `  ${k.padEnd(40)} ${String(v.count).padStart(5)}  ${int(v.p50)} / ${int(v.p99)}  ${f(v.transitions)}`,
+        );
       out.push(`  gap before each transition, by its event (p50 / p95 / p99 ms):`);
       for (const [k, v] of Object.entries(c1.hops.byEvent))
         out.push(`  ${k.padEnd(40)} ${String(v.count).padStart(5)}  ${f(v.p50)} / ${f(v.p95)} / ${f(v.p99)}`);

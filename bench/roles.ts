@@ -101,7 +101,14 @@ export class BenchRole {
     installExitHook();
     const child = spawn(
       process.execPath,
-      [...recommendedNodeFlags, ...(this.opts.nodeFlags ?? []), '--import', 'tsx', 'bench/role-main.ts', ...this.opts.args],
+      [
+        ...recommendedNodeFlags,
+        ...(this.opts.nodeFlags ?? []),
+        '--import',
+        'tsx',
+        'bench/role-main.ts',
+        ...this.opts.args,
+      ],
       { cwd: repoRoot, env: this.opts.env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
     this.child = child;

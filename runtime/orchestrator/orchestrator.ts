@@ -51,7 +51,12 @@ export class Orchestrator {
         actor.deliverWith(
           env,
           doc,
-          timerLog.child({ sagaId: env.sagaId, correlationId: env.correlationId, msgId: env.id, type: env.type }),
+          timerLog.child({
+            sagaId: env.sagaId,
+            correlationId: env.correlationId,
+            msgId: env.id,
+            type: env.type,
+          }),
         ),
       ),
     );

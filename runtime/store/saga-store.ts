@@ -87,7 +87,9 @@ export class SagaStore {
 
   private async loadMany(ids: string[]): Promise<Array<SagaDoc | null>> {
     if (ids.length === 1) return [withSnapshotContext(await this.sagas.findOne({ _id: ids[0]! }))];
-    const docs = (await this.sagas.find({ _id: { $in: [...new Set(ids)] } }).toArray()).map((d) => withSnapshotContext(d));
+    const docs = (await this.sagas.find({ _id: { $in: [...new Set(ids)] } }).toArray()).map((d) =>
+      withSnapshotContext(d),
+    );
     const byId = new Map(docs.map((d) => [d._id, d]));
     // Two loads of one saga in a batch get their own copies: actors modify what they load.
     const given = new Set<string>();
@@ -331,9 +333,12 @@ function withoutContext(snapshot: unknown): unknown {
  */
 export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D): D;
 export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D | null): D | null;
-export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D | null): D | null {
+export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(
+  doc: D | null,
+): D | null {
   const snap = doc?.snapshot;
-  if (!doc || snap === null || typeof snap !== 'object' || 'context' in snap || !('value' in snap)) return doc;
+  if (!doc || snap === null || typeof snap !== 'object' || 'context' in snap || !('value' in snap))
+    return doc;
   doc.snapshot = { ...snap, context: doc.context };
   return doc;
 }

@@ -59,11 +59,15 @@ export class RoleProcess {
   /** Spawns the role and resolves once it logged "jetsaga started"; rejects if it exits first. */
   async start(timeoutMs = 120_000): Promise<void> {
     this.lives++;
-    const child = spawn(process.execPath, [...recommendedNodeFlags, '--import', 'tsx', 'bin/jetsaga.ts', ...this.args], {
-      cwd: repoRoot,
-      env: this.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...recommendedNodeFlags, '--import', 'tsx', 'bin/jetsaga.ts', ...this.args],
+      {
+        cwd: repoRoot,
+        env: this.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.child = child;
     children.add(child);
     this.exited = new Promise((resolve) =>

@@ -1,8 +1,8 @@
 import { ActorHost } from '../actors/index.ts';
 import type { Config } from '../config.ts';
-import { type Bus, DurableConsumer } from '../messaging/index.ts';
+import { type Bus, DurableConsumer, type Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { HistoryWriter, type SagaStore } from '../store/index.ts';
+import { HistoryWriter, type SagaDoc, type SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';
 import type { SagaRegistry } from './definition.ts';
 import { type ActorDeps, SagaActor } from './saga-actor.ts';
@@ -46,18 +46,18 @@ export class Orchestrator {
     );
     const timerLog = log.child({ component: 'timers' });
     // Due timers go straight to this process's actors, with the document the poll read.
-    this.timers = new TimerScheduler(store, bus, timerLog, config.timerPollMs, (env, doc) =>
-      this.host.run(env.sagaId, (actor) =>
-        actor.deliverWith(
-          env,
-          doc,
-          timerLog.child({
-            sagaId: env.sagaId,
-            correlationId: env.correlationId,
-            msgId: env.id,
-            type: env.type,
-          }),
-        ),
+    this.timers = new TimerScheduler(store, bus, timerLog, config.timerPollMs, {
+      local: (env, doc) => this.stepTimer(env, doc, timerLog),
+    });
+  }
+
+  /** A due timer's event with the document its poll read, through the saga's mailbox here. */
+  stepTimer(env: Envelope, doc: SagaDoc, log: Logger): Promise<void> {
+    return this.host.run(env.sagaId, (actor) =>
+      actor.deliverWith(
+        env,
+        doc,
+        log.child({ sagaId: env.sagaId, correlationId: env.correlationId, msgId: env.id, type: env.type }),
       ),
     );
   }

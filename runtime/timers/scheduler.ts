@@ -8,6 +8,8 @@ export const timerEventType = 'saga.timer';
 const clockMarginMs = 2_000;
 /** Timer events published (PubAcks awaited) or handed to local actors at once. */
 const pipeline = 256;
+/** Due sagas read per query when they are handed to local actors with their documents (default). */
+const duePage = 1000;
 
 /**
  * Hands a due timer's event, with the saga document the poll just read, to this process's actor
@@ -38,13 +40,19 @@ export class TimerScheduler {
   /** Timer events published to the stream: all of them without a local delivery, else those whose local step failed. */
   published = 0;
 
+  private readonly local?: LocalTimerDelivery;
+  private readonly pageSize: number;
+
   constructor(
     private readonly store: SagaStore,
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly pollMs: number,
-    private readonly local?: LocalTimerDelivery,
-  ) {}
+    opts: { local?: LocalTimerDelivery; pageSize?: number } = {},
+  ) {
+    this.local = opts.local;
+    this.pageSize = opts.pageSize ?? duePage;
+  }
 
   start(): void {
     const tick = () => {
@@ -84,83 +92,151 @@ export class TimerScheduler {
     const full =
       this.watermark === null || now.getTime() - this.lastFullScan >= Math.min(windowMs / 2, 30_000);
     const since = full ? undefined : new Date(this.watermark!.getTime() - clockMarginMs);
-    // One msg id per duplicate window: copies within it collapse in the stream, and a
-    // timer whose event was lost (dead-lettered while the store was down) fires later.
-    const epoch = Math.floor(now.getTime() / windowMs);
-    let n = 0;
-    const inFlight = new Set<Promise<void>>();
-    let failure: unknown;
-    const sagas: AsyncIterable<DueSaga | SagaDoc> = this.local
-      ? this.store.findDueDocs(now, since)
-      : this.store.findDue(now, since);
-    for await (const saga of sagas) {
-      let first = true;
-      for (const timer of Object.values(saga.timers)) {
-        if (timer.dueAt > now) continue;
-        const id =
-          `${saga._id}:timer:${timer.dueAt.getTime()}:${timer.id.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(
-            0,
-            200,
-          );
-        if (this.recent.has(id)) continue;
-        const env: Envelope = {
-          id,
-          type: timerEventType,
-          schemaVersion: 1,
-          occurredAt: now.toISOString(),
-          sagaId: saga._id,
-          sagaType: saga.type,
-          correlationId: saga.correlationId,
-          causationId: null,
-          traceparent: saga.traceparent,
-          data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
-        };
-        const publish = () => this.bus.publish(`evt.${timerEventType}`, env, `${id}:${epoch}`);
-        // One local step per saga and poll: a second due timer of the same saga would find the
-        // document moved on by the first; it goes through the stream and the saga's mailbox.
-        const fire =
-          this.local && first
-            ? this.local(env, saga as SagaDoc).catch((err: unknown) => {
-                this.log.warn(
-                  { err: String(err), sagaId: saga._id, timerId: timer.id },
-                  'local timer step failed; publishing the timer event',
-                );
-                this.published++;
-                return publish();
-              })
-            : publish().then(() => {
-                this.published++;
-              });
-        first = false;
-        // Settles either way (a rejection is kept for the end of the poll, none goes unhandled).
-        const p: Promise<void> = fire.then(
-          () => {
-            this.recent.set(id, Date.now());
-            inFlight.delete(p);
-          },
-          (err: unknown) => {
-            failure ??= err;
-            inFlight.delete(p);
-          },
-        );
-        inFlight.add(p);
-        n++;
-        if (inFlight.size >= pipeline) await Promise.race(inFlight);
+    const firing = new Firing(this, now, windowMs);
+    if (this.local) {
+      // Pages of whole documents. A page is stepped before the next is read: the sagas that moved
+      // have left the range, so the next page holds others. (One query for every due saga would
+      // make the server hold all of them, decoded, for the whole poll: a recovery of 100,000 sagas
+      // kept the MongoDB-wire server in garbage collection.)
+      const seen = new Set<string>();
+      for (;;) {
+        const page = await this.store.findDueDocs(now, since, this.pageSize);
+        let fresh = 0;
+        for (const saga of page) {
+          if (seen.has(saga._id)) continue;
+          seen.add(saga._id);
+          fresh++;
+          await firing.fire(saga, (env) => this.local!(env, saga));
+        }
+        await firing.settled();
+        if (page.length < this.pageSize) break;
+        if (fresh === 0) {
+          // A whole page of sagas that stay due (their steps failed, their events went to the
+          // stream): the rest is read in one query and published.
+          for await (const saga of this.store.findDue(now, since))
+            if (!seen.has(saga._id)) await firing.fire(saga);
+          break;
+        }
       }
+    } else {
+      for await (const saga of this.store.findDue(now, since)) await firing.fire(saga);
     }
-    await Promise.all(inFlight);
-    if (failure !== undefined) throw failure;
+    await firing.settled();
+    firing.throwIfFailed();
     // Not the latest due time found: after a restart thousands of sagas can share an old one,
     // and a watermark behind them would read them all again at every poll until they moved.
     this.watermark = now;
     if (full) this.lastFullScan = now.getTime();
-    this.fired += n;
-    return n;
+    this.fired += firing.count;
+    return firing.count;
+  }
+
+  /** Publishes a timer event with a msg id that is the same for every copy within one duplicate window. */
+  publish(env: Envelope, epoch: number): Promise<void> {
+    return this.bus.publish(`evt.${timerEventType}`, env, `${env.id}:${epoch}`).then(() => {
+      this.published++;
+    });
+  }
+
+  wasRecentlyFired(id: string): boolean {
+    return this.recent.has(id);
+  }
+
+  markFired(id: string): void {
+    this.recent.set(id, Date.now());
+  }
+
+  warn(obj: Record<string, unknown>, msg: string): void {
+    this.log.warn(obj, msg);
   }
 
   async stop(): Promise<void> {
     if (this.handle) clearTimeout(this.handle);
     await this.running;
     if (this.handle) clearTimeout(this.handle);
+  }
+}
+
+/** The timers one poll fires: at most `pipeline` at once, failures kept for the end of the poll. */
+class Firing {
+  count = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: unknown;
+  private failed = false;
+  /** One msg id per duplicate window: a timer whose event was lost fires again in a later one. */
+  private readonly epoch: number;
+
+  constructor(
+    private readonly scheduler: TimerScheduler,
+    private readonly now: Date,
+    windowMs: number,
+  ) {
+    this.epoch = Math.floor(now.getTime() / windowMs);
+  }
+
+  /**
+   * Fires the saga's due timers not fired lately: the first through `local` when given, the
+   * others (and all of them without it) published. A second due timer of the same saga would
+   * find the document moved on by the first; it goes through the stream and the saga's mailbox.
+   */
+  async fire(saga: DueSaga, local?: (env: Envelope) => Promise<void>): Promise<void> {
+    let first = true;
+    for (const timer of Object.values(saga.timers)) {
+      if (timer.dueAt > this.now) continue;
+      const id =
+        `${saga._id}:timer:${timer.dueAt.getTime()}:${timer.id.replace(/[^A-Za-z0-9_-]/g, '_')}`.slice(
+          0,
+          200,
+        );
+      if (this.scheduler.wasRecentlyFired(id)) continue;
+      const env: Envelope = {
+        id,
+        type: timerEventType,
+        schemaVersion: 1,
+        occurredAt: this.now.toISOString(),
+        sagaId: saga._id,
+        sagaType: saga.type,
+        correlationId: saga.correlationId,
+        causationId: null,
+        traceparent: saga.traceparent,
+        data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
+      };
+      const fired =
+        local && first
+          ? local(env).catch((err: unknown) => {
+              this.scheduler.warn(
+                { err: String(err), sagaId: saga._id, timerId: timer.id },
+                'local timer step failed; publishing the timer event',
+              );
+              return this.scheduler.publish(env, this.epoch);
+            })
+          : this.scheduler.publish(env, this.epoch);
+      first = false;
+      // Settles either way: a rejection is kept for the end of the poll, none goes unhandled.
+      const p: Promise<void> = fired.then(
+        () => {
+          this.scheduler.markFired(id);
+          this.inFlight.delete(p);
+        },
+        (err: unknown) => {
+          if (!this.failed) {
+            this.failed = true;
+            this.failure = err;
+          }
+          this.inFlight.delete(p);
+        },
+      );
+      this.inFlight.add(p);
+      this.count++;
+      if (this.inFlight.size >= pipeline) await Promise.race(this.inFlight);
+    }
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.inFlight);
+  }
+
+  throwIfFailed(): void {
+    if (this.failed) throw this.failure;
   }
 }

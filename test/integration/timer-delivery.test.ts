@@ -53,8 +53,10 @@ describe('timer delivery', () => {
     nodes.push(node);
     // This orchestrator's scheduler is replaced by one whose local step always fails.
     await node.orchestrator!.timers.stop();
-    const failing = new TimerScheduler(node.store, node.bus, node.log, 50, async () => {
-      throw new Error('local step refused (test)');
+    const failing = new TimerScheduler(node.store, node.bus, node.log, 50, {
+      local: async () => {
+        throw new Error('local step refused (test)');
+      },
     });
     failing.start();
     try {
@@ -66,5 +68,63 @@ describe('timer delivery', () => {
     } finally {
       await failing.stop();
     }
+  });
+
+  /** Sagas waiting on their reminder (an hour away), then made due at once, as after a long outage. */
+  async function dueSagas(node: TestNode, count: number): Promise<string[]> {
+    await node.orchestrator!.timers.stop();
+    const ids = await Promise.all(Array.from({ length: count }, () => startReminder(node, 3_600_000)));
+    for (const id of ids) await node.waitFor(id, (d) => d.nextWakeAt !== null, 10_000);
+    const past = new Date(Date.now() - 1000);
+    for (const id of ids) {
+      const doc = (await node.store.sagas.findOne({ _id: id }))!;
+      const set: Record<string, Date> = { nextWakeAt: past };
+      for (const key of Object.keys(doc.timers)) set[`timers.${key}.dueAt`] = past;
+      await node.store.sagas.updateOne({ _id: id }, { $set: set });
+    }
+    return ids;
+  }
+
+  it('a poll reads due sagas page by page and steps each of them once', async () => {
+    const node = await startTestNode({ dist: reminderDistribution() });
+    nodes.push(node);
+    const ids = await dueSagas(node, 12);
+    const orchestrator = node.orchestrator!;
+    const paged = new TimerScheduler(node.store, node.bus, node.log, 50, {
+      local: (env, doc) => orchestrator.stepTimer(env, doc, node.log),
+      pageSize: 5,
+    });
+    expect(await paged.poll()).toBe(12);
+    for (const id of ids) expect((await node.waitForTerminal(id, 20_000)).status).toBe('completed');
+    for (const id of ids) expect(await timerFirings(node, id)).toHaveLength(1);
+    expect(paged.published).toBe(0);
+  });
+
+  it('a page of sagas that stay due does not hide the others: they are published', async () => {
+    const node = await startTestNode({ dist: reminderDistribution() });
+    nodes.push(node);
+    const ids = await dueSagas(node, 12);
+    // No orchestrator consumes events while the poll runs, and every local step fails: the sagas of
+    // the first page stay due, so the second page is the first again, and the poll reads the rest
+    // in one query and publishes them.
+    await node.orchestrator!.stop();
+    const stuck = new TimerScheduler(node.store, node.bus, node.log, 50, {
+      local: async () => {
+        throw new Error('local step refused (test)');
+      },
+      pageSize: 5,
+    });
+    expect(await stuck.poll()).toBe(12);
+    expect(stuck.published).toBe(12);
+    expect(await timerMessages(node)).toBe(12);
+    // An orchestrator comes back and takes them from the stream.
+    const next = await startTestNode({
+      dist: reminderDistribution(),
+      roles: [{ kind: 'orchestrator' }],
+      config: { namespace: node.config.namespace, mongoDb: node.config.mongoDb },
+    });
+    nodes.unshift(next); // stopped before the node that owns the namespace
+    for (const id of ids) expect((await node.waitForTerminal(id, 20_000)).status).toBe('completed');
+    for (const id of ids) expect(await timerFirings(node, id)).toHaveLength(1);
   });
 });

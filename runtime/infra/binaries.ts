@@ -184,14 +184,16 @@ export function mongoJavaServerArgs(
   opts: { host: string; port: number; storeDir?: string },
 ): string[] {
   const classpath = [path.join(buildDir, 'classes'), path.join(buildDir, 'lib', '*')].join(path.delimiter);
+  // Extra JVM options, e.g. a flight recording to profile the store (README, "Local infrastructure");
+  // one that picks a garbage collector replaces ours.
+  const extra = (process.env.JETSAGA_STORE_JAVA_OPTS ?? '').split(' ').filter(Boolean);
   const args = [
     '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
     // One small heap, few threads: a test helper, not a database tier. Default (tiered) JIT on purpose:
     // startup is ~0.4 s either way and C2 matters for the throughput of long test runs.
-    '-XX:+UseSerialGC',
+    ...(extra.some((o) => /^-XX:\+Use\w+GC$/.test(o)) ? [] : ['-XX:+UseSerialGC']),
     '-Xss512k',
-    // Extra JVM options, e.g. a flight recording to profile the store (README, "Local infrastructure").
-    ...(process.env.JETSAGA_STORE_JAVA_OPTS ?? '').split(' ').filter(Boolean),
+    ...extra,
     '-cp',
     classpath,
     MONGO_WIRE_MAIN_CLASS,

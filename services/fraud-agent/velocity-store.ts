@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import type { AnyBulkWriteOperation, Db, UpdateOneModel } from 'mongodb';
 import { cardWindowMs, type History, historyWindowMs, type PaymentFacts, toUsd } from './facts.ts';
 
 /**
@@ -18,13 +18,33 @@ export interface PaymentEventDoc {
   shippingKey: string;
 }
 
+/**
+ * Which customers used a card, and when (recent times only): one small document per (card,
+ * customer), so "other customers on this card in 24 h" reads one document per customer, not one
+ * per payment. A card shared by many payments (a test card, a company card) made that query read
+ * up to 500 payments for every new one: the fraud agent's largest cost in the bench.
+ */
+export interface CardUseDoc {
+  _id: string;
+  cardKey: string;
+  customerId: string;
+  /** The payment times of this customer on this card, the latest `cardUseTimes` recorded. */
+  at: Date[];
+}
+
 const maxHistory = 500;
+/** Payment times kept per (card, customer): enough to answer a 24 h window for a redelivery too. */
+const cardUseTimes = 32;
 
 export class VelocityStore {
   constructor(private readonly db: Db) {}
 
   get events() {
     return this.db.collection<PaymentEventDoc>('fraud_customer_events');
+  }
+
+  get cardUses() {
+    return this.db.collection<CardUseDoc>('fraud_card_customers');
   }
 
   /**
@@ -37,6 +57,25 @@ export class VelocityStore {
   async setup(): Promise<void> {
     await this.events.createIndex({ customerId: 1, at: -1 });
     await this.events.createIndex({ cardKey: 1, at: -1 });
+    await this.cardUses.createIndex({ cardKey: 1 });
+    await this.backfillCardUses();
+  }
+
+  /**
+   * Payments recorded before `fraud_card_customers` existed, for the card window (once: when it is
+   * empty and there are payments). Pushing a time twice (two replicas starting together) is harmless.
+   */
+  private async backfillCardUses(): Promise<void> {
+    if ((await this.cardUses.findOne({}, { projection: { _id: 1 } })) !== null) return;
+    const since = new Date(Date.now() - cardWindowMs);
+    const ops: AnyBulkWriteOperation<CardUseDoc>[] = [];
+    for await (const e of this.events.find(
+      { at: { $gte: since } },
+      { projection: { cardKey: 1, customerId: 1, at: 1 } },
+    ))
+      ops.push({ updateOne: cardUseUpdate(e.cardKey, e.customerId, e.at) });
+    for (let i = 0; i < ops.length; i += 1000)
+      await this.cardUses.bulkWrite(ops.slice(i, i + 1000), { ordered: false });
   }
 
   async history(p: PaymentFacts): Promise<History> {
@@ -51,9 +90,13 @@ export class VelocityStore {
         .sort({ at: -1 })
         .limit(maxHistory)
         .toArray(),
-      this.events
+      // Customers with a payment on this card within the window (one document each).
+      this.cardUses
         .find(
-          { cardKey: p.cardKey, at: { $gte: new Date(p.at - cardWindowMs), $lte: until } },
+          {
+            cardKey: p.cardKey,
+            at: { $elemMatch: { $gte: new Date(p.at - cardWindowMs), $lte: until } },
+          },
           { projection: { customerId: 1 } },
         )
         .limit(maxHistory)
@@ -75,20 +118,36 @@ export class VelocityStore {
   }
 
   async record(p: PaymentFacts): Promise<void> {
-    await this.events.updateOne(
-      { _id: p.paymentId },
-      {
-        $setOnInsert: {
-          customerId: p.customerId,
-          at: new Date(p.at),
-          amountUsd: Math.round(toUsd(p.amount, p.currency) * 100) / 100,
-          cardKey: p.cardKey,
-          ipCountry: p.ipCountry,
-          shippingCountry: p.shippingCountry,
-          shippingKey: p.shippingKey,
+    const use = cardUseUpdate(p.cardKey, p.customerId, new Date(p.at));
+    await Promise.all([
+      this.events.updateOne(
+        { _id: p.paymentId },
+        {
+          $setOnInsert: {
+            customerId: p.customerId,
+            at: new Date(p.at),
+            amountUsd: Math.round(toUsd(p.amount, p.currency) * 100) / 100,
+            cardKey: p.cardKey,
+            ipCountry: p.ipCountry,
+            shippingCountry: p.shippingCountry,
+            shippingKey: p.shippingKey,
+          },
         },
-      },
-      { upsert: true },
-    );
+        { upsert: true },
+      ),
+      this.cardUses.updateOne(use.filter, use.update, { upsert: true }),
+    ]);
   }
+}
+
+/** The upsert that adds one payment time to a (card, customer) document, keeping the latest few. */
+function cardUseUpdate(cardKey: string, customerId: string, at: Date): UpdateOneModel<CardUseDoc> {
+  return {
+    filter: { _id: `${cardKey}|${customerId}` },
+    update: {
+      $setOnInsert: { cardKey, customerId },
+      $push: { at: { $each: [at], $slice: -cardUseTimes } },
+    },
+    upsert: true,
+  };
 }

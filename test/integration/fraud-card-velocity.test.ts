@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentFacts } from '../../services/fraud-agent/facts.ts';
+import { VelocityStore } from '../../services/fraud-agent/velocity-store.ts';
+import { startTestNode, type TestNode } from '../harness.ts';
+
+/**
+ * "Other customers on this card in 24 h", from one document per (card, customer): the payment's own
+ * window (after it, before the window and the payment's own customer do not count), and payments
+ * recorded before that collection existed. Real MongoDB-wire server.
+ */
+describe('fraud velocity: other customers on a card', () => {
+  let node: TestNode;
+  beforeAll(async () => {
+    node = await startTestNode({ roles: [] });
+  });
+  afterAll(async () => {
+    for (const suffix of ['_card', '_backfill'])
+      await node?.mongo.db(`${node.config.mongoDb}${suffix}`).dropDatabase();
+    await node?.destroy();
+  });
+
+  const HOUR = 3_600_000;
+  const t0 = Date.parse('2026-11-20T12:00:00Z');
+  const payment = (paymentId: string, customerId: string, cardKey: string, at: number): PaymentFacts => ({
+    paymentId,
+    customerId,
+    at,
+    amount: 10,
+    currency: 'USD',
+    cardKey,
+    bin: null,
+    cardCountry: null,
+    billingCountry: 'PT',
+    shippingCountry: 'PT',
+    shippingKey: 'ship',
+    ipCountry: null,
+    accountCreatedAt: null,
+    email: null,
+    itemCount: 1,
+  });
+
+  it('counts each other customer with a payment on the card within the 24 h before the payment', async () => {
+    const store = new VelocityStore(node.mongo.db(`${node.config.mongoDb}_card`));
+    await store.setup();
+    const card = 'card-shared';
+    for (const p of [
+      payment('p1', 'alice', card, t0),
+      payment('p2', 'bob', card, t0 + HOUR),
+      payment('p3', 'bob', card, t0 + 2 * HOUR), // bob twice: one customer
+      payment('p4', 'carol', card, t0 - 25 * HOUR), // before the window
+      payment('p5', 'dave', card, t0 + 10 * HOUR), // after the payment asked about
+      payment('p6', 'erin', 'card-other', t0 + HOUR), // another card
+    ])
+      await store.record(p);
+    await store.record(payment('p2', 'bob', card, t0 + HOUR)); // a redelivery changes nothing
+
+    const asked = payment('p7', 'alice', card, t0 + 3 * HOUR);
+    expect((await store.history(asked)).otherCustomersOnCard24h).toBe(1); // bob
+    expect((await store.history(payment('p8', 'zoe', card, t0 + 3 * HOUR))).otherCustomersOnCard24h).toBe(2); // alice, bob
+    expect((await store.history(payment('p9', 'zoe', card, t0 + 11 * HOUR))).otherCustomersOnCard24h).toBe(3); // + dave
+    expect((await store.history(payment('p10', 'zoe', card, t0 - 24 * HOUR))).otherCustomersOnCard24h).toBe(
+      1,
+    ); // carol
+    // One small document per (card, customer), whatever the number of payments.
+    expect(await store.cardUses.countDocuments({ cardKey: card })).toBe(4);
+  });
+
+  it('payments recorded before the card collection existed are taken into it at setup', async () => {
+    const db = node.mongo.db(`${node.config.mongoDb}_backfill`);
+    const now = Date.now();
+    // As an older fraud agent recorded them: payment events only.
+    await db.collection('fraud_customer_events').insertMany([
+      {
+        _id: 'b1',
+        customerId: 'ann',
+        at: new Date(now - HOUR),
+        amountUsd: 5,
+        cardKey: 'k',
+        ipCountry: null,
+        shippingCountry: 'PT',
+        shippingKey: 's',
+      },
+      {
+        _id: 'b2',
+        customerId: 'ben',
+        at: new Date(now - 2 * HOUR),
+        amountUsd: 5,
+        cardKey: 'k',
+        ipCountry: null,
+        shippingCountry: 'PT',
+        shippingKey: 's',
+      },
+      {
+        _id: 'b3',
+        customerId: 'cid',
+        at: new Date(now - 30 * HOUR),
+        amountUsd: 5,
+        cardKey: 'k',
+        ipCountry: null,
+        shippingCountry: 'PT',
+        shippingKey: 's',
+      },
+    ] as never[]);
+    const store = new VelocityStore(db);
+    await store.setup();
+    expect((await store.history(payment('b4', 'new', 'k', now))).otherCustomersOnCard24h).toBe(2);
+  });
+});

@@ -251,11 +251,6 @@ export class SagaStore {
   }
 
   /**
-   * Sagas with a timer due by `now`, earliest first, streamed in batches: one indexed range
-   * query however large the backlog. `since` narrows it to timers that became due after a
-   * previous poll's watermark.
-   */
-  /**
    * Up to `limit` due sagas, whole, for a scheduler that hands them to the sagas' actors: in
    * index order, unsorted, so that a server stops reading at the limit.
    */
@@ -266,6 +261,11 @@ export class SagaStore {
     return docs.map((d) => withSnapshotContext(d));
   }
 
+  /**
+   * Sagas with a timer due by `now`, earliest first, streamed in batches: one indexed range
+   * query however large the backlog. `since` narrows it to timers that became due after a
+   * previous poll's watermark.
+   */
   findDue(now: Date, since?: Date): AsyncIterable<DueSaga> {
     const range: { $lte: Date; $gt?: Date } = { $lte: now };
     if (since) range.$gt = since;

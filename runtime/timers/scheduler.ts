@@ -66,7 +66,7 @@ export class TimerScheduler {
     tick();
   }
 
-  /** Timer event ids published within the duplicate window: the stream has them already. */
+  /** Timer event ids fired (stepped here or published) within the duplicate window. */
   private readonly recent = new Map<string, number>();
   /**
    * When the last completed poll looked: every saga due by then was published (or is in
@@ -76,7 +76,7 @@ export class TimerScheduler {
   private lastFullScan = 0;
 
   /**
-   * Publishes every due timer not published lately. A poll reads only sagas that became due
+   * Fires every due timer not fired lately. A poll reads only sagas that became due
    * since the last one looked (an indexed range, minus a margin for a timer armed by a replica
    * whose clock is behind, or committed while that poll ran); every
    * `fullScanMs` it reads all due sagas again, which refires a timer whose event was lost
@@ -138,14 +138,17 @@ export class TimerScheduler {
     });
   }
 
+  /** For a poll's `Firing`: whether the timer event `id` fired within the duplicate window. */
   wasRecentlyFired(id: string): boolean {
     return this.recent.has(id);
   }
 
+  /** For a poll's `Firing`. */
   markFired(id: string): void {
     this.recent.set(id, Date.now());
   }
 
+  /** For a poll's `Firing`. */
   warn(obj: Record<string, unknown>, msg: string): void {
     this.log.warn(obj, msg);
   }

@@ -6,6 +6,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Collection } from 'mongodb';
 import type { Distribution } from '../runtime/node.ts';
+import { idempotencyKeyHeader } from '../runtime/http/idempotency.ts';
 import { topology } from '../runtime/messaging/index.ts';
 import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
 import { planOrders } from '../test/scale/orders.ts';
@@ -95,7 +96,24 @@ export class ApiClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
-  start(order: OrderInput): Promise<string> {
+  /**
+   * Starts one order. A keep-alive socket the server closes (after 5 s idle) just as it is reused
+   * resets the request; at concurrency 256 hundreds of sockets idle that long between a worker's
+   * sagas. The request is then sent again with the same `Idempotency-Key` (the order id), so a
+   * request that did reach the API starts its saga once.
+   */
+  async start(order: OrderInput): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.post(order);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (attempt >= 3 || (code !== 'ECONNRESET' && code !== 'EPIPE')) throw err;
+      }
+    }
+  }
+
+  private post(order: OrderInput): Promise<string> {
     const body = JSON.stringify(order);
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -103,7 +121,11 @@ export class ApiClient {
         {
           method: 'POST',
           agent: this.agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            [idempotencyKeyHeader]: order.orderId,
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];

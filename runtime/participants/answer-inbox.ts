@@ -4,6 +4,25 @@ import type { Bus, Envelope } from '../messaging/index.ts';
 import { InsertBatcher } from '../store/insert-batcher.ts';
 
 /**
+ * The answer to an incoming message: its own id, caused by that message, in the same saga and
+ * correlation (and trace) as it.
+ */
+export function answerEnvelope(cause: Envelope, id: string, type: string, data: Envelope['data']): Envelope {
+  return {
+    id,
+    type,
+    schemaVersion: 1,
+    occurredAt: new Date().toISOString(),
+    sagaId: cause.sagaId,
+    sagaType: cause.sagaType,
+    correlationId: cause.correlationId,
+    causationId: cause.id,
+    traceparent: cause.traceparent,
+    data,
+  };
+}
+
+/**
  * The inbox of a host that answers each incoming message once (a participant's reply to a
  * command, a reactor's reaction to an event): one record per message id (the unique `_id`
  * decides), and the answer recorded first is THE answer, published under its own id on every

@@ -1,7 +1,7 @@
 import type { Collection, Db } from 'mongodb';
 import { type Bus, type Delivery, DurableConsumer, type Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { AnswerInbox } from './answer-inbox.ts';
+import { AnswerInbox, answerEnvelope } from './answer-inbox.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
 export interface Reaction {
@@ -122,18 +122,12 @@ export class EventReactorHost {
         db: this.db,
         log: d.log,
       });
-      const reactionEnv: Envelope = {
-        id: `${env.id}:${this.def.idSuffix}`,
-        type: `${this.def.source}.${reaction.type}`,
-        schemaVersion: 1,
-        occurredAt: new Date().toISOString(),
-        sagaId: env.sagaId,
-        sagaType: env.sagaType,
-        correlationId: env.correlationId,
-        causationId: env.id,
-        traceparent: env.traceparent,
-        data: reaction.data,
-      };
+      const reactionEnv = answerEnvelope(
+        env,
+        `${env.id}:${this.def.idSuffix}`,
+        `${this.def.source}.${reaction.type}`,
+        reaction.data,
+      );
       return { ...reaction.record, _id: env.id, reaction: reactionEnv, sagaId: env.sagaId, at: new Date() };
     });
     if (!record) {

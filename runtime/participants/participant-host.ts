@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { ValidationError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope, splitType } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { AnswerInbox } from './answer-inbox.ts';
+import { AnswerInbox, answerEnvelope } from './answer-inbox.ts';
 import type { ParticipantDefinition } from './participant.ts';
 
 interface Processed {
@@ -109,18 +109,7 @@ export class ParticipantHost {
         db: this.db,
         log: d.log,
       });
-      const replyEnv: Envelope = {
-        id: `${env.id}:reply`,
-        type: `${this.def.name}.${reply.type}`,
-        schemaVersion: 1,
-        occurredAt: new Date().toISOString(),
-        sagaId: env.sagaId,
-        sagaType: env.sagaType,
-        correlationId: env.correlationId,
-        causationId: env.id,
-        traceparent: env.traceparent,
-        data: reply.data,
-      };
+      const replyEnv = answerEnvelope(env, `${env.id}:reply`, `${this.def.name}.${reply.type}`, reply.data);
       return { _id: env.id, reply: replyEnv, at: new Date() };
     });
     if (!record) {

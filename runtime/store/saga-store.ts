@@ -255,9 +255,7 @@ export class SagaStore {
    * index order, unsorted, so that a server stops reading at the limit.
    */
   async findDueDocs(now: Date, since: Date | undefined, limit: number): Promise<SagaDoc[]> {
-    const range: { $lte: Date; $gt?: Date } = { $lte: now };
-    if (since) range.$gt = since;
-    const docs = await this.sagas.find({ nextWakeAt: range }).limit(limit).toArray();
+    const docs = await this.sagas.find(dueFilter(now, since)).limit(limit).toArray();
     return docs.map((d) => withSnapshotContext(d));
   }
 
@@ -267,13 +265,10 @@ export class SagaStore {
    * previous poll's watermark.
    */
   findDue(now: Date, since?: Date): AsyncIterable<DueSaga> {
-    const range: { $lte: Date; $gt?: Date } = { $lte: now };
-    if (since) range.$gt = since;
     return this.sagas
-      .find(
-        { nextWakeAt: range },
-        { projection: { _id: 1, timers: 1, type: 1, correlationId: 1, traceparent: 1, nextWakeAt: 1 } },
-      )
+      .find(dueFilter(now, since), {
+        projection: { _id: 1, timers: 1, type: 1, correlationId: 1, traceparent: 1, nextWakeAt: 1 },
+      })
       .sort({ nextWakeAt: 1 })
       .batchSize(1000);
   }
@@ -315,6 +310,11 @@ export function nextWake(timers: Record<string, TimerEntry>): Date | null {
   let min: Date | null = null;
   for (const t of Object.values(timers)) if (!min || t.dueAt < min) min = t.dueAt;
   return min;
+}
+
+/** Sagas with a timer due by `now` (and, with `since`, not due at `since` yet). */
+function dueFilter(now: Date, since?: Date): Filter<SagaDoc> {
+  return { nextWakeAt: since ? { $gt: since, $lte: now } : { $lte: now } };
 }
 
 /**

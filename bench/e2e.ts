@@ -11,7 +11,7 @@ import { topology } from '../runtime/messaging/index.ts';
 import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
 import { planOrders } from '../test/scale/orders.ts';
 import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
-import { type HopBreakdown, hopBreakdown } from './hops.ts';
+import { type HopBreakdown, hopBreakdown, type StreamMarks } from './hops.ts';
 import type { MongoCounts } from './role-main.ts';
 import { BenchRole, cpuSeconds } from './roles.ts';
 import { round, sleep, summarize } from './stats.ts';
@@ -260,6 +260,16 @@ export interface Observed {
   namespace: string;
 }
 
+async function streamMarks(o: Observed): Promise<StreamMarks> {
+  const topo = topology(o.namespace);
+  const last = async (stream: string) => (await o.jsm.streams.info(stream)).state.last_seq;
+  return {
+    jsm: o.jsm,
+    cmd: { stream: topo.streams.cmd, afterSeq: await last(topo.streams.cmd) },
+    evt: { stream: topo.streams.evt, afterSeq: await last(topo.streams.evt) },
+  };
+}
+
 export async function snapshot(o: Observed): Promise<Snapshot> {
   const topo = topology(o.namespace);
   const count = async (name: string) => (await o.jsm.streams.info(name)).state.messages;
@@ -323,6 +333,8 @@ export async function runLevel(opts: {
 }): Promise<LevelResult> {
   const { concurrency, windowMs, api, watcher } = opts;
   const before = opts.measure ? await snapshot(opts.observed) : undefined;
+  // At concurrency 1 each hop is also split into legs (hops.ts), from the messages of this level.
+  const marks = opts.history && concurrency === 1 ? await streamMarks(opts.observed) : undefined;
   const queries0 = watcher.queries;
   const start = performance.now();
   const end = start + windowMs;
@@ -390,7 +402,7 @@ export async function runLevel(opts: {
       }
     }
   }
-  const hops = opts.history ? await hopBreakdown(watcher.sagas, opts.history, finished) : null;
+  const hops = opts.history ? await hopBreakdown(watcher.sagas, opts.history, finished, 2000, marks) : null;
   const msgs =
     before && after ? after.messages.cmd + after.messages.evt - before.messages.cmd - before.messages.evt : 0;
   return {

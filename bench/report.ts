@@ -155,6 +155,23 @@ export function formatTable(r: BenchResult): string {
       out.push(`  gap before each transition, by its event (p50 / p95 / p99 ms):`);
       for (const [k, v] of Object.entries(c1.hops.byEvent))
         out.push(`  ${k.padEnd(40)} ${String(v.count).padStart(5)}  ${f(v.p50)} / ${f(v.p95)} / ${f(v.p99)}`);
+      if (c1.hops.legs) {
+        out.push(
+          `  each hop in legs, by who answered (p50 / p95 ms): step = orchestrator step -> command stored,`,
+        );
+        out.push(
+          `  answer = stored -> answer made (delivery, handler), reply = -> answer stored, back = -> next step`,
+        );
+        const sp = (v: { p50: number | null; p95: number | null } | null) =>
+          v ? `${f(v.p50)} / ${f(v.p95)}`.padStart(12) : 'n/a'.padStart(12);
+        out.push(
+          `  ${''.padEnd(12)} ${'hops'.padStart(5)} ${['step', 'answer', 'reply', 'back'].map((h) => h.padStart(12)).join(' ')}`,
+        );
+        for (const [k, v] of Object.entries(c1.hops.legs))
+          out.push(
+            `  ${k.padEnd(12)} ${String(v.count).padStart(5)} ${[v.step, v.answer, v.reply, v.back].map(sp).join(' ')}`,
+          );
+      }
     }
     out.push('');
   }

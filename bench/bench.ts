@@ -22,6 +22,7 @@ import {
   roleArgs,
   runLevel,
   TerminalWatcher,
+  type Layout,
 } from './e2e.ts';
 import { type FootprintResult, measureFootprint } from './footprint.ts';
 import { formatProfile, monoUs, summarizeProfile } from './profile.ts';
@@ -40,14 +41,17 @@ interface Args {
   footprintSagas: number;
   activeActors: number;
   seed: number;
+  layout: Layout;
 }
 
 const usage = `usage: npm run bench -- [--quick] [--profile [all]] [--levels 1,16,64,256] [--window-sec N]
-                       [--warmup-sec N] [--footprint-sagas N] [--active-actors N] [--seed N] [--out FILE]
+                       [--warmup-sec N] [--footprint-sagas N] [--active-actors N] [--seed N] [--layout roles|all] [--out FILE]
   --quick            short run (CI): concurrency 1, 16, 64 for 3 s each, 2,000 footprint sagas
   --profile          run the orchestrator (or every role with "all") under --cpu-prof and summarise it
   --footprint-sagas  waiting sagas for the passivated and recovery figures; 0 skips the footprint (null)
-  --active-actors    live actors for the active figure (default 10,000; 2,000 with --quick)`;
+  --active-actors    live actors for the active figure (default 10,000; 2,000 with --quick)
+  --layout           roles: one process per role (default, as deploy/k8s); all: every role in one
+                     process (jetsaga all); the footprint's orchestrator runs alone either way`;
 
 function parseArgs(argv: string[]): Args {
   const quick = argv.includes('--quick');
@@ -62,6 +66,7 @@ function parseArgs(argv: string[]): Args {
     footprintSagas: quick ? 2_000 : 100_000,
     activeActors: quick ? 2_000 : 10_000,
     seed: 42,
+    layout: 'roles',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -86,7 +91,11 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--footprint-sagas') a.footprintSagas = Math.floor(num(arg));
     else if (arg === '--active-actors') a.activeActors = Math.max(1, Math.floor(num(arg)));
     else if (arg === '--seed') a.seed = Math.floor(num(arg));
-    else if (arg === '--help' || arg === '-h') {
+    else if (arg === '--layout') {
+      const v = argv[++i];
+      if (v !== 'roles' && v !== 'all') throw new Error(`--layout takes roles or all (got ${v})`);
+      a.layout = v;
+    } else if (arg === '--help' || arg === '-h') {
       process.stdout.write(`${usage}\n`);
       process.exit(0);
     } else throw new Error(`unknown option ${arg}\n${usage}`);
@@ -208,7 +217,8 @@ async function main(): Promise<number> {
   // writes a profile of its own; the main thread's is the one with thread id 0 in its name.
   const profileDirs: Array<{ role: string; dir: string }> = [];
   const nodeFlags = (role: string) => {
-    if (args.profile === 'off' || (args.profile === 'orchestrator' && role !== 'orchestrator')) return [];
+    const orchestrator = role === 'orchestrator' || role === 'all';
+    if (args.profile === 'off' || (args.profile === 'orchestrator' && !orchestrator)) return [];
     const dir = path.join(resultsDir, 'profiles', `${runId}-${role.replace(/[^a-z0-9-]/gi, '_')}`);
     profileDirs.push({ role, dir });
     return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
@@ -249,8 +259,8 @@ async function main(): Promise<number> {
 
     // Every role in its own process.
     const t0 = performance.now();
-    say(`starting ${roleArgs(benchDistribution).length} role processes...`);
-    cluster = await Cluster.start({ dist: benchDistribution, env, logDir, nodeFlags });
+    say(`starting ${roleArgs(benchDistribution, args.layout).length} role processes...`);
+    cluster = await Cluster.start({ dist: benchDistribution, layout: args.layout, env, logDir, nodeFlags });
     startupSec = (performance.now() - t0) / 1000;
     say(`roles ready in ${startupSec.toFixed(1)} s; API on ${cluster.api}`);
     const sagas = mongo.db(db).collection<SagaDoc>('sagas');
@@ -448,7 +458,10 @@ async function main(): Promise<number> {
       node: process.version,
     },
     infra: infra.describe(),
-    distribution: { roles: roleArgs(benchDistribution).map((a) => a.join(':')) },
+    distribution: {
+      layout: args.layout,
+      roles: roleArgs(benchDistribution, args.layout).map((a) => a.join(':')),
+    },
     startupSec: round(startupSec, 1),
     raw,
     rawPasses,

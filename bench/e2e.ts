@@ -18,8 +18,15 @@ import { round, sleep, summarize } from './stats.ts';
 
 const terminal = ['completed', 'compensated', 'failed', 'cancelled'];
 
-/** The roles of a distribution, api last: orchestrator, each participant, each extra role. */
-export function roleArgs(dist: Distribution): string[][] {
+/**
+ * How the roles share processes: `roles`, one process each (the layout of deploy/k8s, where each
+ * role scales on its own), or `all`, every role in one process (`jetsaga all`, one small machine).
+ */
+export type Layout = 'roles' | 'all';
+
+/** The role processes of a distribution, api last: orchestrator, each participant, each extra role. */
+export function roleArgs(dist: Distribution, layout: Layout = 'roles'): string[][] {
+  if (layout === 'all') return [['all']];
   return [
     ['orchestrator'],
     ...Object.keys(dist.participants).map((name) => ['service', name]),
@@ -34,12 +41,13 @@ export class Cluster {
   /** Starts every role at once (provisioning is idempotent, so any order works). */
   static async start(opts: {
     dist: Distribution;
+    layout?: Layout;
     env: NodeJS.ProcessEnv;
     logDir: string;
     /** Node flags per role name (e.g. `--cpu-prof` for the orchestrator). */
     nodeFlags?: (role: string) => string[];
   }): Promise<Cluster> {
-    const roles = roleArgs(opts.dist).map(
+    const roles = roleArgs(opts.dist, opts.layout).map(
       (args) =>
         new BenchRole({
           args,

@@ -1,5 +1,5 @@
 // The people-readable table of a benchmark result.
-import type { LevelResult } from './e2e.ts';
+import type { Layout, LevelResult } from './e2e.ts';
 import type { FootprintResult } from './footprint.ts';
 import type { RawResult } from './raw.ts';
 
@@ -9,7 +9,7 @@ export interface BenchResult {
   durationSec: number;
   machine: { cpus: number; cpuModel: string; memGb: number; node: string };
   infra: string;
-  distribution: { roles: string[] };
+  distribution: { layout: Layout; roles: string[] };
   startupSec: number | null;
   /** The best of `rawPasses`, figure by figure. */
   raw: RawResult | null;
@@ -44,6 +44,9 @@ export function formatTable(r: BenchResult): string {
     `jetsaga bench ${r.quick ? '(quick) ' : ''}${r.date} — ${r.machine.cpus} CPUs, ${r.machine.cpuModel}, node ${r.machine.node}`,
   );
   out.push(`infrastructure: ${r.infra}`);
+  out.push(
+    `processes: ${r.distribution.layout === 'all' ? 'every role in one process (--layout all)' : `one per role (${r.distribution.roles.length})`}`,
+  );
   out.push('');
   if (r.raw) {
     const { publish, consume, store } = r.raw;

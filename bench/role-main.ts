@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Collection } from 'mongodb';
 import { loadConfig } from '../runtime/config.ts';
-import { type Role, type RunningNode, startNode } from '../runtime/node.ts';
+import { allRoles, type Role, type RunningNode, startNode } from '../runtime/node.ts';
 import { distributionForTests as benchDistribution } from '../test/dist.ts';
 
 /** MongoDB operations this process asked for, by collection method, and the write statements among them. */
@@ -82,6 +82,13 @@ for (const method of [...Object.keys(writeMethods), ...readMethods]) {
 
 const send = (msg: FromRole) => process.send?.(msg);
 
+/** `all` (every role in this one process, as `jetsaga all`) or one role. */
+function parseRoles(args: string[]): { roles: Role[]; rest: string[] } {
+  if (args[0] === 'all') return { roles: allRoles(benchDistribution), rest: args.slice(1) };
+  const { role, rest } = parseRole(args);
+  return { roles: [role], rest };
+}
+
 function parseRole(args: string[]): { role: Role; rest: string[] } {
   const [first, ...rest] = args;
   if (first === 'api' || first === 'orchestrator') return { role: { kind: first }, rest };
@@ -139,9 +146,9 @@ function dumpSourceMaps(): void {
 }
 
 async function main(): Promise<void> {
-  const { role, rest } = parseRole(process.argv.slice(2));
+  const { roles, rest } = parseRoles(process.argv.slice(2));
   const { config } = loadConfig(rest);
-  const node = await startNode(config, benchDistribution, [role]);
+  const node = await startNode(config, benchDistribution, roles);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

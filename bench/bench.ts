@@ -257,7 +257,7 @@ async function main(): Promise<number> {
     await mongo.connect();
     const jsm = await jetstreamManager(nc);
 
-    // Every role in its own process.
+    // The roles: a process each, or all of them in one (`--layout all`).
     const t0 = performance.now();
     say(`starting ${roleArgs(benchDistribution, args.layout).length} role processes...`);
     cluster = await Cluster.start({ dist: benchDistribution, layout: args.layout, env, logDir, nodeFlags });

@@ -37,8 +37,8 @@ export interface HopBreakdown {
  * - `reply`: the answer made -> the answer stored (the inbox record, the publish);
  * - `back`: the answer stored -> the orchestrator's next step began (delivery, the saga's mailbox).
  * A reactor answering an event (the fraud agent) has no `step` leg of its own here: its event is a
- * participant's reply. Envelope and history times have millisecond resolution, so single legs are
- * +-0.5 ms; their medians over hundreds of hops are what to read.
+ * participant's reply. Envelope and history times are whole milliseconds (truncated), so one leg is
+ * off by up to 1 ms (a `back` may read -0.2); their medians over hundreds of hops are what to read.
  */
 export interface Legs {
   count: number;

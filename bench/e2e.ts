@@ -258,6 +258,8 @@ export interface Snapshot {
   cpu: Record<string, number | null>;
   mongo: Record<string, MongoCounts | null>;
   messages: { cmd: number; evt: number; dlq: number };
+  /** The streams' last sequences: the messages after them are the level's (hops.ts, legs). */
+  lastSeq: { cmd: number; evt: number };
 }
 
 export interface Observed {
@@ -268,23 +270,22 @@ export interface Observed {
   namespace: string;
 }
 
-async function streamMarks(o: Observed): Promise<StreamMarks> {
+function streamMarks(o: Observed, before: Snapshot): StreamMarks {
   const topo = topology(o.namespace);
-  const last = async (stream: string) => (await o.jsm.streams.info(stream)).state.last_seq;
   return {
     jsm: o.jsm,
-    cmd: { stream: topo.streams.cmd, afterSeq: await last(topo.streams.cmd) },
-    evt: { stream: topo.streams.evt, afterSeq: await last(topo.streams.evt) },
+    cmd: { stream: topo.streams.cmd, afterSeq: before.lastSeq.cmd },
+    evt: { stream: topo.streams.evt, afterSeq: before.lastSeq.evt },
   };
 }
 
 export async function snapshot(o: Observed): Promise<Snapshot> {
   const topo = topology(o.namespace);
-  const count = async (name: string) => (await o.jsm.streams.info(name)).state.messages;
+  const state = async (name: string) => (await o.jsm.streams.info(name)).state;
   const [cmd, evt, dlq] = await Promise.all([
-    count(topo.streams.cmd),
-    count(topo.streams.evt),
-    count(topo.streams.dlq),
+    state(topo.streams.cmd),
+    state(topo.streams.evt),
+    state(topo.streams.dlq),
   ]);
   const stats = await Promise.all(o.cluster.roles.map(async (r) => [r.name, await r.stats()] as const));
   const cpu: Record<string, number | null> = {};
@@ -297,7 +298,8 @@ export async function snapshot(o: Observed): Promise<Snapshot> {
     at: performance.now(),
     cpu,
     mongo: Object.fromEntries(stats.map(([name, s]) => [name, s?.mongo ?? null])),
-    messages: { cmd, evt, dlq },
+    messages: { cmd: cmd.messages, evt: evt.messages, dlq: dlq.messages },
+    lastSeq: { cmd: cmd.last_seq, evt: evt.last_seq },
   };
 }
 
@@ -342,7 +344,7 @@ export async function runLevel(opts: {
   const { concurrency, windowMs, api, watcher } = opts;
   const before = opts.measure ? await snapshot(opts.observed) : undefined;
   // At concurrency 1 each hop is also split into legs (hops.ts), from the messages of this level.
-  const marks = opts.history && concurrency === 1 ? await streamMarks(opts.observed) : undefined;
+  const marks = before && opts.history && concurrency === 1 ? streamMarks(opts.observed, before) : undefined;
   const queries0 = watcher.queries;
   const start = performance.now();
   const end = start + windowMs;

@@ -55,4 +55,35 @@ describe('ActorHost', () => {
     expect(actor.id).toBe(4);
     host.close();
   });
+
+  it('passivates a finished actor once its mailbox is empty, and activates it again for a late message', async () => {
+    const passivated: string[] = [];
+    let created = 0;
+    const host = new ActorHost({
+      create: () => ({ id: ++created, ended: false }),
+      idleMs: 60_000,
+      maxLive: 100,
+      onPassivate: (key) => passivated.push(key),
+      finished: (a) => a.ended,
+    });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const first = host.run('s', async (a) => {
+      a.ended = true;
+      await gate;
+    });
+    // Queued behind the first: the actor stays live until its mailbox is empty.
+    const second = host.run('s', async (a) => a.id);
+    release();
+    await first;
+    expect(passivated).toEqual([]);
+    expect(await second).toBe(1);
+    await sleep(0);
+    expect(passivated).toEqual(['s']);
+    expect(host.size).toBe(0);
+    await host.run('other', async () => undefined);
+    expect(host.size).toBe(1);
+    expect(await host.run('s', async (a) => a.id)).toBe(3);
+    host.close();
+  });
 });

@@ -10,6 +10,11 @@ export interface ActorHostOptions<A> {
   maxLive: number;
   /** Called when an actor is dropped from memory. */
   onPassivate?: (key: string, actor: A) => void;
+  /**
+   * Whether an actor has nothing more to do (e.g. its saga has ended): it is passivated as soon
+   * as its mailbox is empty instead of staying live until idle. A late message activates it again.
+   */
+  finished?: (actor: A) => boolean;
 }
 
 interface Slot<A> {
@@ -58,7 +63,8 @@ export class ActorHost<A> {
   private done(key: string, slot: Slot<A>): void {
     slot.pending--;
     slot.lastUsed = Date.now();
-    if (this.live.size > this.opts.maxLive && slot.pending === 0) this.passivate(key, slot);
+    if (slot.pending > 0) return;
+    if (this.live.size > this.opts.maxLive || this.opts.finished?.(slot.actor)) this.passivate(key, slot);
   }
 
   private evictOverflow(): void {

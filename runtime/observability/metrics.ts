@@ -243,7 +243,7 @@ singleton(
   () =>
     new client.Counter({
       name: 'jetsaga_actors_passivated_total',
-      help: 'saga actors dropped from memory (idle or over the live cap)',
+      help: 'saga actors dropped from memory (saga ended, idle, or over the live cap)',
       async collect() {
         for (const { source, snap } of await snapshots()) {
           if (!snap.actors) continue;

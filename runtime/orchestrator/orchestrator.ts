@@ -37,6 +37,7 @@ export class Orchestrator {
       create: (id) => new SagaActor(id, actorDeps),
       idleMs: config.actorIdleMs,
       maxLive: config.actorMaxLive,
+      finished: (actor) => actor.finished,
     });
     this.consumer = new DurableConsumer(
       bus,

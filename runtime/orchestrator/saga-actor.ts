@@ -87,6 +87,22 @@ export class SagaActor {
   ) {}
 
   /**
+   * The saga has ended and everything its steps asked for is published, copied and cleared: no
+   * message can change it any more, so the host drops it from memory at once rather than after
+   * `actorIdleMs` (a late duplicate reloads the document). Finished sagas otherwise stayed live
+   * long enough to be promoted to V8's old generation, each one garbage for the next full GC.
+   */
+  get finished(): boolean {
+    return (
+      this.doc !== null &&
+      isTerminal(this.doc.status) &&
+      this.clearTimer === null &&
+      this.done.msgIds.size === 0 &&
+      this.done.historyRevs.size === 0
+    );
+  }
+
+  /**
    * `deliver` with the saga's document as the caller just read it (a due timer's poll): it
    * replaces no newer cached copy, and it is not "fresh" (ignoring the event needs a reload),
    * so at worst it costs the reload that `deliver` would have done anyway.

@@ -38,6 +38,7 @@ interface Args {
   levels: number[];
   windowSec: number;
   warmupSec: number;
+  levelWarmupSec: number;
   footprintSagas: number;
   activeActors: number;
   seed: number;
@@ -45,8 +46,10 @@ interface Args {
 }
 
 const usage = `usage: npm run bench -- [--quick] [--profile [all]] [--levels 1,16,64,256] [--window-sec N]
-                       [--warmup-sec N] [--footprint-sagas N] [--active-actors N] [--seed N] [--layout roles|all] [--out FILE]
+                       [--warmup-sec N] [--level-warmup-sec N] [--footprint-sagas N] [--active-actors N] [--seed N] [--layout roles|all] [--out FILE]
   --quick            short run (CI): concurrency 1, 16, 64 for 3 s each, 2,000 footprint sagas
+  --warmup-sec       unmeasured run at concurrency 16 before the raw bounds (default 30; 2 with --quick)
+  --level-warmup-sec unmeasured run at each level's own concurrency right before it (default 20; 1 with --quick)
   --profile          run the orchestrator (or every role with "all") under --cpu-prof and summarise it
   --footprint-sagas  waiting sagas for the passivated and recovery figures; 0 skips the footprint (null)
   --active-actors    live actors for the active figure (default 10,000; 2,000 with --quick)
@@ -62,7 +65,10 @@ function parseArgs(argv: string[]): Args {
     // Quick: no 256, whose every worker must see at least one saga through (a long tail on a slow store).
     levels: quick ? [1, 16, 64] : [1, 16, 64, 256],
     windowSec: quick ? 3 : 20,
-    warmupSec: quick ? 2 : 10,
+    // The store's JVM is still compiling for a minute of load (bench/README.md, "Warm-up"): the
+    // levels measure the steady state, as a deployment that has been up for a while runs.
+    warmupSec: quick ? 2 : 30,
+    levelWarmupSec: quick ? 1 : 20,
     footprintSagas: quick ? 2_000 : 100_000,
     activeActors: quick ? 2_000 : 10_000,
     seed: 42,
@@ -88,6 +94,7 @@ function parseArgs(argv: string[]): Args {
       });
     else if (arg === '--window-sec') a.windowSec = num(arg);
     else if (arg === '--warmup-sec') a.warmupSec = num(arg);
+    else if (arg === '--level-warmup-sec') a.levelWarmupSec = num(arg);
     else if (arg === '--footprint-sagas') a.footprintSagas = Math.floor(num(arg));
     else if (arg === '--active-actors') a.activeActors = Math.max(1, Math.floor(num(arg)));
     else if (arg === '--seed') a.seed = Math.floor(num(arg));
@@ -309,6 +316,18 @@ async function main(): Promise<number> {
 
     measuredFrom = monoUs();
     for (const c of args.levels) {
+      if (args.levelWarmupSec > 0) {
+        say(`warm-up: ${args.levelWarmupSec} s at concurrency ${c}`);
+        await runLevel({
+          concurrency: c,
+          windowMs: args.levelWarmupSec * 1000,
+          api,
+          watcher,
+          nextOrder,
+          observed,
+          measure: false,
+        });
+      }
       say(`end to end: concurrency ${c} for ${args.windowSec} s`);
       const level = await runLevel({
         concurrency: c,
@@ -319,8 +338,17 @@ async function main(): Promise<number> {
         observed,
         measure: true,
         history: mongo.db(db).collection<HistoryEntry>('saga_history'),
+        settleMaxMs: args.quick ? 5_000 : 30_000,
       });
       levels.push(level);
+      if (level.settle)
+        say(
+          `  quiet after ${level.settle.sec} s (${level.settle.busyCores} cores busy)${level.settle.quiet ? '' : ', gave up waiting'}`,
+        );
+      if (level.settle && !level.settle.quiet)
+        notes.push(
+          `concurrency ${c}: started with the processes still busy (${level.settle.busyCores} cores)`,
+        );
       say(
         `  ${level.sagasPerSec.toFixed(1)} sagas/s, p50 ${level.latencyMs.p50} ms, p99 ${level.latencyMs.p99} ms, ${level.messagesPerSaga.toFixed(1)} msgs/saga, ${level.storeWritesPerSaga?.toFixed(1)} writes/saga`,
       );
@@ -463,6 +491,7 @@ async function main(): Promise<number> {
       roles: roleArgs(benchDistribution, args.layout).map((a) => a.join(':')),
     },
     startupSec: round(startupSec, 1),
+    warmup: { firstSec: args.warmupSec, perLevelSec: args.levelWarmupSec },
     raw,
     rawPasses,
     levels,

@@ -1,6 +1,7 @@
 // End to end: every role in its own process, order-fulfillment sagas started through the HTTP API by a
 // closed loop of N workers (start one, wait until it is terminal, start the next), and what each saga
 // cost: CPU seconds per role, stream messages, MongoDB writes.
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
@@ -260,6 +261,27 @@ export interface Snapshot {
   messages: { cmd: number; evt: number; dlq: number };
   /** The streams' last sequences: the messages after them are the level's (hops.ts, legs). */
   lastSeq: { cmd: number; evt: number };
+  /** The machine's CPU time from /proc/stat (all processes, in clock ticks): null where there is none. */
+  machine: MachineTicks | null;
+}
+
+interface MachineTicks {
+  total: number;
+  idle: number;
+  /** Time the hypervisor ran something else while this machine's CPUs wanted to run. */
+  steal: number;
+}
+
+function machineTicks(): MachineTicks | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (v.length < 8 || v.some((x) => !Number.isFinite(x))) return null;
+    return { total: v.reduce((a, b) => a + b, 0), idle: v[3]! + v[4]!, steal: v[7]! };
+  } catch {
+    return null;
+  }
 }
 
 export interface Observed {
@@ -290,12 +312,10 @@ export async function snapshot(o: Observed): Promise<Snapshot> {
   const stats = await Promise.all(o.cluster.roles.map(async (r) => [r.name, await r.stats()] as const));
   const cpu: Record<string, number | null> = {};
   for (const r of o.cluster.roles) cpu[r.name] = r.cpuSeconds();
-  for (const [name, pid] of Object.entries(o.others)) {
-    cpu[name] =
-      pid === process.pid ? process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6 : cpuSeconds(pid);
-  }
+  for (const [name, pid] of Object.entries(o.others)) cpu[name] = otherCpuSeconds(pid);
   return {
     at: performance.now(),
+    machine: machineTicks(),
     cpu,
     mongo: Object.fromEntries(stats.map(([name, s]) => [name, s?.mongo ?? null])),
     messages: { cmd: cmd.messages, evt: evt.messages, dlq: dlq.messages },
@@ -327,6 +347,65 @@ export interface LevelResult {
   watcherQueriesPerSaga: number;
   /** Latency by outcome and the gap before each transition (when `history` was given). */
   hops: HopBreakdown | null;
+  /** The wait before the level for the processes to go quiet (`settle`). */
+  settle: Settled | null;
+  /**
+   * The whole machine during the level, from /proc/stat: share of its CPU time busy, and stolen
+   * by the hypervisor (other virtual machines on the same host). A level with a few percent of
+   * steal ran on a contended host; compare its latencies with care.
+   */
+  machine: { busyPct: number; stealPct: number } | null;
+}
+
+export interface Settled {
+  /** How long the wait took. */
+  sec: number;
+  /** CPU of the measured processes in the last sample, in cores. */
+  busyCores: number;
+  /** False when they were still busy when the wait gave up. */
+  quiet: boolean;
+}
+
+/** CPU seconds of one of the other processes (this harness's own from Node, the rest from /proc). */
+function otherCpuSeconds(pid: number | undefined): number | null {
+  if (pid !== process.pid) return cpuSeconds(pid);
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/** The measured processes' CPU seconds so far: every role, plus nats-server, the store and this harness. */
+function cpuNow(o: Observed): number {
+  let total = 0;
+  for (const r of o.cluster.roles) total += r.cpuSeconds() ?? 0;
+  for (const pid of Object.values(o.others)) total += otherCpuSeconds(pid) ?? 0;
+  return total;
+}
+
+/**
+ * Waits until the measured processes are quiet: their CPU, sampled every 250 ms, under
+ * `quietCores` twice in a row, or `maxMs` passed. Whatever ran before a level (its warm-up's
+ * last copies and clears, the raw bounds' dropped database and deleted stream, the store's
+ * background writer) then finishes before the level's counters are read, instead of inside
+ * them. On the 2-core machine this takes 0.5-1 s.
+ */
+export async function settle(o: Observed, quietCores = 0.15, maxMs = 30_000): Promise<Settled> {
+  const start = performance.now();
+  let quietSamples = 0;
+  let busyCores = Number.NaN;
+  let last = { at: performance.now(), cpu: cpuNow(o) };
+  while (performance.now() - start < maxMs) {
+    await sleep(250);
+    const now = { at: performance.now(), cpu: cpuNow(o) };
+    busyCores = (now.cpu - last.cpu) / ((now.at - last.at) / 1000);
+    last = now;
+    quietSamples = busyCores < quietCores ? quietSamples + 1 : 0;
+    if (quietSamples >= 2) break;
+  }
+  return {
+    sec: round((performance.now() - start) / 1000, 1)!,
+    busyCores: round(busyCores, 3)!,
+    quiet: quietSamples >= 2,
+  };
 }
 
 /** One closed-loop run at `concurrency` for `windowMs`, then a drain of the sagas still in flight. */
@@ -340,8 +419,11 @@ export async function runLevel(opts: {
   measure: boolean;
   /** Read the finished sagas' history for the hop breakdown (after the counters are taken). */
   history?: Collection<HistoryEntry>;
+  /** The longest wait for quiet before a measured level (`settle`). */
+  settleMaxMs?: number;
 }): Promise<LevelResult> {
   const { concurrency, windowMs, api, watcher } = opts;
+  const settled = opts.measure ? await settle(opts.observed, undefined, opts.settleMaxMs) : null;
   const before = opts.measure ? await snapshot(opts.observed) : undefined;
   // At concurrency 1 each hop is also split into legs (hops.ts), from the messages of this level.
   const marks = before && opts.history && concurrency === 1 ? streamMarks(opts.observed, before) : undefined;
@@ -438,6 +520,17 @@ export async function runLevel(opts: {
     storeCallsPerSagaByRole: callsByRole,
     watcherQueriesPerSaga: n ? (watcher.queries - queries0) / n : 0,
     hops,
+    settle: settled,
+    machine: machineShare(before?.machine ?? null, after?.machine ?? null),
+  };
+}
+
+function machineShare(a: MachineTicks | null, b: MachineTicks | null): LevelResult['machine'] {
+  if (!a || !b || b.total <= a.total) return null;
+  const total = b.total - a.total;
+  return {
+    busyPct: round((100 * (total - (b.idle - a.idle))) / total, 1)!,
+    stealPct: round((100 * (b.steal - a.steal)) / total, 1)!,
   };
 }
 

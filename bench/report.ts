@@ -11,6 +11,8 @@ export interface BenchResult {
   infra: string;
   distribution: { layout: Layout; roles: string[] };
   startupSec: number | null;
+  /** Unmeasured runs: `firstSec` at concurrency 16 before everything, `perLevelSec` at each level's own concurrency before it. */
+  warmup: { firstSec: number; perLevelSec: number };
   /** The best of `rawPasses`, figure by figure. */
   raw: RawResult | null;
   rawPasses: RawResult[];
@@ -46,6 +48,9 @@ export function formatTable(r: BenchResult): string {
   out.push(`infrastructure: ${r.infra}`);
   out.push(
     `processes: ${r.distribution.layout === 'all' ? 'every role in one process (--layout all)' : `one per role (${r.distribution.roles.length})`}`,
+  );
+  out.push(
+    `warm-up (unmeasured): ${r.warmup.firstSec} s at concurrency 16 first, then ${r.warmup.perLevelSec} s at each level's concurrency right before it`,
   );
   out.push('');
   if (r.raw) {
@@ -113,6 +118,23 @@ export function formatTable(r: BenchResult): string {
         ),
       );
     }
+    const withMachine = r.levels.filter((l) => l.machine);
+    if (withMachine.length > 0)
+      out.push(
+        `whole machine during each level (/proc/stat), busy / stolen by the host: ${withMachine
+          .map((l) => `c=${l.concurrency} ${f(l.machine!.busyPct, 0)} % / ${f(l.machine!.stealPct)} %`)
+          .join(' · ')}`,
+      );
+    const settled = r.levels.filter((l) => l.settle);
+    if (settled.length > 0)
+      out.push(
+        `quiet before each level (CPU of the measured processes under 0.15 cores): ${settled
+          .map(
+            (l) =>
+              `c=${l.concurrency} ${l.settle!.sec} s${l.settle!.quiet ? '' : ` (gave up at ${l.settle!.busyCores} cores)`}`,
+          )
+          .join(' · ')}`,
+      );
     const best = r.levels.find((l) => l.concurrency === r.bestConcurrency);
     if (best) {
       out.push('');

@@ -390,6 +390,19 @@ async function main(): Promise<number> {
   for (const p of profileDirs)
     summarizeRole(p.role, p.dir, measuredTo > 0 ? { fromUs: measuredFrom, toUs: measuredTo } : undefined);
 
+  const dropScratch = async (mongoDb: string, namespace: string) => {
+    await mongo
+      .db(mongoDb)
+      .dropDatabase()
+      .catch(() => undefined);
+    const jsm = await jetstreamManager(nc).catch(() => undefined);
+    for (const s of Object.values(topology(namespace).streams))
+      await jsm?.streams.delete(s).catch(() => undefined);
+  };
+  // The end-to-end data goes before the footprint: the footprint's orchestrator shares the store
+  // and nats-server with it, and thousands of finished sagas of the levels are not its load.
+  await dropScratch(db, `${runId}e`);
+
   const recoveryProfileDir =
     args.profile === 'off' ? undefined : path.join(resultsDir, 'profiles', `${runId}-orchestrator-recovery`);
   if (args.footprintSagas > 0) {
@@ -423,16 +436,7 @@ async function main(): Promise<number> {
     summarizeRole('orchestrator during the recovery', recoveryProfileDir, footprint.recovery.profileWindow);
 
   // Scratch data of this run: gone, so that repeated runs do not fill the servers given by URL.
-  for (const name of [db, `jetsaga_${runId}_fp`])
-    await mongo
-      .db(name)
-      .dropDatabase()
-      .catch(() => undefined);
-  const jsm = await jetstreamManager(nc).catch(() => undefined);
-  for (const ns2 of [`${runId}e`, `${runId}f`]) {
-    const t = topology(ns2);
-    for (const s of Object.values(t.streams)) await jsm?.streams.delete(s).catch(() => undefined);
-  }
+  await dropScratch(`jetsaga_${runId}_fp`, `${runId}f`);
   await mongo.close().catch(() => undefined);
   await nc.drain().catch(() => nc.close());
   await infra.stop();

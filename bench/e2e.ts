@@ -310,9 +310,7 @@ export async function snapshot(o: Observed): Promise<Snapshot> {
     state(topo.streams.dlq),
   ]);
   const stats = await Promise.all(o.cluster.roles.map(async (r) => [r.name, await r.stats()] as const));
-  const cpu: Record<string, number | null> = {};
-  for (const r of o.cluster.roles) cpu[r.name] = r.cpuSeconds();
-  for (const [name, pid] of Object.entries(o.others)) cpu[name] = otherCpuSeconds(pid);
+  const cpu = cpuByProcess(o);
   return {
     at: performance.now(),
     machine: machineTicks(),
@@ -366,29 +364,39 @@ export interface Settled {
   quiet: boolean;
 }
 
-/** CPU seconds of one of the other processes (this harness's own from Node, the rest from /proc). */
-function otherCpuSeconds(pid: number | undefined): number | null {
-  if (pid !== process.pid) return cpuSeconds(pid);
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
+/**
+ * CPU seconds so far of each measured process: every role, then the others (nats-server, the
+ * store, this harness: its own from Node, the rest from /proc); null where it cannot be read.
+ */
+function cpuByProcess(o: Observed): Record<string, number | null> {
+  const cpu: Record<string, number | null> = {};
+  for (const r of o.cluster.roles) cpu[r.name] = r.cpuSeconds();
+  for (const [name, pid] of Object.entries(o.others)) {
+    if (pid !== process.pid) cpu[name] = cpuSeconds(pid);
+    else {
+      const u = process.cpuUsage();
+      cpu[name] = (u.user + u.system) / 1e6;
+    }
+  }
+  return cpu;
 }
 
-/** The measured processes' CPU seconds so far: every role, plus nats-server, the store and this harness. */
+/** All the measured processes' CPU seconds so far. */
 function cpuNow(o: Observed): number {
-  let total = 0;
-  for (const r of o.cluster.roles) total += r.cpuSeconds() ?? 0;
-  for (const pid of Object.values(o.others)) total += otherCpuSeconds(pid) ?? 0;
-  return total;
+  return Object.values(cpuByProcess(o)).reduce<number>((sum, v) => sum + (v ?? 0), 0);
 }
+
+/** Below this much CPU (in cores) the measured processes count as quiet (`settle`). */
+export const quietCores = 0.15;
 
 /**
  * Waits until the measured processes are quiet: their CPU, sampled every 250 ms, under
  * `quietCores` twice in a row, or `maxMs` passed. Whatever ran before a level (its warm-up's
  * last copies and clears, the raw bounds' dropped database and deleted stream, the store's
  * background writer) then finishes before the level's counters are read, instead of inside
- * them. On the 2-core machine this takes 0.5-1 s.
+ * them. On the 2-core machine this takes 0.5-1.5 s.
  */
-export async function settle(o: Observed, quietCores = 0.15, maxMs = 30_000): Promise<Settled> {
+export async function settle(o: Observed, maxMs = 30_000): Promise<Settled> {
   const start = performance.now();
   let quietSamples = 0;
   let busyCores = Number.NaN;
@@ -423,7 +431,7 @@ export async function runLevel(opts: {
   settleMaxMs?: number;
 }): Promise<LevelResult> {
   const { concurrency, windowMs, api, watcher } = opts;
-  const settled = opts.measure ? await settle(opts.observed, undefined, opts.settleMaxMs) : null;
+  const settled = opts.measure ? await settle(opts.observed, opts.settleMaxMs) : null;
   const before = opts.measure ? await snapshot(opts.observed) : undefined;
   // At concurrency 1 each hop is also split into legs (hops.ts), from the messages of this level.
   const marks = before && opts.history && concurrency === 1 ? streamMarks(opts.observed, before) : undefined;

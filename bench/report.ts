@@ -1,5 +1,5 @@
 // The people-readable table of a benchmark result.
-import type { Layout, LevelResult } from './e2e.ts';
+import { type Layout, type LevelResult, quietCores } from './e2e.ts';
 import type { FootprintResult } from './footprint.ts';
 import type { RawResult } from './raw.ts';
 
@@ -128,7 +128,7 @@ export function formatTable(r: BenchResult): string {
     const settled = r.levels.filter((l) => l.settle);
     if (settled.length > 0)
       out.push(
-        `quiet before each level (CPU of the measured processes under 0.15 cores): ${settled
+        `quiet before each level (CPU of the measured processes under ${quietCores} cores): ${settled
           .map(
             (l) =>
               `c=${l.concurrency} ${l.settle!.sec} s${l.settle!.quiet ? '' : ` (gave up at ${l.settle!.busyCores} cores)`}`,

@@ -5,6 +5,7 @@ import { headers as natsHeaders, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
 import type { Envelope } from '../runtime/messaging/index.ts';
+import { type ChainResult, measureChain } from './raw-chain.ts';
 import { lanes, summarize } from './stats.ts';
 
 export interface RawSettings {
@@ -18,6 +19,8 @@ export interface RawSettings {
   storeLatencyCount: number;
   /** Concurrencies of the store throughput runs. */
   concurrencies: number[];
+  /** Hops of the chained round trips (raw-chain.ts). */
+  chainHops: number;
   /** The consumer's settings in the runtime (max_ack_pending, messages per pull). */
   maxAckPending: number;
   pullBatch: number;
@@ -44,13 +47,16 @@ export interface RawResult {
     bestConcurrency: number;
     maxPerSec: number;
   };
+  /** The same calls chained the way a saga makes them (raw-chain.ts). */
+  chain: ChainResult;
 }
 
 /**
  * Measures, with the message and document shapes a real saga produced in this run:
  * JetStream publish with Nats-Msg-Id awaiting the PubAck (one at a time, then `window` in flight),
  * consume + ack through a durable pull consumer set up like the runtime's, and
- * `updateOne({_id, rev}, {$set: {...saga fields, rev: rev + 1}})` one at a time and at each concurrency.
+ * `updateOne({_id, rev}, {$set: {...saga fields, rev: rev + 1}})` one at a time and at each concurrency;
+ * then publishes and store calls chained the way a saga's hops make them (raw-chain.ts).
  */
 export async function measureRaw(opts: {
   natsUrl: string;
@@ -191,6 +197,24 @@ export async function measureRaw(opts: {
     const [bestConcurrency, maxPerSec] = Object.entries(perSecByConcurrency).reduce((a, b) =>
       b[1] > a[1] ? b : a,
     );
+
+    // 5. The same calls, chained the way a saga's hops make them.
+    const chain = await measureChain({
+      js,
+      jsm,
+      stream,
+      subjectPrefix: `${opts.scratch}.raw.chain`,
+      coll: mongo.db(`${opts.scratch}_raw`).collection('chain'),
+      sagaSet: set,
+      envelope: env,
+      hops: s.chainHops,
+      // The runtime's pull size (DurableConsumer).
+      pullBatch: Math.min(s.pullBatch, 128),
+    });
+    const ms = (v: number | null) => (v === null ? 'n/a' : v.toFixed(2));
+    say(
+      `  raw chain (${chain.hops} hops): delivery p50 ${ms(chain.delivery.p50Ms)} ms, store call after a delivery p50 ${ms(chain.afterDelivery.p50Ms)} ms, after a store call p50 ${ms(chain.afterStore.p50Ms)} ms`,
+    );
     return {
       publish: {
         payloadBytes: payload.length,
@@ -216,6 +240,7 @@ export async function measureRaw(opts: {
         bestConcurrency: Number(bestConcurrency),
         maxPerSec,
       },
+      chain,
     };
   } finally {
     await jsm.streams.delete(stream).catch(() => undefined);

@@ -23,6 +23,9 @@ export interface ChainResult {
   afterStore: ChainFigure;
 }
 
+/** A message not delivered by then fails the run instead of hanging it. */
+const deliveryTimeoutMs = 10_000;
+
 /**
  * A saga hop without jetsaga:
  * side A, like the orchestrator: `updateOne({_id, rev})` of a saga-sized document, publish a command;
@@ -76,7 +79,17 @@ export async function measureChain(opts: {
   }
   let seq = 0;
   const send = async (side: 'cmd' | 'reply'): Promise<number> => {
-    const arrived = new Promise<number>((resolve) => delivered.set(side, resolve));
+    let timer: NodeJS.Timeout | undefined;
+    const arrived = new Promise<number>((resolve, reject) => {
+      delivered.set(side, (at) => {
+        clearTimeout(timer);
+        resolve(at);
+      });
+      timer = setTimeout(
+        () => reject(new Error(`raw chain: no delivery on ${subjects[side]} within ${deliveryTimeoutMs} ms`)),
+        deliveryTimeoutMs,
+      );
+    });
     const h = natsHeaders();
     h.set('saga-id', env.sagaId);
     h.set('message-type', env.type);

@@ -1,7 +1,7 @@
 // Round trips chained the way a saga makes them: every call waits for the one before it, and the first
 // call of each step comes right after a message was delivered. Still no jetsaga code in between.
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { headers as natsHeaders, nanos } from '@nats-io/nats-core';
+import { nanos } from '@nats-io/nats-core';
 import type { Collection, Document } from 'mongodb';
 import type { Envelope } from '../runtime/messaging/index.ts';
 import { summarize } from './stats.ts';
@@ -40,15 +40,19 @@ export async function measureChain(opts: {
   jsm: JetStreamManager;
   stream: string;
   subjectPrefix: string;
+  /** For side B's small document and its records. */
   coll: Collection<{ _id: string } & Document>;
-  sagaSet: Record<string, unknown>;
+  /** Publishes the raw bounds' envelope (with the runtime's headers) to a subject. */
+  publish: (subject: string) => Promise<unknown>;
+  /** The raw bounds' saga update: `updateOne({_id, rev})` of a saga-sized document. */
+  updateSaga: () => Promise<void>;
+  /** The body of B's records. */
   envelope: Envelope;
   hops: number;
   pullBatch: number;
 }): Promise<ChainResult> {
   const { js, jsm, stream, coll, envelope: env } = opts;
   const subjects = { cmd: `${opts.subjectPrefix}.cmd`, reply: `${opts.subjectPrefix}.reply` };
-  const payload = new TextEncoder().encode(JSON.stringify(env));
   const delivered = new Map<string, (at: number) => void>();
   const pumps: Array<Promise<void>> = [];
   const closers: Array<() => Promise<void>> = [];
@@ -77,7 +81,6 @@ export async function measureChain(opts: {
       })(),
     );
   }
-  let seq = 0;
   const send = async (side: 'cmd' | 'reply'): Promise<number> => {
     let timer: NodeJS.Timeout | undefined;
     const arrived = new Promise<number>((resolve, reject) => {
@@ -90,15 +93,8 @@ export async function measureChain(opts: {
         deliveryTimeoutMs,
       );
     });
-    const h = natsHeaders();
-    h.set('saga-id', env.sagaId);
-    h.set('message-type', env.type);
-    h.set('correlation-id', env.correlationId);
     const t0 = performance.now();
-    const [, at] = await Promise.all([
-      js.publish(subjects[side], payload, { msgID: `chain:${seq++}`, headers: h }),
-      arrived,
-    ]);
+    const [, at] = await Promise.all([opts.publish(subjects[side]), arrived]);
     return at - t0;
   };
   const timed = async (call: () => Promise<unknown>, into: number[]) => {
@@ -107,28 +103,17 @@ export async function measureChain(opts: {
     into.push(performance.now() - t0);
   };
 
-  await coll.insertMany([
-    { ...opts.sagaSet, _id: 'chain-saga', rev: 0 },
-    { _id: 'chain-stock', held: 0 },
-  ]);
+  await coll.insertOne({ _id: 'chain-stock', held: 0 });
   const delivery: number[] = [];
   const afterDelivery: number[] = [];
   const afterStore: number[] = [];
-  let rev = 0;
   try {
     // The first hop warms both consumers; it is not counted.
     for (let hop = -1; hop < opts.hops; hop++) {
       const d = hop < 0 ? [] : delivery;
       const ad = hop < 0 ? [] : afterDelivery;
       const as = hop < 0 ? [] : afterStore;
-      await timed(async () => {
-        const res = await coll.updateOne(
-          { _id: 'chain-saga', rev },
-          { $set: { ...opts.sagaSet, rev: rev + 1, updatedAt: new Date() } },
-        );
-        if (res.matchedCount !== 1) throw new Error(`chain update missed chain-saga at rev ${rev}`);
-        rev++;
-      }, ad);
+      await timed(opts.updateSaga, ad);
       d.push(await send('cmd'));
       await timed(
         // An inventory-like hold on a small document.

@@ -90,7 +90,7 @@ export async function measureRaw(opts: {
     const payload = new TextEncoder().encode(JSON.stringify(opts.envelope));
     const env = opts.envelope;
     let seq = 0;
-    const publishOne = () => {
+    const publishTo = (to: string) => {
       const h = natsHeaders();
       h.set('saga-id', env.sagaId);
       h.set('saga-type', env.sagaType);
@@ -99,8 +99,9 @@ export async function measureRaw(opts: {
       h.set('correlation-id', env.correlationId);
       if (env.causationId) h.set('causation-id', env.causationId);
       if (env.traceparent) h.set('traceparent', env.traceparent);
-      return js.publish(subject, payload, { msgID: `raw:${seq++}`, headers: h });
+      return js.publish(to, payload, { msgID: `raw:${seq++}`, headers: h });
     };
+    const publishOne = () => publishTo(subject);
 
     // 1. Publish, one at a time.
     const sync: number[] = [];
@@ -205,7 +206,9 @@ export async function measureRaw(opts: {
       stream,
       subjectPrefix: `${opts.scratch}.raw.chain`,
       coll: mongo.db(`${opts.scratch}_raw`).collection('chain'),
-      sagaSet: set,
+      // The publish and the saga update measured above, the latter on the first lane's document.
+      publish: publishTo,
+      updateSaga: () => updateOne(0),
       envelope: env,
       hops: s.chainHops,
       // The runtime's pull size (DurableConsumer).

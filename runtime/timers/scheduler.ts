@@ -35,6 +35,7 @@ export type LocalTimerDelivery = (env: Envelope, doc: SagaDoc) => Promise<void>;
 export class TimerScheduler {
   private handle?: NodeJS.Timeout;
   private running?: Promise<void>;
+  /** Timers fired (stepped here or published), counted as each one lands, not when its poll ends. */
   fired = 0;
 
   /** Timer events published to the stream: all of them without a local delivery, else those whose local step failed. */
@@ -127,7 +128,6 @@ export class TimerScheduler {
     // and a watermark behind them would read them all again at every poll until they moved.
     this.watermark = now;
     if (full) this.lastFullScan = now.getTime();
-    this.fired += firing.count;
     return firing.count;
   }
 
@@ -143,9 +143,10 @@ export class TimerScheduler {
     return this.recent.has(id);
   }
 
-  /** For a poll's `Firing`. */
+  /** For a poll's `Firing`: timer event `id` was stepped or published. */
   markFired(id: string): void {
     this.recent.set(id, Date.now());
+    this.fired++;
   }
 
   /** For a poll's `Firing`. */

@@ -392,6 +392,10 @@ async function main(): Promise<number> {
       say(
         `  ${level.sagasPerSec.toFixed(1)} sagas/s, p50 ${level.latencyMs.p50} ms, p99 ${level.latencyMs.p99} ms, ${level.messagesPerSaga.toFixed(1)} msgs/saga, ${level.storeWritesPerSaga?.toFixed(1)} writes/saga`,
       );
+      if (level.watcherFailedQueries.count > 0)
+        notes.push(
+          `concurrency ${c}: ${level.watcherFailedQueries.count} polls of the saga watcher failed and were retried (last: ${level.watcherFailedQueries.last})`,
+        );
       if (level.outcomes.timeout)
         notes.push(`concurrency ${c}: ${level.outcomes.timeout} sagas not terminal within 120 s`);
     }

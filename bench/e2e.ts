@@ -178,6 +178,9 @@ export class TerminalWatcher {
   private wake?: () => void;
   private readonly loop: Promise<void>;
   queries = 0;
+  /** Polls the store failed; the sagas they were for stay pending and the next poll asks again. */
+  failedQueries = 0;
+  lastFailure: string | null = null;
 
   constructor(
     readonly sagas: Collection<SagaDoc>,
@@ -213,7 +216,14 @@ export class TerminalWatcher {
           { _id: { $in: ids } },
           { projection: { status: 1, reason: 1, createdAt: 1, endedAt: 1, updatedAt: 1 } },
         )
-        .toArray();
+        .toArray()
+        .catch((err: unknown) => {
+          // One failed read must not end the run (the local store once answered "Chunk 262 not
+          // found", a race in its H2 storage): the sagas stay pending until a later poll or their timeout.
+          this.failedQueries++;
+          this.lastFailure = err instanceof Error ? err.message : String(err);
+          return [];
+        });
       this.queries++;
       const now = performance.now();
       for (const d of docs) {
@@ -343,6 +353,8 @@ export interface LevelResult {
   storeCommandsByName: Record<string, number>;
   storeCallsPerSagaByRole: Record<string, Record<string, number>>;
   watcherQueriesPerSaga: number;
+  /** Watcher polls that failed during the level (retried by the next poll), and the last error. */
+  watcherFailedQueries: { count: number; last: string | null };
   /** Latency by outcome and the gap before each transition (when `history` was given). */
   hops: HopBreakdown | null;
   /** The wait before the level for the processes to go quiet (`settle`). */
@@ -436,6 +448,7 @@ export async function runLevel(opts: {
   // At concurrency 1 each hop is also split into legs (hops.ts), from the messages of this level.
   const marks = before && opts.history && concurrency === 1 ? streamMarks(opts.observed, before) : undefined;
   const queries0 = watcher.queries;
+  const failed0 = watcher.failedQueries;
   const start = performance.now();
   const end = start + windowMs;
   const finished: Finished[] = [];
@@ -527,6 +540,10 @@ export async function runLevel(opts: {
     ),
     storeCallsPerSagaByRole: callsByRole,
     watcherQueriesPerSaga: n ? (watcher.queries - queries0) / n : 0,
+    watcherFailedQueries: {
+      count: watcher.failedQueries - failed0,
+      last: watcher.failedQueries > failed0 ? watcher.lastFailure : null,
+    },
     hops,
     settle: settled,
     machine: machineShare(before?.machine ?? null, after?.machine ?? null),

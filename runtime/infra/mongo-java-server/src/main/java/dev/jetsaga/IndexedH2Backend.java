@@ -10,7 +10,9 @@ import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.backend.h2.H2Collection;
 import de.bwaldvogel.mongo.backend.h2.H2Database;
 import de.bwaldvogel.mongo.bson.Document;
+import de.bwaldvogel.mongo.backend.QueryResult;
 import java.util.List;
+import java.util.function.Supplier;
 import org.h2.mvstore.MVMap;
 import org.h2.mvstore.MVStore;
 
@@ -59,7 +61,7 @@ final class IndexedH2Backend extends H2Backend {
       MVMap<Object, Document> dataMap =
           store.openMap("databases." + fullName, new MVMap.Builder<Object, Document>().valueType(new BsonDocumentType()));
       MVMap<String, Object> metaMap = store.openMap("meta." + fullName);
-      return new SafeH2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry);
+      return new SafeH2Collection(this, collectionName, options, dataMap, metaMap, cursorRegistry, store);
     }
 
     @Override
@@ -77,23 +79,61 @@ final class IndexedH2Backend extends H2Backend {
 
   /**
    * An H2 collection whose index list changes under the collection's lock (queries iterate it
-   * under that lock), and that does not keep a running data size (`collStats` sizes): it cost an
-   * extra BSON encoding of every written document.
+   * under that lock), that does not keep a running data size (`collStats` sizes): it cost an
+   * extra BSON encoding of every written document, and whose reads pin the store version they
+   * read.
+   *
+   * <p>Pinning: a read walks the map's pages from the root it started with, while other writes
+   * commit new versions; MVStore drops a chunk whose pages are all replaced or moved a few versions
+   * later, also under a reader still walking it: "Chunk N not found" (h2database issues 4142 and
+   * 4383, open). It failed a read twice in the bench at concurrency 256, and one full scan in ten
+   * of a bare MVStore in a stress probe (bench/JOURNAL.md, eighth pass). {@link
+   * MVStore#registerVersionUsage()} keeps the chunks of every version from the pinned one on until
+   * the read ends: none failed with it.
    */
   static final class SafeH2Collection extends H2Collection {
+    private final MVStore store;
+
     SafeH2Collection(
         MongoDatabase database,
         String collectionName,
         CollectionOptions options,
         MVMap<Object, Document> dataMap,
         MVMap<String, Object> metaMap,
-        CursorRegistry cursorRegistry) {
+        CursorRegistry cursorRegistry,
+        MVStore store) {
       super(database, collectionName, options, dataMap, metaMap, cursorRegistry);
+      this.store = store;
+    }
+
+    private <T> T pinned(Supplier<T> read) {
+      MVStore.TxCounter pin = store.registerVersionUsage();
+      try {
+        return read.get();
+      } finally {
+        store.deregisterVersionUsage(pin);
+      }
+    }
+
+    /** Every query, count, distinct, and the matching part of updates and deletes. */
+    @Override
+    protected QueryResult queryDocuments(
+        Document query, Document orderBy, int numberToSkip, int limit, int batchSize, Document fieldSelector) {
+      return pinned(() -> super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector));
     }
 
     @Override
+    protected Object findDocumentPosition(Document document) {
+      return pinned(() -> super.findDocumentPosition(document));
+    }
+
+    /** Building an index reads every document of the collection. */
+    @Override
     public synchronized void addIndex(Index<Object> index) {
-      super.addIndex(index);
+      pinned(() -> {
+        super.addIndex(index);
+        return null;
+      });
     }
 
     @Override

@@ -65,7 +65,7 @@ function parseArgs(argv: string[]): Args {
     // Quick: no 256, whose every worker must see at least one saga through (a long tail on a slow store).
     levels: quick ? [1, 16, 64] : [1, 16, 64, 256],
     windowSec: quick ? 3 : 20,
-    // The store's JVM is still compiling for a minute of load (bench/README.md, fourth pass): the
+    // The store's JVM is still compiling for a minute of load (bench/JOURNAL.md, fourth pass): the
     // levels measure the steady state, as a deployment that has been up for a while runs.
     warmupSec: quick ? 2 : 30,
     levelWarmupSec: quick ? 1 : 20,

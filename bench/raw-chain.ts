@@ -33,7 +33,7 @@ const deliveryTimeoutMs = 10_000;
  * the answer; side A again on its delivery. The two subjects have durable pull consumers set up
  * like the runtime's. What a saga waits for at concurrency 1 is a chain like this one, not a hot loop
  * of one call. Both sides run in this process, so no process that waited has to wake between them:
- * the fastest such chain (what a split into processes adds: bench/README.md, "Fifth pass").
+ * the fastest such chain (what a split into processes adds: bench/JOURNAL.md, "Fifth pass").
  */
 export async function measureChain(opts: {
   js: JetStreamClient;

@@ -34,7 +34,7 @@ export class Bus {
       // caller's retry (nak with backoff, the outbox sweep) is the durable path.
       waitOnFirstConnect: true,
       // Otherwise every request (each JetStream publish) captures two stack traces up front for
-      // errors that almost never happen (bench/README.md, profile item 4).
+      // errors that almost never happen (bench/JOURNAL.md, profile finding 4).
       noAsyncTraces: true,
     });
     const bus = new Bus(nc, config, log);

@@ -218,8 +218,8 @@ export class TerminalWatcher {
         )
         .toArray()
         .catch((err: unknown) => {
-          // One failed read must not end the run (the local store once answered "Chunk 262 not
-          // found", a race in its H2 storage): the sagas stay pending until a later poll or their timeout.
+          // One failed read must not end the run (the local store failed reads with "Chunk N not
+          // found", an H2 race, before it pinned them): the sagas stay pending for the next poll.
           this.failedQueries++;
           this.lastFailure = err instanceof Error ? err.message : String(err);
           return [];

@@ -139,7 +139,15 @@ describe('resolveInfra, local processes', () => {
   // An index may only narrow the candidates: every answer must be what a full scan gives, also
   // after updates, deletes and a restart (the secondary indexes are rebuilt from the documents).
   it('answers indexed queries exactly as a scan does, before and after a restart', async () => {
-    type Row = { _id: string; rev: number; due?: Date | null; cust: string | number; tags: unknown[] };
+    type Row = {
+      _id: string;
+      rev: number;
+      due?: Date | null;
+      cust: string | number;
+      tags: unknown[];
+      owner: string;
+      n: number;
+    };
     const base = Date.UTC(2026, 0, 1);
     const at = (i: number) => new Date(base + (i % 97) * 1000);
     const queries: Array<Record<string, unknown>> = [
@@ -154,6 +162,10 @@ describe('resolveInfra, local processes', () => {
       { tags: { $gte: 5 } },
       { _id: 'r-42', rev: 0 },
       { _id: { $in: ['r-1', 'r-2', 'r-3'] }, rev: 1 },
+      // A compound unique index: all its keys, and its first key alone (as mongod serves a prefix).
+      { owner: 'o3', n: 43 },
+      { owner: 'o7' },
+      { owner: { $in: ['o1', 'o2'] }, rev: 1 },
     ];
     const compare = async (client: MongoClient) => {
       const rows = client.db('jetsaga_infra_test').collection<Row>('indexed');
@@ -175,6 +187,7 @@ describe('resolveInfra, local processes', () => {
       await rows.createIndex({ due: 1 });
       await rows.createIndex({ cust: 1, rev: 1 });
       await rows.createIndex({ tags: 1 }, { sparse: true });
+      await rows.createIndex({ owner: 1, n: 1 }, { unique: true });
       await rows.insertMany(
         Array.from({ length: 600 }, (_, i) => ({
           _id: `r-${i}`,
@@ -182,6 +195,8 @@ describe('resolveInfra, local processes', () => {
           ...(i % 5 === 0 ? {} : { due: i % 7 === 0 ? null : at(i) }),
           cust: i % 11 === 0 ? 12 : `c${i % 9}`,
           tags: i % 3 === 0 ? [i % 8, 'x'] : [`t${i % 4}`],
+          owner: `o${i % 40}`,
+          n: i,
         })),
       );
       await compare(client);
@@ -189,9 +204,12 @@ describe('resolveInfra, local processes', () => {
       for (let i = 0; i < 600; i += 7) {
         await rows.updateOne(
           { _id: `r-${i}`, rev: i % 2 },
-          { $set: { rev: 2, cust: `c${i % 4}`, tags: [i % 6] }, $unset: { due: '' } },
+          { $set: { rev: 2, cust: `c${i % 4}`, tags: [i % 6], owner: `o${i % 3}` }, $unset: { due: '' } },
         );
       }
+      await expect(
+        rows.insertOne({ _id: 'dup', rev: 0, cust: 'c0', tags: [], owner: 'o1', n: 1 }),
+      ).rejects.toThrow(/duplicate key/i);
       await rows.updateMany({ cust: 'c2' }, { $set: { due: at(5) } });
       await rows.deleteMany({ tags: { $lte: 1 } });
       expect(await rows.countDocuments({ _id: 'r-14', rev: 2 })).toBe(1);

@@ -23,8 +23,8 @@ import org.h2.mvstore.MVStore;
  * `find({nextWakeAt: {$lte: now}})` and `find({customerId})` all scan the whole collection. Here
  * <ul>
  *   <li>unique indexes (the `_id` index among them) live in memory ({@link MemoryKeyIndex}) and
- *   also serve filters that constrain their keys
- *   with equality or `$in` next to other conditions ({@link KeySubsetIndex});</li>
+ *   also serve filters that constrain their keys with equality or `$in` next to other conditions,
+ *   and compound ones filters on their first key ({@link KeySubsetIndex});</li>
  *   <li>secondary indexes exist: ordered on their first key, for equality, `$in` and ranges
  *   ({@link OrderedIndex}), kept in memory and rebuilt from the documents when a database is
  *   opened.</li>
@@ -67,7 +67,8 @@ final class IndexedH2Backend extends H2Backend {
     @Override
     protected Index<Object> openOrCreateUniqueIndex(
         String collectionName, String indexName, List<IndexKey> keys, boolean sparse) {
-      return new KeySubsetIndex(new MemoryKeyIndex(indexName, keys, sparse), sparse);
+      OrderedIndex prefix = keys.size() > 1 ? new OrderedIndex(indexName, keys, sparse) : null;
+      return new KeySubsetIndex(new MemoryKeyIndex(indexName, keys, sparse), sparse, prefix);
     }
 
     @Override

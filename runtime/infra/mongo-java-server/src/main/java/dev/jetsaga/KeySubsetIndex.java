@@ -7,15 +7,21 @@ import de.bwaldvogel.mongo.exception.KeyConstraintError;
 
 /**
  * A unique index that also answers filters with more keys than its own: `{_id: x, rev: 3}` is
- * looked up as `{_id: x}` and the candidate goes through the full matcher. Everything else is the
+ * looked up as `{_id: x}` and the candidate goes through the full matcher. A compound one also
+ * answers filters on its first key alone, as mongod answers an index's prefix: `{sagaId: x}` from
+ * `{sagaId: 1, rev: 1}` (through an {@link OrderedIndex} on that key, kept beside it; without it
+ * every read of one saga's history scanned the whole collection). Everything else is the
  * library's index, unchanged.
  */
 final class KeySubsetIndex extends Index<Object> {
   private final Index<Object> inner;
+  /** On the first key of a compound index; null for a single-key one. */
+  private final OrderedIndex prefix;
 
-  KeySubsetIndex(Index<Object> inner, boolean sparse) {
+  KeySubsetIndex(Index<Object> inner, boolean sparse, OrderedIndex prefix) {
     super(inner.getName(), inner.getKeys(), sparse);
     this.inner = inner;
+    this.prefix = prefix;
   }
 
   /** The filter restricted to this index's keys, or null when it does not constrain all of them. */
@@ -28,15 +34,19 @@ final class KeySubsetIndex extends Index<Object> {
     return own;
   }
 
-  @Override
-  public boolean canHandle(Document query) {
+  private boolean byAllKeys(Document query) {
     Document own = ownKeys(query);
     return own != null && inner.canHandle(own);
   }
 
   @Override
+  public boolean canHandle(Document query) {
+    return byAllKeys(query) || (prefix != null && prefix.canHandle(query));
+  }
+
+  @Override
   public Iterable<Object> getPositions(Document query) {
-    return inner.getPositions(ownKeys(query));
+    return byAllKeys(query) ? inner.getPositions(ownKeys(query)) : prefix.getPositions(query);
   }
 
   @Override
@@ -52,10 +62,12 @@ final class KeySubsetIndex extends Index<Object> {
   @Override
   public void add(Document document, Object position, MongoCollection<Object> collection) {
     inner.add(document, position, collection);
+    if (prefix != null) prefix.add(document, position, collection);
   }
 
   @Override
   public Object remove(Document document) {
+    if (prefix != null) prefix.remove(document);
     return inner.remove(document);
   }
 
@@ -84,11 +96,13 @@ final class KeySubsetIndex extends Index<Object> {
       Document oldDocument, Document newDocument, Object position, MongoCollection<Object> collection)
       throws KeyConstraintError {
     inner.updateInPlace(oldDocument, newDocument, position, collection);
+    if (prefix != null) prefix.updateInPlace(oldDocument, newDocument, position, collection);
   }
 
   @Override
   public void drop() {
     inner.drop();
+    if (prefix != null) prefix.drop();
   }
 
   @Override

@@ -34,19 +34,21 @@ final class KeySubsetIndex extends Index<Object> {
     return own;
   }
 
-  private boolean byAllKeys(Document query) {
+  /** The filter restricted to this index's keys when the unique index answers it, else null. */
+  private Document byAllKeys(Document query) {
     Document own = ownKeys(query);
-    return own != null && inner.canHandle(own);
+    return own != null && inner.canHandle(own) ? own : null;
   }
 
   @Override
   public boolean canHandle(Document query) {
-    return byAllKeys(query) || (prefix != null && prefix.canHandle(query));
+    return byAllKeys(query) != null || (prefix != null && prefix.canHandle(query));
   }
 
   @Override
   public Iterable<Object> getPositions(Document query) {
-    return byAllKeys(query) ? inner.getPositions(ownKeys(query)) : prefix.getPositions(query);
+    Document own = byAllKeys(query);
+    return own != null ? inner.getPositions(own) : prefix.getPositions(query);
   }
 
   @Override

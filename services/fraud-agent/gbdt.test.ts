@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { auc, chooseThreshold, confusionAt } from './evaluation.ts';
-import { contributions, type Dataset, predict, predictMargin, trainGbdt } from './gbdt.ts';
+import {
+  compileModel,
+  contributions,
+  type Dataset,
+  explainMargin,
+  predict,
+  predictMargin,
+  trainGbdt,
+} from './gbdt.ts';
 import { computeFeatures } from './features.ts';
 import { generate } from './training/generator.ts';
 import { Random } from './training/random.ts';
+import { loadArtifact } from './scorer.ts';
 
 /** y = 1 mostly when x0 > 0.7 and x1 < 0.3; x2 is noise. */
 function toy(seed: number, n: number): Dataset {
@@ -46,6 +55,28 @@ describe('gradient-boosted trees', () => {
     // The signal features carry the score, the noise feature little.
     expect(byFeature[0]!).toBeGreaterThan(Math.abs(byFeature[2]!));
     expect(byFeature[1]!).toBeGreaterThan(Math.abs(byFeature[2]!));
+  });
+
+  it('serve from the packed model the same margins and contributions, to the bit', () => {
+    const toyModel = trainGbdt(toy(1, 3000), toy(2, 500), opts).model;
+    const toyRows = toy(5, 500);
+    const shipped = loadArtifact().model;
+    const cases = [
+      { model: toyModel, rows: Array.from({ length: 500 }, (_, i) => row(toyRows, i)) },
+      { model: shipped, rows: generate({ seed: 11, payments: 2000 }).map((r) => Array.from(r.x)) },
+    ];
+    for (const { model, rows } of cases) {
+      const packed = compileModel(model);
+      const features = rows[0]!.length;
+      const byFeature = new Float64Array(features);
+      for (const x of rows) {
+        const { margin, bias } = explainMargin(packed, x, byFeature);
+        const reference = contributions(model, x, features);
+        expect(margin).toBe(predictMargin(model, x));
+        expect(bias).toBe(reference.bias);
+        expect(Array.from(byFeature)).toEqual(Array.from(reference.byFeature));
+      }
+    }
   });
 });
 

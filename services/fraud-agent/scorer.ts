@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { History, PaymentFacts } from './facts.ts';
 import { computeFeatures, describeFeature, type FeatureName, featureNames } from './features.ts';
-import { contributions, type GbdtModel, predictMargin, sigmoid } from './gbdt.ts';
+import { type CompiledModel, compileModel, explainMargin, type GbdtModel, sigmoid } from './gbdt.ts';
 
 /** The shipped model: a versioned JSON artifact written by `npm run fraud:train`. */
 export const defaultModelPath = new URL('./model/fraud-model.json', import.meta.url);
@@ -75,10 +75,12 @@ export interface Score {
 export class Scorer {
   readonly version: string;
   readonly threshold: number;
-  private readonly model: GbdtModel;
+  private readonly model: CompiledModel;
+  /** Contributions of the payment being scored (scoring is synchronous, so one array serves all). */
+  private readonly byFeature = new Float64Array(featureNames.length);
 
   constructor(artifact: Artifact, threshold = artifact.threshold) {
-    this.model = artifact.model;
+    this.model = compileModel(artifact.model);
     this.version = artifact.version;
     this.threshold = threshold;
   }
@@ -86,9 +88,9 @@ export class Scorer {
   score(facts: PaymentFacts, history: History, topReasons = 3): Score {
     const t0 = performance.now();
     const x = computeFeatures(facts, history);
-    const score = sigmoid(predictMargin(this.model, x));
+    const byFeature = this.byFeature;
+    const score = sigmoid(explainMargin(this.model, x, byFeature).margin);
     const flagged = score >= this.threshold;
-    const { byFeature } = contributions(this.model, x, featureNames.length);
     const inferenceMs = performance.now() - t0;
     // A flag is explained by what raised the risk, an approval by what lowered it.
     const ranked = featureNames

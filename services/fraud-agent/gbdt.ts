@@ -55,30 +55,6 @@ export function predictMargin(model: GbdtModel, x: ArrayLike<number>): number {
 export const predict = (model: GbdtModel, x: ArrayLike<number>) => sigmoid(predictMargin(model, x));
 
 /**
- * Per-feature contributions to the log-odds along each tree's decision path (Saabas):
- * every split credits its feature with the change in node value it causes. `bias` plus
- * the contributions is exactly the margin.
- */
-export function contributions(
-  model: GbdtModel,
-  x: ArrayLike<number>,
-  features: number,
-): { bias: number; byFeature: Float64Array } {
-  const byFeature = new Float64Array(features);
-  let bias = model.base;
-  for (const t of model.trees) {
-    let n = 0;
-    bias += t.v[0]!;
-    while (t.f[n]! >= 0) {
-      const next = x[t.f[n]!]! <= t.t[n]! ? t.l[n]! : t.r[n]!;
-      byFeature[t.f[n]!]! += t.v[next]! - t.v[n]!;
-      n = next;
-    }
-  }
-  return { bias, byFeature };
-}
-
-/**
  * A model packed for serving: every node of every tree in one array, five numbers per node
  * (feature, threshold, left, right, value; children as absolute node numbers, a leaf's feature
  * -1), trees one after another, walked once for the margin and its explanation together. The
@@ -116,9 +92,10 @@ export function compileModel(model: GbdtModel): CompiledModel {
 }
 
 /**
- * The margin and its per-feature contributions in one walk of each tree: the same sums, added in
- * the same order, as `predictMargin` and `contributions`, so the results are equal to the bit.
- * `byFeature` is zeroed first.
+ * The margin and its per-feature contributions to the log-odds along each tree's decision path
+ * (Saabas: every split credits its feature with the change in node value it causes), in one walk
+ * of each tree. `bias` plus the contributions is exactly the margin, and the margin is
+ * `predictMargin`'s to the bit (the same sums in the same order). `byFeature` is zeroed first.
  */
 export function explainMargin(
   model: CompiledModel,

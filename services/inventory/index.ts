@@ -58,46 +58,94 @@ const CommitData = z.object({ orderId });
 
 const duplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
 
+type Item = { sku: string; qty: number };
+
 /** Same SKU twice in an order is one hold of the summed quantity. */
-function merge(items: Array<{ sku: string; qty: number }>): Array<{ sku: string; qty: number }> {
+function merge(items: Item[]): Item[] {
   const bySku = new Map<string, number>();
   for (const { sku, qty } of items) bySku.set(sku, (bySku.get(sku) ?? 0) + qty);
   return [...bySku].map(([sku, qty]) => ({ sku, qty }));
 }
 
-async function hold(
+/**
+ * Takes every hold of an order in one round trip: one unordered bulk write of conditional
+ * updates, one per SKU (an order's SKUs are distinct after `merge`). When every update moved its
+ * document, every hold is taken; otherwise one read of the SKUs says which ones are held (by this
+ * run or an earlier run of the same command: both are success) and which were refused.
+ */
+async function holdAll(
   db: Db,
   order: string,
-  sku: string,
-  qty: number,
-): Promise<{ ok: boolean; available: number }> {
+  items: Item[],
+): Promise<Array<{ ok: boolean; available: number }>> {
   const key = `holds.${order}`;
-  const res = await stock(db).updateOne(
-    { _id: sku, available: { $gte: qty }, [key]: { $exists: false } },
-    { $inc: { available: -qty }, $set: { [key]: qty } },
+  const res = await stock(db).bulkWrite(
+    items.map(({ sku, qty }) => ({
+      updateOne: {
+        filter: { _id: sku, available: { $gte: qty }, [key]: { $exists: false } },
+        update: { $inc: { available: -qty }, $set: { [key]: qty } },
+      },
+    })),
+    { ordered: false },
   );
-  if (res.modifiedCount === 1) return { ok: true, available: -1 };
-  const doc = await stock(db).findOne({ _id: sku });
-  // Already held by an earlier run of this very command: that is success.
-  if (doc?.holds?.[order] !== undefined) return { ok: true, available: doc.available };
-  return { ok: false, available: doc?.available ?? 0 };
+  if (res.modifiedCount === items.length) return items.map(() => ({ ok: true, available: -1 }));
+  const docs = await skuDocs(db, items, { available: 1, [key]: 1 });
+  return items.map(({ sku }) => {
+    const doc = docs.get(sku);
+    return { ok: doc?.holds?.[order] !== undefined, available: doc?.available ?? 0 };
+  });
 }
 
-async function unhold(db: Db, order: string, sku: string): Promise<void> {
-  const key = `holds.${order}`;
-  const doc = await stock(db).findOne({ _id: sku }, { projection: { [key]: 1 } });
-  const qty = doc?.holds?.[order];
-  if (qty === undefined) return;
-  // The hold itself is in the filter, so a concurrent or repeated release adds stock once.
-  await stock(db).updateOne({ _id: sku, [key]: qty }, { $inc: { available: qty }, $unset: { [key]: '' } });
+/** The SKU documents of these items, by id (a missing SKU is absent). */
+async function skuDocs(db: Db, items: Item[], projection: Record<string, 1>): Promise<Map<string, StockDoc>> {
+  const docs = await stock(db)
+    .find({ _id: { $in: items.map((i) => i.sku) } }, { projection })
+    .toArray();
+  return new Map(docs.map((d) => [d._id, d]));
 }
 
-/** The hold becomes sold stock: out of the document, into `committed`; `available` stays as it is. */
-async function settle(db: Db, order: string, sku: string, qty: number): Promise<void> {
+/**
+ * Gives back whatever holds this order has on these SKUs: one read for the held quantities, then
+ * one bulk write. The hold itself is in each update's filter, so a concurrent or repeated release
+ * adds stock once.
+ */
+async function unholdAll(db: Db, order: string, items: Item[]): Promise<void> {
+  if (items.length === 0) return;
   const key = `holds.${order}`;
-  // The hold itself is in the filter, so a concurrent or repeated commit counts it once. No
-  // read first: the reservation's items are the very quantities its holds were taken with.
-  await stock(db).updateOne({ _id: sku, [key]: qty }, { $inc: { committed: qty }, $unset: { [key]: '' } });
+  const docs = await skuDocs(db, items, { [key]: 1 });
+  const ops = [...docs.values()].flatMap((doc) => {
+    const qty = doc.holds?.[order];
+    if (qty === undefined) return [];
+    return [
+      {
+        updateOne: {
+          filter: { _id: doc._id, [key]: qty },
+          update: { $inc: { available: qty }, $unset: { [key]: '' as const } },
+        },
+      },
+    ];
+  });
+  if (ops.length > 0) await stock(db).bulkWrite(ops, { ordered: false });
+}
+
+/**
+ * The holds become sold stock, in one bulk write: out of the documents, into `committed`;
+ * `available` stays as it is. The hold itself is in each filter, so a concurrent or repeated
+ * commit counts it once. No read first: the reservation's items are the very quantities its holds
+ * were taken with.
+ */
+async function settleAll(db: Db, order: string, items: Item[]): Promise<void> {
+  if (items.length === 0) return;
+  const key = `holds.${order}`;
+  await stock(db).bulkWrite(
+    items.map(({ sku, qty }) => ({
+      updateOne: {
+        filter: { _id: sku, [key]: qty },
+        update: { $inc: { committed: qty }, $unset: { [key]: '' as const } },
+      },
+    })),
+    { ordered: false },
+  );
 }
 
 async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Reply> {
@@ -125,12 +173,12 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
     }
     // 'pending': an earlier run crashed midway; finish it (holds are idempotent).
   }
-  // One SKU document each: the holds are independent, so they are taken at once (a round trip
-  // per order instead of one per SKU); any refused one gives all of them back.
-  const held = await Promise.all(items.map((item) => hold(db, data.orderId, item.sku, item.qty)));
+  // One SKU document each: the holds are independent, so they are taken in one bulk write (a
+  // round trip per order instead of one per SKU); any refused one gives all of them back.
+  const held = await holdAll(db, data.orderId, items);
   const refused = held.findIndex((r) => !r.ok);
   if (refused >= 0) {
-    await Promise.all(items.map((undo) => unhold(db, data.orderId, undo.sku)));
+    await unholdAll(db, data.orderId, items);
     await reservations(db).updateOne(
       { _id: data.orderId, status: 'pending' },
       { $set: { status: 'rejected', updatedAt: new Date() } },
@@ -160,7 +208,7 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
     if (current?.status === 'reserved' || current?.status === 'committed')
       return { type: 'reserved', data: { orderId: data.orderId, items } };
     // Released (or rejected) while we were holding: give the stock back.
-    await Promise.all(items.map((undo) => unhold(db, data.orderId, undo.sku)));
+    await unholdAll(db, data.orderId, items);
     return {
       type: 'out-of-stock',
       data: { orderId: data.orderId, reason: `reservation ${current?.status ?? 'released'}` },
@@ -183,7 +231,7 @@ async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger): P
     log.warn({ orderId: data.orderId, reason }, 'commit refused');
     return { type: 'commit-refused', data: { orderId: data.orderId, reason } };
   }
-  await Promise.all(doc.items.map((item) => settle(db, data.orderId, item.sku, item.qty)));
+  await settleAll(db, data.orderId, doc.items);
   return { type: 'committed', data: { orderId: data.orderId, items: doc.items } };
 }
 
@@ -200,7 +248,7 @@ async function release(db: Db, data: z.output<typeof ReleaseData>): Promise<Repl
         },
         { upsert: true, returnDocument: 'after' },
       );
-      await Promise.all((doc?.items ?? []).map((item) => unhold(db, data.orderId, item.sku)));
+      await unholdAll(db, data.orderId, doc?.items ?? []);
       return { type: 'released', data: { orderId: data.orderId } };
     } catch (err) {
       // The upsert met an existing document: a committed one, or one a reserve inserted meanwhile

@@ -135,6 +135,52 @@ describe('inventory', () => {
     expect((await sku('SKU-5')).committed ?? 0).toBe(0);
   });
 
+  it('a reserve with one SKU short gives back the holds it took, and names the SKU', async () => {
+    const items = [
+      { sku: 'SKU-6', qty: 3 },
+      { sku: 'SKU-OUT', qty: 1 },
+      { sku: 'SKU-7', qty: 2 },
+    ];
+    expect(await run('reserve', { orderId: 'o-5', items })).toEqual({
+      type: 'out-of-stock',
+      data: { orderId: 'o-5', sku: 'SKU-OUT', requested: 1, available: 0 },
+    });
+    for (const id of ['SKU-6', 'SKU-7']) {
+      expect(await sku(id)).toMatchObject({ available: 1_000_000, holds: {} });
+    }
+    expect((await reservations(db).findOne({ _id: 'o-5' }))!.status).toBe('rejected');
+    // The same command again: the reservation answers, nothing is taken.
+    expect((await run('reserve', { orderId: 'o-5', items })).type).toBe('out-of-stock');
+    expect(await total('SKU-6')).toBe(1_000_000);
+    expect((await sku('SKU-6')).holds).toEqual({});
+  });
+
+  it('a reserve that crashed after some holds is finished by the next run, each hold taken once', async () => {
+    const items = [
+      { sku: 'SKU-8', qty: 2 },
+      { sku: 'SKU-7', qty: 5 },
+    ];
+    // As if a run had recorded the reservation and taken the first hold, then crashed.
+    const now = new Date();
+    await reservations(db).insertOne({
+      _id: 'o-6',
+      status: 'pending',
+      items,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await stock(db).updateOne({ _id: 'SKU-8' }, { $inc: { available: -2 }, $set: { 'holds.o-6': 2 } });
+    expect(await run('reserve', { orderId: 'o-6', items })).toEqual({
+      type: 'reserved',
+      data: { orderId: 'o-6', items },
+    });
+    expect(await sku('SKU-8')).toMatchObject({ available: 1_000_000 - 2, holds: { 'o-6': 2 } });
+    expect(await sku('SKU-7')).toMatchObject({ available: 1_000_000 - 5, holds: { 'o-6': 5 } });
+    expect((await run('release', { orderId: 'o-6' })).type).toBe('released');
+    expect(await sku('SKU-8')).toMatchObject({ available: 1_000_000, holds: {} });
+    expect(await sku('SKU-7')).toMatchObject({ available: 1_000_000, holds: {} });
+  });
+
   it('the hot documents stay small: 1,000 orders on one SKU leave it the size it started', async () => {
     const initial = BSON.calculateObjectSize(await sku('SKU-9'));
     for (let i = 0; i < 1000; i += 50) {

@@ -1,3 +1,4 @@
+export { Batcher } from './batcher.ts';
 export {
   type HistoryEntry,
   isTerminal,

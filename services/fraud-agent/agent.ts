@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Db } from 'mongodb';
 import { ValidationError } from '../../runtime/errors.ts';
 import type { Envelope } from '../../runtime/messaging/index.ts';
 import type { Reaction, ReactorDefinition } from '../../runtime/participants/index.ts';
@@ -101,6 +102,9 @@ export interface Verdict {
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
+  // One store per database, kept: it batches the recording of concurrent verdicts' payments.
+  let velocity: VelocityStore | null = null;
+  const velocityOf = (db: Db) => (velocity?.db === db ? velocity : (velocity = new VelocityStore(db)));
   return {
     name: 'fraud-agent',
     source: 'fraud',
@@ -108,11 +112,11 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
     inbox: 'fraud_verdicts',
     idSuffix: 'verdict',
     async setup(db) {
-      await new VelocityStore(db).setup();
+      await velocityOf(db).setup();
     },
     async react(env, ctx): Promise<Reaction> {
       const t0 = performance.now();
-      const store = new VelocityStore(ctx.db);
+      const store = velocityOf(ctx.db);
       const facts = factsOf(env);
       // The payment is recorded while its history is read: the history leaves it out (its own
       // payment id, its own customer on the card), so the two need not wait for each other.

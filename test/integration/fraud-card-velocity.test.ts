@@ -1,3 +1,4 @@
+import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentFacts } from '../../services/fraud-agent/facts.ts';
 import { VelocityStore } from '../../services/fraud-agent/velocity-store.ts';
@@ -14,7 +15,7 @@ describe('fraud velocity: other customers on a card', () => {
     node = await startTestNode({ roles: [] });
   });
   afterAll(async () => {
-    for (const suffix of ['_card', '_backfill'])
+    for (const suffix of ['_card', '_backfill', '_batch'])
       await node?.mongo.db(`${node.config.mongoDb}${suffix}`).dropDatabase();
     await node?.destroy();
   });
@@ -104,5 +105,47 @@ describe('fraud velocity: other customers on a card', () => {
     const store = new VelocityStore(db);
     await store.setup();
     expect((await store.history(payment('b4', 'new', 'k', now))).otherCustomersOnCard24h).toBe(2);
+  });
+
+  it('payments recorded at the same time go in one bulk write per collection, each recorded once', async () => {
+    const client = new MongoClient(node.config.mongoUrl, { monitorCommands: true });
+    const updates: Array<{ collection: string; statements: number }> = [];
+    client.on('commandStarted', (e) => {
+      if (e.commandName !== 'update') return;
+      const statements = (e.command.updates as unknown[] | undefined)?.length ?? -1;
+      updates.push({ collection: String(e.command.update), statements });
+    });
+    try {
+      await client.connect();
+      const store = new VelocityStore(client.db(`${node.config.mongoDb}_batch`));
+      await store.setup();
+      updates.length = 0;
+      const batch = Array.from({ length: 40 }, (_, i) =>
+        payment(`q${i}`, `cust-${i % 4}`, `card-${i % 2}`, t0 + i * 60_000),
+      );
+      // Every payment, and a redelivery of the first ten, all at once.
+      await Promise.all([...batch, ...batch.slice(0, 10)].map((p) => store.record(p)));
+
+      expect(updates.length).toBeLessThanOrEqual(4);
+      expect(updates.reduce((n, u) => n + u.statements, 0)).toBe(100);
+      expect(await store.events.countDocuments({})).toBe(40);
+      // cust-0 pays with card-0 only (i = 0, 4, 8, ...): its ten payment times (a redelivery may add
+      // a time twice: the document answers "which customers", not "how many payments").
+      const use = await store.cardUses.findOne({ _id: 'card-0|cust-0' });
+      expect([...new Set(use?.at.map((d) => d.getTime()))].sort((a, b) => a - b)).toEqual(
+        batch.filter((p) => p.customerId === 'cust-0').map((p) => p.at),
+      );
+      const asked = payment('q99', 'cust-1', 'card-1', t0 + 60 * 60_000);
+      const h = await store.history(asked);
+      expect(h.customer.map((e) => e.paymentId).sort()).toEqual(
+        batch
+          .filter((p) => p.customerId === 'cust-1')
+          .map((p) => p.paymentId)
+          .sort(),
+      );
+      expect(h.otherCustomersOnCard24h).toBe(1); // cust-3 also pays with card-1
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -100,7 +100,7 @@ export type OrderCommand =
         risk: PaymentRisk;
       };
     }
-  | { type: 'payment.capture'; data: { orderId: string } }
+  | { type: 'payment.capture'; data: { orderId: string; amount: number } }
   | { type: 'payment.void'; data: { orderId: string } }
   | { type: 'payment.refund'; data: { orderId: string } }
   | {
@@ -283,7 +283,7 @@ export const orderMachine = setup({
     capturingPayment: {
       entry: emit(({ context }) => ({
         type: 'payment.capture' as const,
-        data: { orderId: context.orderId },
+        data: { orderId: context.orderId, amount: context.amount },
       })),
       on: {
         // The step's command may already have taken effect: undo it too.

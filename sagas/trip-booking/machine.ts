@@ -38,7 +38,7 @@ export type TripCommand =
       type: 'payment.authorize';
       data: { orderId: string; customerId: string; amount: number; currency: string; token: string };
     }
-  | { type: 'payment.capture'; data: { orderId: string } }
+  | { type: 'payment.capture'; data: { orderId: string; amount: number } }
   | { type: 'payment.refund'; data: { orderId: string } };
 
 type Step = 'flight' | 'hotel' | 'car' | 'payment';
@@ -198,7 +198,7 @@ export const tripMachine = setup({
         capturing: {
           entry: emit(({ context }) => ({
             type: 'payment.capture' as const,
-            data: { orderId: context.tripId },
+            data: { orderId: context.tripId, amount: context.amount },
           })),
           on: {
             'payment.captured': '#trip-booking.confirmed',

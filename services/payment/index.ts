@@ -74,6 +74,13 @@ const testTokenBins: Record<string, string> = {
 const fingerprint = (prefix: string, value: string) =>
   `${prefix}_${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
 const ByOrder = z.object({ orderId });
+/**
+ * `amount` (optional, for older callers): the amount authorized for the order, as the saga knows
+ * it. With it the usual capture is one conditional update, without reading the payment first; a
+ * different amount than the authorized one is refused (`amount-mismatch`): this service captures
+ * in full or not at all.
+ */
+const CaptureData = ByOrder.extend({ amount: z.number().nonnegative().optional() });
 
 const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
 
@@ -139,8 +146,26 @@ function answerAuthorize(p: PaymentDoc): Reply {
   return { type: 'declined', data: { orderId: p._id, reason: p.reason ?? `payment ${p.status}` } };
 }
 
-async function capture(db: Db, d: z.output<typeof ByOrder>): Promise<Reply> {
+async function capture(db: Db, d: z.output<typeof CaptureData>): Promise<Reply> {
+  if (d.amount !== undefined) {
+    const done = await payments(db).updateOne(
+      { _id: d.orderId, status: 'authorized', amount: d.amount, token: { $ne: 'tok_capture_fails' } },
+      { $set: { status: 'captured', capturedAmount: d.amount, updatedAt: new Date() } },
+    );
+    // Captured now, by this update: nothing to read.
+    if (done.modifiedCount === 1) return { type: 'captured', data: { orderId: d.orderId, amount: d.amount } };
+  }
   const p = await payments(db).findOne({ _id: d.orderId });
+  if (p?.status === 'authorized' && d.amount !== undefined && p.amount !== d.amount) {
+    return {
+      type: 'capture-failed',
+      data: {
+        orderId: d.orderId,
+        reason: 'amount-mismatch',
+        detail: `capture of ${d.amount} asked for, ${p.amount} ${p.currency} authorized`,
+      },
+    };
+  }
   if (p?.status === 'authorized' && p.token !== 'tok_capture_fails') {
     const done = await payments(db).updateOne(
       { _id: d.orderId, status: 'authorized' },
@@ -210,7 +235,7 @@ export const payment = defineParticipant({
   name: 'payment',
   commands: {
     authorize: command(AuthorizeData, (d, ctx) => authorize(ctx.db, d)),
-    capture: command(ByOrder, (d, ctx) => capture(ctx.db, d)),
+    capture: command(CaptureData, (d, ctx) => capture(ctx.db, d)),
     void: command(ByOrder, async (d, ctx) => ({
       type: 'voided',
       data: { orderId: d.orderId, outcome: await undo(ctx.db, d, 'authorized') },

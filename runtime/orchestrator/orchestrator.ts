@@ -32,7 +32,7 @@ export class Orchestrator {
     },
   ) {
     const { bus, store, config, log } = deps;
-    const actorDeps: ActorDeps = { ...deps, history: new HistoryWriter(store) };
+    const actorDeps: ActorDeps = { ...deps, history: new HistoryWriter(store, deps.config.historyLingerMs) };
     this.host = new ActorHost<SagaActor>({
       create: (id) => new SagaActor(id, actorDeps),
       idleMs: config.actorIdleMs,

@@ -79,6 +79,8 @@ export class SagaActor {
     msgIds: new Set(),
     historyRevs: new Set(),
   };
+  /** History entries on their way to `saga_history` (they may linger there, see HistoryWriter). */
+  private readonly copying = new Map<number, Promise<void>>();
   private clearTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -348,26 +350,39 @@ export class SagaActor {
     const doc = await this.load();
     const entries = Object.values(doc.outbox).filter((e) => !this.done.msgIds.has(e.msgId));
     const histories = Object.values(doc.pendingHistory ?? {}).filter(
-      (h) => !this.done.historyRevs.has(h.rev),
+      (h) => !this.done.historyRevs.has(h.rev) && !this.copying.has(h.rev),
     );
+    // Somebody waits for the copies of an ended or recovered saga: they go at once.
+    const urgent = reload || isTerminal(doc.status);
     if (entries.length > 0 || histories.length > 0) {
-      const copies = histories.map((h) =>
-        this.deps.history.append(h).then(
-          () => this.done.historyRevs.add(h.rev),
-          // Still pending on the document: the outbox sweep copies it later.
-          (err: unknown) => this.deps.log.warn({ err: String(err), sagaId: doc._id }, 'history copy failed'),
-        ),
-      );
+      for (const h of histories) {
+        const copy = this.deps.history.append(h).then(
+          () => {
+            this.copying.delete(h.rev);
+            this.done.historyRevs.add(h.rev);
+          },
+          (err: unknown) => {
+            // Still pending on the document: the next flush or the outbox sweep copies it later.
+            this.copying.delete(h.rev);
+            this.deps.log.warn({ err: String(err), sagaId: doc._id }, 'history copy failed');
+          },
+        );
+        this.copying.set(h.rev, copy);
+      }
+      if (urgent) this.deps.history.flushNow();
+      const copies = [...this.copying.values()];
       await Promise.all(entries.map((e) => this.deps.bus.publish(e.subject, e.envelope, e.msgId)));
       for (const e of entries) this.done.msgIds.add(e.msgId);
       // A saga that has ended, or one being recovered, gets no next transition to clear it.
-      if (reload || isTerminal(doc.status)) {
+      if (urgent) {
         await Promise.all(copies);
         await this.clear();
         return entries.length;
       }
       void Promise.all(copies).then(() => this.scheduleClear());
-    } else if (reload || isTerminal(doc.status)) {
+    } else if (urgent) {
+      this.deps.history.flushNow();
+      await Promise.all(this.copying.values());
       await this.clear();
     }
     return entries.length;

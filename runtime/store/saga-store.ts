@@ -217,11 +217,21 @@ export class SagaStore {
     }
   }
 
-  historyOf(id: string): Promise<HistoryEntry[]> {
-    return this.history
+  /**
+   * Every transition of a saga, oldest first: those copied to `saga_history` and those still on
+   * the saga's document on their way there (a copy lingers; see HistoryWriter). The document is
+   * read first: an entry missing from it by then was copied before it was removed.
+   */
+  async historyOf(id: string): Promise<HistoryEntry[]> {
+    const doc = await this.sagas.findOne({ _id: id }, { projection: { pendingHistory: 1 } });
+    const copied = await this.history
       .find({ sagaId: id }, { projection: { _id: 0 } })
       .sort({ rev: 1 })
       .toArray();
+    const pending = Object.values(doc?.pendingHistory ?? {});
+    if (pending.length === 0) return copied;
+    const revs = new Set(copied.map((h) => h.rev));
+    return [...copied, ...pending.filter((h) => !revs.has(h.rev))].sort((a, b) => a.rev - b.rev);
   }
 
   /**

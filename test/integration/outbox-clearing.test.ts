@@ -101,4 +101,40 @@ describe('outbox clearing', () => {
       await api.destroy();
     }
   });
+
+  it('a lingering history copy: the API shows the transition meanwhile, and an ended saga sends its copies at once', async () => {
+    // Copies wait a minute for company: longer than this test.
+    const slow = await startTestNode({ config: { historyLingerMs: 60_000 } });
+    const waiting = await startTestNode({
+      roles: [{ kind: 'api' }, { kind: 'orchestrator' }],
+      config: { historyLingerMs: 60_000 },
+    });
+    try {
+      const res = await waiting.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-linger-1' }));
+      const { sagaId } = (await res.json()) as { sagaId: string };
+      const doc = await waiting.waitFor(sagaId, (d) => d.state === 'reservingInventory', 10_000);
+      expect(Object.keys(doc.pendingHistory ?? {})).toEqual(['1']);
+      const copied = waiting.mongo.db(waiting.config.mongoDb).collection<HistoryEntry>('saga_history');
+      expect(await copied.countDocuments({ sagaId })).toBe(0);
+      const shown = (await (await waiting.fetch(`/v1/sagas/${sagaId}/history`)).json()) as Array<{
+        rev: number;
+      }>;
+      expect(shown.map((h) => h.rev)).toEqual([1]);
+
+      const r = await slow.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-linger-2' }));
+      const ended = await slow.waitForTerminal(((await r.json()) as { sagaId: string }).sagaId);
+      expect(ended.status).toBe('completed');
+      const clean = await slow.waitFor(ended._id, isClean, 5_000);
+      const history = await slow.mongo
+        .db(slow.config.mongoDb)
+        .collection<HistoryEntry>('saga_history')
+        .find({ sagaId: ended._id })
+        .sort({ rev: 1 })
+        .toArray();
+      expect(history.map((h) => h.rev)).toEqual(Array.from({ length: clean.rev }, (_, i) => i + 1));
+    } finally {
+      await waiting.destroy();
+      await slow.destroy();
+    }
+  });
 });

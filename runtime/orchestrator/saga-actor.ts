@@ -99,6 +99,7 @@ export class SagaActor {
       this.doc !== null &&
       isTerminal(this.doc.status) &&
       this.clearTimer === null &&
+      this.copying.size === 0 &&
       this.done.msgIds.size === 0 &&
       this.done.historyRevs.size === 0
     );

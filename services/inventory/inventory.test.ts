@@ -3,6 +3,7 @@ import { BSON, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../runtime/observability/index.ts';
 import type { Reply } from '../../runtime/participants/index.ts';
+import { commandRunner } from '../../test/run-command.ts';
 import { inventory, reservations, stock } from './index.ts';
 
 /** The inventory's handlers straight against the MongoDB-wire server, without a bus. */
@@ -20,22 +21,8 @@ describe('inventory', () => {
     await client?.close();
   });
 
-  let n = 0;
-  const run = (name: 'reserve' | 'commit' | 'release', data: Record<string, unknown>): Promise<Reply> => {
-    const commandId = `cmd-${++n}`;
-    const envelope = {
-      id: commandId,
-      type: `inventory.${name}`,
-      schemaVersion: 1,
-      occurredAt: new Date().toISOString(),
-      sagaId: 'saga',
-      sagaType: 'order-fulfillment',
-      correlationId: 'test',
-      causationId: null,
-      data,
-    };
-    return inventory.commands[name]!.handle(data, { commandId, sagaId: 'saga', envelope, db, log });
-  };
+  const run: (name: 'reserve' | 'commit' | 'release', data: Record<string, unknown>) => Promise<Reply> =
+    commandRunner(inventory, () => db, log);
   const sku = async (id: string) => (await stock(db).findOne({ _id: id }))!;
   /** Per SKU, stock is only ever moved: available + holds + committed is what it started with. */
   const total = async (id: string) => {

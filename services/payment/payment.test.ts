@@ -3,6 +3,7 @@ import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../runtime/observability/index.ts';
 import type { Reply } from '../../runtime/participants/index.ts';
+import { commandRunner } from '../../test/run-command.ts';
 import { payment, payments } from './index.ts';
 
 /** The payment's capture straight against the MongoDB-wire server, without a bus. */
@@ -26,22 +27,11 @@ describe('payment capture', () => {
     await client?.close();
   });
 
-  let n = 0;
-  const run = (name: 'authorize' | 'capture', data: Record<string, unknown>): Promise<Reply> => {
-    const commandId = `cmd-${++n}`;
-    const envelope = {
-      id: commandId,
-      type: `payment.${name}`,
-      schemaVersion: 1,
-      occurredAt: new Date().toISOString(),
-      sagaId: 'saga',
-      sagaType: 'order-fulfillment',
-      correlationId: 'test',
-      causationId: null,
-      data,
-    };
-    return payment.commands[name]!.handle(data, { commandId, sagaId: 'saga', envelope, db, log });
-  };
+  const run: (name: 'authorize' | 'capture', data: Record<string, unknown>) => Promise<Reply> = commandRunner(
+    payment,
+    () => db,
+    log,
+  );
   const authorize = (orderId: string, amount: number, token = 'tok_visa') =>
     run('authorize', { orderId, customerId: 'c-1', amount, currency: 'EUR', token });
 

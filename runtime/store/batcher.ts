@@ -3,7 +3,7 @@ export interface BatcherOptions {
   maxInFlight: number;
   /**
    * For writes nobody waits on (history copies): how long a batch waits for company before it
-   * goes, unless it fills up or an urgent item joins it. 0 (the default): it goes at once.
+   * goes, unless it fills up or `flushNow` is called. 0 (the default): it goes at once.
    */
   lingerMs?: number;
 }

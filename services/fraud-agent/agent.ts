@@ -1,5 +1,5 @@
-import { z } from 'zod';
 import type { Db } from 'mongodb';
+import { z } from 'zod';
 import { ValidationError } from '../../runtime/errors.ts';
 import type { Envelope } from '../../runtime/messaging/index.ts';
 import type { Reaction, ReactorDefinition } from '../../runtime/participants/index.ts';

@@ -98,6 +98,9 @@ export class VelocityStore {
         })
         .sort({ at: -1 })
         .limit(maxHistory)
+        // All of it in the first batch: mongod's default first batch is 101 documents, and each
+        // further batch is another round trip before the verdict.
+        .batchSize(maxHistory)
         .toArray(),
       // Customers with a payment on this card within the window (one document each).
       this.cardUses
@@ -109,6 +112,7 @@ export class VelocityStore {
           { projection: { customerId: 1 } },
         )
         .limit(maxHistory)
+        .batchSize(maxHistory)
         .toArray(),
     ]);
     const others = new Set(card.map((e) => e.customerId).filter((c) => c !== p.customerId));

@@ -107,10 +107,12 @@ describe('fraud velocity: other customers on a card', () => {
     expect((await store.history(payment('b4', 'new', 'k', now))).otherCustomersOnCard24h).toBe(2);
   });
 
-  it('payments recorded at the same time go in one bulk write per collection, each recorded once', async () => {
+  it('payments recorded at the same time go in one bulk write per collection, each recorded once; a window is one read', async () => {
     const client = new MongoClient(node.config.mongoUrl, { monitorCommands: true });
     const updates: Array<{ collection: string; statements: number }> = [];
+    const finds: Array<{ limit: unknown; batchSize: unknown }> = [];
     client.on('commandStarted', (e) => {
+      if (e.commandName === 'find') finds.push({ limit: e.command.limit, batchSize: e.command.batchSize });
       if (e.commandName !== 'update') return;
       const statements = (e.command.updates as unknown[] | undefined)?.length ?? -1;
       updates.push({ collection: String(e.command.update), statements });
@@ -144,6 +146,10 @@ describe('fraud velocity: other customers on a card', () => {
           .sort(),
       );
       expect(h.otherCustomersOnCard24h).toBe(1); // cust-3 also pays with card-1
+      // Each window in one round trip on mongod too (its default first batch is 101 documents).
+      // (The driver asks for one more than the limit, so that the server closes the cursor.)
+      expect(finds.slice(-2).map((f) => f.limit)).toEqual([500, 500]);
+      for (const f of finds.slice(-2)) expect(Number(f.batchSize)).toBeGreaterThanOrEqual(500);
     } finally {
       await client.close();
     }

@@ -87,9 +87,14 @@ export class SagaStore {
 
   private async loadMany(ids: string[]): Promise<Array<SagaDoc | null>> {
     if (ids.length === 1) return [withSnapshotContext(await this.sagas.findOne({ _id: ids[0]! }))];
-    const docs = (await this.sagas.find({ _id: { $in: [...new Set(ids)] } }).toArray()).map((d) =>
-      withSnapshotContext(d),
-    );
+    const unique = [...new Set(ids)];
+    // Every document in the first batch (mongod's default is 101), and the limit closes the cursor
+    // with it: one round trip for the batch.
+    const docs = (
+      await this.sagas
+        .find({ _id: { $in: unique } }, { limit: unique.length, batchSize: unique.length })
+        .toArray()
+    ).map((d) => withSnapshotContext(d));
     const byId = new Map(docs.map((d) => [d._id, d]));
     // Two loads of one saga in a batch get their own copies: actors modify what they load.
     const given = new Set<string>();
@@ -257,6 +262,7 @@ export class SagaStore {
     return this.sagas
       .find({ outboxAt: { $lte: olderThan } }, { projection: { _id: 1 } })
       .limit(limit)
+      .batchSize(limit)
       .toArray();
   }
 
@@ -265,7 +271,8 @@ export class SagaStore {
    * index order, unsorted, so that a server stops reading at the limit.
    */
   async findDueDocs(now: Date, since: Date | undefined, limit: number): Promise<SagaDoc[]> {
-    const docs = await this.sagas.find(dueFilter(now, since)).limit(limit).toArray();
+    // The whole page in one batch (mongod's default first batch is 101 documents).
+    const docs = await this.sagas.find(dueFilter(now, since)).limit(limit).batchSize(limit).toArray();
     return docs.map((d) => withSnapshotContext(d));
   }
 

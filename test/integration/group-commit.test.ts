@@ -8,12 +8,18 @@ describe('group commit of saga transitions', () => {
   let client: MongoClient;
   let store: SagaStore;
   const updates: number[] = [];
+  const finds: Array<{ ids: number; batchSize: unknown }> = [];
   const dbName = `jetsaga_gc_${process.pid}`;
 
   beforeAll(async () => {
     client = new MongoClient(inject('mongoUrl'), { monitorCommands: true });
     client.on('commandStarted', (e) => {
       if (e.commandName === 'update') updates.push((e.command.updates as unknown[]).length);
+      if (e.commandName === 'find' && e.command.find === 'sagas') {
+        const ids = (e.command.filter as { _id?: { $in?: unknown[] } })._id?.$in;
+        finds.push({ ids: ids?.length ?? 0, batchSize: e.command.batchSize });
+      }
+      if (e.commandName === 'getMore') finds.push({ ids: -1, batchSize: 'getMore' });
     });
     await client.connect();
     store = new SagaStore(client.db(dbName));
@@ -96,5 +102,21 @@ describe('group commit of saga transitions', () => {
       const r = results[i]!;
       if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(StaleRevisionError);
     }
+  });
+
+  it('loads of many sagas at once are one find, every document in its first batch', async () => {
+    const ids = Array.from({ length: 150 }, (_, i) => `gcl-${i}`);
+    await store.sagas.insertMany(ids.map(doc));
+    finds.length = 0;
+    const loaded = await Promise.all([...ids, 'gcl-missing'].map((id) => store.load(id)));
+    expect(loaded.slice(0, 150).map((d) => d?._id)).toEqual(ids);
+    expect(loaded[150]).toBeNull();
+    // 151 ids in one `$in`, and no getMore after it (mongod's default first batch is 101).
+    expect(finds.map((f) => f.ids)).toEqual([151]);
+    expect(Number(finds[0]!.batchSize)).toBeGreaterThanOrEqual(151);
+    // Every one of them found: still no getMore.
+    finds.length = 0;
+    expect((await Promise.all(ids.map((id) => store.load(id)))).every((d) => d !== null)).toBe(true);
+    expect(finds.map((f) => f.ids)).toEqual([150]);
   });
 });

@@ -9,4 +9,11 @@ export {
   terminalStatuses,
 } from './saga-doc.ts';
 export { HistoryWriter } from './history-writer.ts';
-export { type Cleared, type DueSaga, nextWake, SagaStore, type Transition } from './saga-store.ts';
+export {
+  type Cleared,
+  type DueSaga,
+  nextWake,
+  onlyDuplicates,
+  SagaStore,
+  type Transition,
+} from './saga-store.ts';

@@ -314,13 +314,16 @@ function clearedPaths(cleared: Cleared): Record<string, ''> {
   return unset;
 }
 
-function onlyDuplicates(err: unknown): boolean {
+/**
+ * A write that failed only on duplicate keys: a document it would insert (or upsert) exists. For
+ * an insert of copies that is done already; for an upsert, sending it again matches the document.
+ */
+export function onlyDuplicates(err: unknown): boolean {
   if (!(err instanceof MongoServerError)) return false;
   if (err.code === duplicateKey) return true;
-  const writeErrors = (err as { writeErrors?: Array<{ code?: number }> }).writeErrors;
-  return (
-    Array.isArray(writeErrors) && writeErrors.length > 0 && writeErrors.every((e) => e.code === duplicateKey)
-  );
+  const found = (err as { writeErrors?: { code?: number } | Array<{ code?: number }> }).writeErrors;
+  const writeErrors = found === undefined ? [] : [found].flat();
+  return writeErrors.length > 0 && writeErrors.every((e) => e.code === duplicateKey);
 }
 
 export function nextWake(timers: Record<string, TimerEntry>): Date | null {

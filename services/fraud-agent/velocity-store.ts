@@ -1,5 +1,5 @@
-import { type AnyBulkWriteOperation, type Db, MongoBulkWriteError, type UpdateOneModel } from 'mongodb';
-import { Batcher } from '../../runtime/store/index.ts';
+import type { AnyBulkWriteOperation, Db, UpdateOneModel } from 'mongodb';
+import { Batcher, onlyDuplicates } from '../../runtime/store/index.ts';
 import { cardWindowMs, type History, historyWindowMs, type PaymentFacts, toUsd } from './facts.ts';
 
 /**
@@ -174,9 +174,7 @@ async function upsertAll(write: () => Promise<unknown>): Promise<void> {
   try {
     await write();
   } catch (err) {
-    if (!(err instanceof MongoBulkWriteError)) throw err;
-    const errors = [err.writeErrors].flat();
-    if (errors.length === 0 || !errors.every((e) => e.code === 11000)) throw err;
+    if (!onlyDuplicates(err)) throw err;
     await write();
   }
 }

@@ -153,7 +153,8 @@ async function capture(db: Db, d: z.output<typeof CaptureData>): Promise<Reply> 
       { $set: { status: 'captured', capturedAmount: d.amount, updatedAt: new Date() } },
     );
     // Captured now, by this update: nothing to read.
-    if (done.modifiedCount === 1) return { type: 'captured', data: { orderId: d.orderId, amount: d.amount } };
+    if (done.modifiedCount === 1)
+      return answerCapture(d.orderId, { status: 'captured', capturedAmount: d.amount, token: null });
   }
   const p = await payments(db).findOne({ _id: d.orderId });
   if (p?.status === 'authorized' && d.amount !== undefined && p.amount !== d.amount) {
@@ -180,7 +181,10 @@ async function capture(db: Db, d: z.output<typeof CaptureData>): Promise<Reply> 
   return answerCapture(d.orderId, p);
 }
 
-function answerCapture(orderId: string, p: PaymentDoc | null): Reply {
+function answerCapture(
+  orderId: string,
+  p: Pick<PaymentDoc, 'status' | 'capturedAmount' | 'token'> | null,
+): Reply {
   if (p?.status === 'captured') return { type: 'captured', data: { orderId, amount: p.capturedAmount } };
   const reason =
     p?.token === 'tok_capture_fails' ? 'insufficient-funds' : `payment ${p?.status ?? 'missing'}`;

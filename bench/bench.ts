@@ -18,6 +18,8 @@ import {
   Cluster,
   type LevelResult,
   type Observed,
+  type OrderMix,
+  orderMixes,
   orderSource,
   roleArgs,
   runLevel,
@@ -43,16 +45,19 @@ interface Args {
   activeActors: number;
   seed: number;
   layout: Layout;
+  mix: OrderMix;
 }
 
 const usage = `usage: npm run bench -- [--quick] [--profile [all]] [--levels 1,16,64,256] [--window-sec N]
-                       [--warmup-sec N] [--level-warmup-sec N] [--footprint-sagas N] [--active-actors N] [--seed N] [--layout roles|all] [--out FILE]
+                       [--warmup-sec N] [--level-warmup-sec N] [--footprint-sagas N] [--active-actors N] [--seed N] [--mix shop|hot] [--layout roles|all] [--out FILE]
   --quick            short run (CI): concurrency 1, 16, 64 for 3 s each, 2,000 footprint sagas
   --warmup-sec       unmeasured run at concurrency 16 before the raw bounds (default 30; 2 with --quick)
   --level-warmup-sec unmeasured run at each level's own concurrency right before it (default 20; 1 with --quick)
   --profile          run the orchestrator (or every role with "all") under --cpu-prof and summarise it
   --footprint-sagas  waiting sagas for the passivated and recovery figures; 0 skips the footprint (null)
   --active-actors    live actors for the active figure (default 10,000; 2,000 with --quick)
+  --mix              who orders: shop (default), 100,000 customers with a card each; hot, 50 customers
+                     sharing one test card (the fraud agent's worst case: full histories, a shared card)
   --layout           roles: one process per role (default, as deploy/k8s); all: every role in one
                      process (jetsaga all); the footprint's orchestrator runs alone either way`;
 
@@ -73,6 +78,7 @@ function parseArgs(argv: string[]): Args {
     activeActors: quick ? 2_000 : 10_000,
     seed: 42,
     layout: 'roles',
+    mix: 'shop',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -98,7 +104,11 @@ function parseArgs(argv: string[]): Args {
     else if (arg === '--footprint-sagas') a.footprintSagas = Math.floor(num(arg));
     else if (arg === '--active-actors') a.activeActors = Math.max(1, Math.floor(num(arg)));
     else if (arg === '--seed') a.seed = Math.floor(num(arg));
-    else if (arg === '--layout') {
+    else if (arg === '--mix') {
+      const v = argv[++i];
+      if (v !== 'shop' && v !== 'hot') throw new Error(`--mix takes shop or hot (got ${v})`);
+      a.mix = v;
+    } else if (arg === '--layout') {
       const v = argv[++i];
       if (v !== 'roles' && v !== 'all') throw new Error(`--layout takes roles or all (got ${v})`);
       a.layout = v;
@@ -313,7 +323,7 @@ async function main(): Promise<number> {
     const sagas = mongo.db(db).collection<SagaDoc>('sagas');
     const watcher = new TerminalWatcher(sagas, 20, 120_000);
     const api = new ApiClient(cluster.api, Math.max(...args.levels));
-    const nextOrder = orderSource(args.seed, `b${runId}`);
+    const nextOrder = orderSource(args.seed, `b${runId}`, orderMixes[args.mix]);
     const observed: Observed = {
       cluster,
       // Servers given by URL may be elsewhere: only the ones this run started are measured.
@@ -527,6 +537,7 @@ async function main(): Promise<number> {
     rssMbPer10kActive: round(fp?.active.rssMbPer10k ?? null, 1),
     recoverySec: round(fp?.recovery.sec ?? null, 1),
     recoverySagas: fp ? fp.sagas : null,
+    mix: args.mix,
     quick: args.quick,
   };
   const result: BenchResult = {
@@ -544,6 +555,7 @@ async function main(): Promise<number> {
       layout: args.layout,
       roles: roleArgs(benchDistribution, args.layout).map((a) => a.join(':')),
     },
+    mix: { name: args.mix, ...orderMixes[args.mix] },
     startupSec: round(startupSec, 1),
     warmup: { firstSec: args.warmupSec, perLevelSec: args.levelWarmupSec },
     raw,

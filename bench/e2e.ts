@@ -10,7 +10,7 @@ import type { Distribution } from '../runtime/node.ts';
 import { idempotencyKeyHeader } from '../runtime/http/idempotency.ts';
 import { topology } from '../runtime/messaging/index.ts';
 import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
-import { planOrders } from '../test/scale/orders.ts';
+import { hotPopulation, planOrders, type Population, shopPopulation } from '../test/scale/orders.ts';
 import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
 import { type HopBreakdown, hopBreakdown, type StreamMarks } from './hops.ts';
 import type { MongoCounts } from './role-main.ts';
@@ -82,13 +82,21 @@ export class Cluster {
   }
 }
 
+/**
+ * Who places the bench's orders (`--mix`): `shop`, a shop's many customers with a card each (the
+ * default), or `hot`, the scale test's 50 customers on one shared test card, where every fraud
+ * verdict reads a full history (see test/scale/orders.ts).
+ */
+export type OrderMix = 'shop' | 'hot';
+export const orderMixes: Record<OrderMix, Population> = { shop: shopPopulation, hot: hotPopulation };
+
 /** An unbounded, reproducible order mix (test/scale/orders.ts), in chunks with unique order ids. */
-export function orderSource(seed: number, prefix: string): () => OrderInput {
+export function orderSource(seed: number, prefix: string, population: Population): () => OrderInput {
   let chunk = 0;
   let queue: OrderInput[] = [];
   return () => {
     if (queue.length === 0) {
-      queue = planOrders(1000, seed + chunk, `${prefix}-${chunk}`).map((o) => o.input);
+      queue = planOrders(1000, seed + chunk, `${prefix}-${chunk}`, population).map((o) => o.input);
       chunk++;
     }
     return queue.shift()!;

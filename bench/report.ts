@@ -1,5 +1,6 @@
 // The people-readable table of a benchmark result.
-import { type Layout, type LevelResult, quietCores } from './e2e.ts';
+import type { Population } from '../test/scale/orders.ts';
+import { type Layout, type LevelResult, type OrderMix, quietCores } from './e2e.ts';
 import type { FootprintResult } from './footprint.ts';
 import type { RawResult } from './raw.ts';
 
@@ -10,6 +11,8 @@ export interface BenchResult {
   machine: { cpus: number; cpuModel: string; memGb: number; node: string };
   infra: string;
   distribution: { layout: Layout; roles: string[] };
+  /** Who placed the orders (`--mix`). */
+  mix: { name: OrderMix } & Population;
   startupSec: number | null;
   /** Unmeasured runs: `firstSec` at concurrency 16 before everything, `perLevelSec` at each level's own concurrency before it. */
   warmup: { firstSec: number; perLevelSec: number };
@@ -53,6 +56,9 @@ export function formatTable(r: BenchResult): string {
   out.push(`infrastructure: ${r.infra}`);
   out.push(
     `processes: ${r.distribution.layout === 'all' ? 'every role in one process (--layout all)' : `one per role (${r.distribution.roles.length})`}`,
+  );
+  out.push(
+    `orders: --mix ${r.mix.name}, ${r.mix.customers.toLocaleString('en-US')} customers, ${r.mix.ownCards ? 'each with a card of their own' : 'all on one test card'}`,
   );
   out.push(
     `warm-up (unmeasured): ${r.warmup.firstSec} s at concurrency 16 first, then ${r.warmup.perLevelSec} s at each level's concurrency right before it`,

@@ -22,6 +22,9 @@ export function prng(seed: number): () => number {
   };
 }
 
+/** The BIN the payment service reports for `tok_visa`, given with each customer's own card. */
+const testCardBin = '424242';
+
 const kinds: Array<{ kind: PlannedOrder['kind']; expect: Expect; weight: number }> = [
   { kind: 'happy', expect: 'completed', weight: 6 },
   { kind: 'out-of-stock', expect: 'compensated', weight: 1 },
@@ -30,7 +33,38 @@ const kinds: Array<{ kind: PlannedOrder['kind']; expect: Expect; weight: number 
   { kind: 'no-carrier', expect: 'compensated', weight: 1 },
 ];
 
-export function planOrders(count: number, seed: number, prefix: string): PlannedOrder[] {
+/** Who places the orders: how many customers, and what they pay with. */
+export interface Population {
+  /** Customers drawn from, uniformly: `cust-0` ... `cust-<customers - 1>`. */
+  customers: number;
+  /**
+   * Each customer pays with a card of their own (token `tok_<customerId>`, the BIN of the test
+   * card), instead of every customer sharing the test card `tok_visa`. The declined and
+   * capture-failing orders keep their test tokens either way: the payment service keys on them.
+   */
+  ownCards: boolean;
+}
+
+/**
+ * The scale and chaos tests' population, and the bench's `--mix hot`: 50 customers sharing one
+ * test card. Under load each customer pays several times a second, so the fraud agent's 30-day
+ * history of a customer fills to its 500-payment cap within minutes and the card is shared by
+ * every customer: the fraud agent's worst case.
+ */
+export const hotPopulation: Population = { customers: 50, ownCards: false };
+
+/**
+ * The bench's default (`--mix shop`): 100,000 customers, each with a card of their own, as a shop's
+ * traffic looks; a bench run of some 50,000 orders gives most of them one or two.
+ */
+export const shopPopulation: Population = { customers: 100_000, ownCards: true };
+
+export function planOrders(
+  count: number,
+  seed: number,
+  prefix: string,
+  population: Population = hotPopulation,
+): PlannedOrder[] {
   const rand = prng(seed);
   const pick = (n: number) => Math.floor(rand() * n);
   const total = kinds.reduce((sum, k) => sum + k.weight, 0);
@@ -42,19 +76,20 @@ export function planOrders(count: number, seed: number, prefix: string): Planned
       qty: 1 + pick(4),
       unitPrice: Math.round((1 + rand() * 200) * 100) / 100,
     }));
+    const customerId = `cust-${pick(population.customers)}`;
     const input: OrderInput = {
       orderId: `${prefix}-${i}`,
-      customerId: `cust-${pick(50)}`,
+      customerId,
       currency: 'USD',
       items: kind.kind === 'out-of-stock' ? [...items, { sku: 'SKU-OUT', qty: 1, unitPrice: 99 }] : items,
-      payment: {
-        token:
-          kind.kind === 'card-declined'
-            ? 'tok_declined'
-            : kind.kind === 'capture-fails'
-              ? 'tok_capture_fails'
-              : 'tok_visa',
-      },
+      payment:
+        kind.kind === 'card-declined'
+          ? { token: 'tok_declined' }
+          : kind.kind === 'capture-fails'
+            ? { token: 'tok_capture_fails' }
+            : population.ownCards
+              ? { token: `tok_${customerId}`, bin: testCardBin }
+              : { token: 'tok_visa' },
       shippingAddress: {
         name: `Customer ${i}`,
         line1: `${i} Harbour Road`,

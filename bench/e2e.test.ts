@@ -4,7 +4,7 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { SagaDoc } from '../runtime/store/index.ts';
-import { TerminalWatcher } from './e2e.ts';
+import { pollGapMs, TerminalWatcher } from './e2e.ts';
 
 const client = new MongoClient(inject('mongoUrl'));
 const db = client.db(`bench_watcher_${Date.now().toString(36)}`);
@@ -38,5 +38,12 @@ describe('TerminalWatcher', () => {
     expect(watcher.failedQueries).toBeGreaterThan(0);
     expect(watcher.lastFailure).toMatch(/must be connected/);
     await watcher.close();
+  });
+
+  it('polls about a thousand sagas a second at any concurrency, and every half second at least', () => {
+    expect(pollGapMs(1, 20)).toBe(20);
+    expect(pollGapMs(64, 20)).toBe(64);
+    expect(pollGapMs(256, 20)).toBe(256);
+    expect(pollGapMs(5_000, 20)).toBe(500);
   });
 });

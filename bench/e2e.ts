@@ -180,6 +180,22 @@ export interface Finished {
  * Waits for sagas to become terminal with one query for all pending ids at a time (not one poll
  * per saga), paced so that the load it adds to the store does not grow with the concurrency.
  */
+/** The longest the watcher waits between two polls: how late it may see a saga end at worst. */
+const maxPollGapMs = 500;
+
+/**
+ * The wait between two polls of `pending` sagas: 1 ms per pending saga, at least `minGapMs`, at most
+ * half a second. Each poll reads every pending saga's document, so the store reads about a thousand
+ * documents a second for the watcher whatever the concurrency, and all of that is counted as the
+ * store's CPU per saga. Polling every 5 ms read 12,800 documents a second at concurrency 64; a gap
+ * capped at 50 ms still read 5,000 a second at 256, some 25 documents per saga (JOURNAL.md, twelfth
+ * pass). The price: a saga's end is seen up to `pending` ms late, which delays only its worker's
+ * next start; latencies are read from the documents.
+ */
+export function pollGapMs(pending: number, minGapMs: number): number {
+  return Math.max(minGapMs, Math.min(maxPollGapMs, pending));
+}
+
 export class TerminalWatcher {
   private readonly pending = new Map<string, { resolve: (f: Finished) => void; since: number }>();
   private running = true;
@@ -254,11 +270,7 @@ export class TerminalWatcher {
           p.resolve({ sagaId: id, status: 'timeout', reason: null, serverMs: Number.NaN, seenAt: now });
         }
       }
-      // 1 ms per pending saga between polls (within [gapMs, 50 ms]): the store reads about a
-      // thousand documents a second for the watcher whatever the concurrency, instead of
-      // 200 polls of every pending saga (at concurrency 64, 12,800 reads a second, all of them
-      // counted as the store's CPU per saga).
-      const gap = Math.max(this.gapMs, Math.min(50, ids.length));
+      const gap = pollGapMs(ids.length, this.gapMs);
       const spent = performance.now() - t0;
       if (spent < gap) await sleep(gap - spent);
     }

@@ -176,10 +176,6 @@ export interface Finished {
   seenAt: number;
 }
 
-/**
- * Waits for sagas to become terminal with one query for all pending ids at a time (not one poll
- * per saga), paced so that the load it adds to the store does not grow with the concurrency.
- */
 /** The longest the watcher waits between two polls: how late it may see a saga end at worst. */
 const maxPollGapMs = 500;
 
@@ -196,6 +192,10 @@ export function pollGapMs(pending: number, minGapMs: number): number {
   return Math.max(minGapMs, Math.min(maxPollGapMs, pending));
 }
 
+/**
+ * Waits for sagas to become terminal with one query for all pending ids at a time (not one poll
+ * per saga), paced so that the load it adds to the store does not grow with the concurrency.
+ */
 export class TerminalWatcher {
   private readonly pending = new Map<string, { resolve: (f: Finished) => void; since: number }>();
   private running = true;

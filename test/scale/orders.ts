@@ -55,7 +55,7 @@ export const hotPopulation: Population = { customers: 50, ownCards: false };
 
 /**
  * The bench's default (`--mix shop`): 100,000 customers, each with a card of their own, as a shop's
- * traffic looks; a bench run of some 50,000 orders gives most of them one or two.
+ * traffic looks; a full bench run's 20,000-odd orders give most of them one at most.
  */
 export const shopPopulation: Population = { customers: 100_000, ownCards: true };
 

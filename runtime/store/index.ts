@@ -1,4 +1,5 @@
 export { Batcher } from './batcher.ts';
+export { isDuplicateKey, onlyDuplicates } from './duplicate-key.ts';
 export {
   type HistoryEntry,
   isTerminal,
@@ -9,11 +10,4 @@ export {
   terminalStatuses,
 } from './saga-doc.ts';
 export { HistoryWriter } from './history-writer.ts';
-export {
-  type Cleared,
-  type DueSaga,
-  nextWake,
-  onlyDuplicates,
-  SagaStore,
-  type Transition,
-} from './saga-store.ts';
+export { type Cleared, type DueSaga, nextWake, SagaStore, type Transition } from './saga-store.ts';

@@ -10,16 +10,13 @@ import {
   type WriteError,
 } from 'mongodb';
 import { Batcher } from './batcher.ts';
+import { duplicateKeyCode, isDuplicateKey } from './duplicate-key.ts';
 
 /** What became of one inbox record: stored now, there before (same `_id`), or not stored. */
 export type RecordOutcome = 'inserted' | 'duplicate' | { error: unknown };
 
 /** What the error of an insert says of one record; `unconfirmed`: not named, and not proven stored. */
 export type ReportedOutcome = RecordOutcome | 'unconfirmed';
-
-const duplicateKey = 11000;
-
-const isDuplicateKey = (err: unknown) => err instanceof MongoServerError && err.code === duplicateKey;
 
 /**
  * Bytes of records per `insertMany`, far below the 16 MiB at which the driver splits a bulk
@@ -156,7 +153,7 @@ export function outcomesOf(err: unknown, n: number): ReportedOutcome[] {
   return Array.from({ length: n }, (_, i): ReportedOutcome => {
     const we = named.get(i);
     if (!we) return !durable ? { error: err } : counted ? 'inserted' : 'unconfirmed';
-    if (we.code === duplicateKey) return 'duplicate';
+    if (we.code === duplicateKeyCode) return 'duplicate';
     // The error insertOne would have thrown for this record alone.
     return {
       error: new MongoServerError({

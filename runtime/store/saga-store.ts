@@ -1,17 +1,9 @@
-import {
-  type Collection,
-  type Db,
-  type Filter,
-  MongoClient,
-  MongoServerError,
-  type UpdateFilter,
-} from 'mongodb';
+import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter } from 'mongodb';
 import { ConflictError, StaleRevisionError } from '../errors.ts';
 import { Batcher } from './batcher.ts';
+import { onlyDuplicates } from './duplicate-key.ts';
 import { InsertBatcher } from './insert-batcher.ts';
 import type { HistoryEntry, OutboxEntry, SagaDoc, SagaStatus, TimerEntry } from './saga-doc.ts';
-
-const duplicateKey = 11000;
 
 /** Outbox entries already published and history entries already copied: safe to remove. */
 export interface Cleared {
@@ -312,18 +304,6 @@ function clearedPaths(cleared: Cleared): Record<string, ''> {
   for (const m of cleared.msgIds) unset[`outbox.${m}`] = '';
   for (const r of cleared.historyRevs) unset[`pendingHistory.${r}`] = '';
   return unset;
-}
-
-/**
- * A write that failed only on duplicate keys: a document it would insert (or upsert) exists. For
- * an insert of copies that is done already; for an upsert, sending it again matches the document.
- */
-export function onlyDuplicates(err: unknown): boolean {
-  if (!(err instanceof MongoServerError)) return false;
-  if (err.code === duplicateKey) return true;
-  const found = (err as { writeErrors?: { code?: number } | Array<{ code?: number }> }).writeErrors;
-  const writeErrors = found === undefined ? [] : [found].flat();
-  return writeErrors.length > 0 && writeErrors.every((e) => e.code === duplicateKey);
 }
 
 export function nextWake(timers: Record<string, TimerEntry>): Date | null {

@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import { z } from 'zod';
 import type { Logger } from '../../runtime/observability/index.ts';
 import { command, defineParticipant, type Reply } from '../../runtime/participants/index.ts';
+import { isDuplicateKey } from '../../runtime/store/index.ts';
 
 /**
  * Inventory: stock per SKU, one document each. An order's stock goes through three places,
@@ -55,8 +56,6 @@ const ReserveData = z.object({
 });
 const ReleaseData = z.object({ orderId });
 const CommitData = z.object({ orderId });
-
-const duplicateKey = (err: unknown) => (err as { code?: number }).code === 11000;
 
 type Item = { sku: string; qty: number };
 
@@ -160,7 +159,7 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
       updatedAt: now,
     });
   } catch (err) {
-    if (!duplicateKey(err)) throw err;
+    if (!isDuplicateKey(err)) throw err;
     const existing = await reservations(db).findOne({ _id: data.orderId });
     // Committed: this order's stock was taken and sold; it is not taken again.
     if (existing?.status === 'reserved' || existing?.status === 'committed')
@@ -253,7 +252,7 @@ async function release(db: Db, data: z.output<typeof ReleaseData>): Promise<Repl
     } catch (err) {
       // The upsert met an existing document: a committed one, or one a reserve inserted meanwhile
       // (then the next attempt updates it).
-      if (!duplicateKey(err) || attempt >= 3) throw err;
+      if (!isDuplicateKey(err) || attempt >= 3) throw err;
       const existing = await reservations(db).findOne({ _id: data.orderId });
       if (existing?.status === 'committed') {
         return { type: 'release-refused', data: { orderId: data.orderId, reason: 'reservation committed' } };

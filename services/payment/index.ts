@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { z } from 'zod';
 import { command, defineParticipant, type Reply } from '../../runtime/participants/index.ts';
+import { isDuplicateKey } from '../../runtime/store/index.ts';
 
 /**
  * Payment: one payment per order, keyed by order id, moved through its states with
@@ -82,8 +83,6 @@ const ByOrder = z.object({ orderId });
  */
 const CaptureData = ByOrder.extend({ amount: z.number().nonnegative().optional() });
 
-const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
-
 async function authorize(db: Db, d: z.output<typeof AuthorizeData>): Promise<Reply> {
   const reason =
     d.token === 'tok_declined' ? 'card-declined' : d.amount > paymentLimit ? 'amount-over-limit' : null;
@@ -104,7 +103,7 @@ async function authorize(db: Db, d: z.output<typeof AuthorizeData>): Promise<Rep
     await payments(db).insertOne(doc);
     return answerAuthorize(doc);
   } catch (err) {
-    if (!isDup(err)) throw err;
+    if (!isDuplicateKey(err)) throw err;
     return answerAuthorize((await payments(db).findOne({ _id: d.orderId }))!);
   }
 }
@@ -227,7 +226,7 @@ async function undo(
     await payments(db).insertOne(tombstone);
     return 'nothing';
   } catch (err) {
-    if (!isDup(err)) throw err;
+    if (!isDuplicateKey(err)) throw err;
     // It exists now (declined, or undone by an earlier run): nothing left to undo, unless it moved meanwhile.
     const p = await payments(db).findOne({ _id: d.orderId });
     if (p?.status === 'authorized' || p?.status === 'captured') return undo(db, d, p.status);

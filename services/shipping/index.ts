@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { z } from 'zod';
 import { command, defineParticipant, type Reply } from '../../runtime/participants/index.ts';
+import { isDuplicateKey } from '../../runtime/store/index.ts';
 
 /**
  * Shipping: one shipment per order, keyed by order id. Deterministic failure: no carrier
@@ -28,7 +29,6 @@ const CreateData = z.object({
 });
 const ByOrder = z.object({ orderId });
 
-const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
 const tracking = (order: string) =>
   `TRK${createHash('sha256').update(order).digest('hex').slice(0, 12).toUpperCase()}`;
 
@@ -51,7 +51,7 @@ async function create(db: Db, d: z.output<typeof CreateData>): Promise<Reply> {
     await shipments(db).insertOne(doc);
     return { type: 'shipment-created', data: { orderId: d.orderId, trackingNumber: doc.trackingNumber } };
   } catch (err) {
-    if (!isDup(err)) throw err;
+    if (!isDuplicateKey(err)) throw err;
   }
   // It exists already: created by an earlier run of this step, or cancelled before it.
   const s = await shipments(db).findOne({ _id: d.orderId });

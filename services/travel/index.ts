@@ -6,6 +6,7 @@ import {
   type ParticipantDefinition,
   type Reply,
 } from '../../runtime/participants/index.ts';
+import { isDuplicateKey } from '../../runtime/store/index.ts';
 
 /**
  * Travel participants: flights, hotels and cars. One booking per trip and service, keyed by
@@ -35,8 +36,6 @@ interface BookingServiceSpec<S extends z.ZodType> {
   refusal: string;
 }
 
-const isDup = (err: unknown) => (err as { code?: number }).code === 11000;
-
 function bookingService<S extends z.ZodObject<{ tripId: typeof tripId }>>(
   spec: BookingServiceSpec<S>,
 ): ParticipantDefinition {
@@ -55,7 +54,7 @@ function bookingService<S extends z.ZodObject<{ tripId: typeof tripId }>>(
       });
       return { type: 'booked', data: { tripId: id, reference } };
     } catch (err) {
-      if (!isDup(err)) throw err;
+      if (!isDuplicateKey(err)) throw err;
     }
     // It exists already: booked by an earlier run of this step, or cancelled before it.
     const doc = await bookings(db, spec.name).findOne({ _id: id });

@@ -178,6 +178,23 @@ async function ensureMongoJavaServer(
   return { kind: 'mongo-java-server', path: built, java };
 }
 
+/**
+ * The store's heap: a young generation of up to 2 GB. Every young collection stops the server and
+ * scans the old generation's dirty cards, and the old generation is the database (H2's cached
+ * pages, our in-memory indexes), which every write dirties: a collection costs about 100 ms
+ * whatever the young generation's size. With the JVM's default (a third of 1/64 of the RAM:
+ * 128 MB on 24 GB) a store under load collected more than once a second and spent a sixth of a
+ * core on it; 2 GB makes that some 15 times rarer (bench/JOURNAL.md, thirteenth pass). The sizes
+ * are shares of the RAM the JVM sees (a container's limit included): an initial heap of 1/8,
+ * half of it young, the young part capped at 2 GB; the maximum stays the JVM's (1/4).
+ * `JETSAGA_STORE_JAVA_OPTS` comes later on the command line, so `-Xmn`/`-Xms` there win.
+ */
+export const storeHeapOptions: readonly string[] = [
+  '-XX:InitialRAMPercentage=12.5',
+  '-XX:NewRatio=1',
+  '-XX:MaxNewSize=2g',
+];
+
 /** The java command line that runs a mongo-java-server build; the store dir is the H2 file's parent. */
 export function mongoJavaServerArgs(
   buildDir: string,
@@ -189,9 +206,10 @@ export function mongoJavaServerArgs(
   const extra = (process.env.JETSAGA_STORE_JAVA_OPTS ?? '').split(' ').filter(Boolean);
   const args = [
     '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-    // One small heap, few threads: a test helper, not a database tier. Default (tiered) JIT on purpose:
-    // startup is ~0.4 s either way and C2 matters for the throughput of long test runs.
+    // One collector thread, few threads: a test helper, not a database tier. Default (tiered) JIT on
+    // purpose: startup is ~0.4 s either way and C2 matters for the throughput of long test runs.
     ...(extra.some((o) => /^-XX:\+Use\w+GC$/.test(o)) ? [] : ['-XX:+UseSerialGC']),
+    ...storeHeapOptions,
     '-Xss512k',
     ...extra,
     '-cp',

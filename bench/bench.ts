@@ -32,6 +32,7 @@ import { measureRaw, type RawResult } from './raw.ts';
 import { type BenchResult, formatTable } from './report.ts';
 import { killAllRoles, repoRoot } from './roles.ts';
 import { round } from './stats.ts';
+import { storeHeapCollector } from './store-heap.ts';
 
 interface Args {
   quick: boolean;
@@ -286,6 +287,7 @@ async function main(): Promise<number> {
   // Raw bounds are measured twice, before and after the end-to-end levels (with the roles stopped),
   // and the better figure of each is kept: on a shared machine one pass can hit a busy moment.
   const rawPasses: RawResult[] = [];
+  const beforeStore = await storeHeapCollector(infra, say);
   let rawInput: { envelope: Envelope; sagaDoc: Record<string, unknown> } | undefined;
   const rawOpts = (pass: number) => ({
     natsUrl: infra.natsUrl,
@@ -303,6 +305,7 @@ async function main(): Promise<number> {
       duplicateWindowMs: config.duplicateWindowMs,
     },
     say,
+    beforeStore,
   });
   const levels: LevelResult[] = [];
   let footprint: FootprintResult | null = null;

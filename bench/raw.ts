@@ -66,6 +66,8 @@ export async function measureRaw(opts: {
   sagaDoc: Record<string, unknown>;
   settings: RawSettings;
   say: (line: string) => void;
+  /** Run before the store's figures, e.g. a full collection of the local store's heap. */
+  beforeStore?: () => Promise<void>;
 }): Promise<RawResult> {
   const { settings: s, say } = opts;
   const nc = await connect({
@@ -151,6 +153,7 @@ export async function measureRaw(opts: {
     say(`  raw consume+ack: ${Math.round(consumePerSec)}/s (${consumed} messages)`);
 
     // 4. The store: conditional update of a saga-sized document on its revision.
+    await opts.beforeStore?.();
     await mongo.connect();
     const coll = mongo
       .db(`${opts.scratch}_raw`)

@@ -28,15 +28,15 @@ describe('the local store command line', () => {
     else process.env.JETSAGA_STORE_JAVA_OPTS = saved;
   });
 
-  it('runs the serial collector with the large young generation, and lets JETSAGA_STORE_JAVA_OPTS override both', () => {
+  it('runs the parallel collector with the large young generation, and lets JETSAGA_STORE_JAVA_OPTS override both', () => {
     delete process.env.JETSAGA_STORE_JAVA_OPTS;
     const plain = jvmOptions(mongoJavaServerArgs('/build', opts));
-    expect(plain).toContain('-XX:+UseSerialGC');
+    expect(plain).toContain('-XX:+UseParallelGC');
     for (const o of storeHeapOptions) expect(plain).toContain(o);
 
-    process.env.JETSAGA_STORE_JAVA_OPTS = '-XX:+UseParallelGC -Xmn512m';
+    process.env.JETSAGA_STORE_JAVA_OPTS = '-XX:+UseSerialGC -Xmn512m';
     const custom = jvmOptions(mongoJavaServerArgs('/build', opts));
-    expect(custom).not.toContain('-XX:+UseSerialGC');
+    expect(custom).not.toContain('-XX:+UseParallelGC');
     // The JVM takes the last of conflicting size options: the user's come after ours.
     expect(custom.indexOf('-Xmn512m')).toBeGreaterThan(custom.indexOf(storeHeapOptions.at(-1)!));
   });
@@ -46,7 +46,7 @@ describe('the local store command line', () => {
     if (server.kind !== 'mongo-java-server') return ctx.skip('mongod on PATH: no JVM to size');
     delete process.env.JETSAGA_STORE_JAVA_OPTS;
     const ours = await heapFlags(server.java, jvmOptions(mongoJavaServerArgs(server.path, opts)));
-    const defaults = await heapFlags(server.java, ['-XX:+UseSerialGC']);
+    const defaults = await heapFlags(server.java, ['-XX:+UseParallelGC']);
     expect(ours.NewSize).toBeGreaterThan(defaults.NewSize!);
     expect(ours.MaxNewSize).toBeLessThanOrEqual(2 * 1024 ** 3);
     // Half of the initial heap is young (NewRatio=1) up to the cap, and the maximum is the JVM's own.

@@ -1,12 +1,12 @@
 // A full collection of the local mongo-java-server's heap before the raw store figures.
 //
 // The local store collects its young generation rarely (runtime/infra/binaries.ts,
-// `storeHeapOptions`), and each of those collections stops the server for about 100 ms to scan
-// what the writes before it left in the old generation. Right after an end-to-end level that
-// debt is the levels' own; paid inside a 3 s raw window it took up to half off a raw store figure
-// (bench/JOURNAL.md, thirteenth pass), and so raised the efficiency. A full collection first
-// (`jcmd <pid> GC.run`) leaves the raw windows a heap with nothing owed: the bound is the store at
-// its best.
+// `storeHeapOptions`), and each of those collections stops the server for tens to hundreds of ms
+// to scan what the writes before it left in the old generation. Right after an end-to-end level
+// that debt is the levels' own: paid inside a 3 s raw window (140-250 ms in a GC log, bench/
+// JOURNAL.md, thirteenth pass) it would lower the raw store figure by 5-8 %, and so raise the
+// efficiency. A full collection first (`jcmd <pid> GC.run`) leaves the raw windows a heap with
+// nothing owed: the bound is the store at its best.
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ensureMongoWireServer, type Infra } from '../runtime/infra/index.ts';

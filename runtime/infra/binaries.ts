@@ -181,10 +181,11 @@ async function ensureMongoJavaServer(
 /**
  * The store's heap: a young generation of up to 2 GB. Every young collection stops the server and
  * scans the old generation's dirty cards, and the old generation is the database (H2's cached
- * pages, our in-memory indexes), which every write dirties: a collection costs about 100 ms
- * whatever the young generation's size. With the JVM's default (a third of 1/64 of the RAM:
- * 128 MB on 24 GB) a store under load collected more than once a second and spent a sixth of a
- * core on it; 1.5-2 GB makes that some 15 times rarer (bench/JOURNAL.md, thirteenth pass). The sizes
+ * pages, our in-memory indexes), which every write dirties: with the serial collector a
+ * collection cost about 100 ms whatever the young generation's size. With the JVM's default (a
+ * third of 1/64 of the RAM: 128 MB on 24 GB) a store under load collected more than once a second
+ * and spent a sixth of a core on it; 1.5-2 GB makes that some 15 times rarer (bench/JOURNAL.md,
+ * thirteenth pass). The sizes
  * are shares of the RAM the JVM sees (a container's limit included): an initial heap of 1/8,
  * half of it young, the young part capped at 2 GB; the maximum stays the JVM's (1/4).
  * `JETSAGA_STORE_JAVA_OPTS` comes later on the command line, so `-Xmn`/`-Xms` there win.

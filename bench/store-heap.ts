@@ -9,7 +9,7 @@
 // nothing owed: the bound is the store at its best.
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ensureMongoWireServer, type Infra } from '../runtime/infra/index.ts';
+import type { Infra } from '../runtime/infra/index.ts';
 import { isExecutable, run } from '../runtime/infra/exec.ts';
 
 /** A function that collects the local store's heap, or undefined when the store is not a local JVM. */
@@ -17,15 +17,14 @@ export async function storeHeapCollector(
   infra: Pick<Infra, 'mongoKind' | 'mongo'>,
   say: (line: string) => void,
 ): Promise<(() => Promise<void>) | undefined> {
-  if (infra.mongoKind !== 'mongo-java-server' || infra.mongo === undefined) return undefined;
-  const server = await ensureMongoWireServer({ log: () => {} });
-  if (server.kind !== 'mongo-java-server') return undefined;
-  const jcmd = path.join(path.dirname(await realpath(server.java)), 'jcmd');
+  const store = infra.mongo;
+  if (infra.mongoKind !== 'mongo-java-server' || store === undefined) return undefined;
+  // The JDK's own jcmd, beside the java the store was started with.
+  const jcmd = path.join(path.dirname(await realpath(store.command)), 'jcmd');
   if (!(await isExecutable(jcmd))) {
     say(`  (no ${jcmd}: the store's heap is not collected before its raw figures)`);
     return undefined;
   }
-  const store = infra.mongo;
   return async () => {
     const pid = store.pid;
     if (pid === undefined) return;

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureMongoWireServer, mongoJavaServerArgs, storeHeapOptions } from './binaries.ts';
-
-const run = promisify(execFile);
+import { run } from './exec.ts';
 const opts = { host: '127.0.0.1', port: 27999, storeDir: '/tmp/x' };
 
 /** The JVM options of a store command line: everything before the class path. */
@@ -11,7 +8,8 @@ const jvmOptions = (args: string[]): string[] => args.slice(0, args.indexOf('-cp
 
 /** The heap sizes the JVM settles on for these options (bytes), from -XX:+PrintFlagsFinal. */
 async function heapFlags(java: string, options: string[]): Promise<Record<string, number>> {
-  const { stdout } = await run(java, [...options, '-XX:+PrintFlagsFinal', '-version']);
+  const { code, stdout, stderr } = await run(java, [...options, '-XX:+PrintFlagsFinal', '-version']);
+  if (code !== 0) throw new Error(`java exited ${code}: ${stderr.trim()}`);
   const flags: Record<string, number> = {};
   for (const name of ['InitialHeapSize', 'MaxHeapSize', 'NewSize', 'MaxNewSize']) {
     const m = new RegExp(`\\s${name}\\s+=\\s+(\\d+)`).exec(stdout);

@@ -73,6 +73,11 @@ export class ManagedProcess {
     return this.dir;
   }
 
+  /** The executable it runs (for the local mongo-java-server: its `java`). */
+  get command(): string {
+    return this.opts.command;
+  }
+
   get pid(): number | undefined {
     return this.state === 'running' ? this.child?.pid : undefined;
   }

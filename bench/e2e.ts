@@ -372,6 +372,8 @@ export interface LevelResult {
   storeCommandsPerSaga: number | null;
   storeCommandsByName: Record<string, number>;
   storeCallsPerSagaByRole: Record<string, Record<string, number>>;
+  /** Store calls per saga by `<collection>.<method>`, all roles together (the same in either layout). */
+  storeCallsPerSagaByCollection: Record<string, number>;
   watcherQueriesPerSaga: number;
   /** Watcher polls that failed during the level (retried by the next poll), and the last error. */
   watcherFailedQueries: { count: number; last: string | null };
@@ -507,6 +509,7 @@ export async function runLevel(opts: {
   const byName: Record<string, number> = {};
   const writesByRole: Record<string, number> = {};
   const callsByRole: Record<string, Record<string, number>> = {};
+  const callsByCollection: Record<string, number> = {};
   if (before && after) {
     for (const key of Object.keys(after.cpu)) {
       const a = after.cpu[key];
@@ -532,6 +535,10 @@ export async function runLevel(opts: {
         byName[name] = (byName[name] ?? 0) + d;
         (callsByRole[key] ??= {})[name] = round(n ? d / n : 0, 2)!;
         if (commands !== null) commands += d;
+      }
+      for (const [call, c] of Object.entries(a.calls)) {
+        const d = c - (b.calls[call] ?? 0);
+        if (d !== 0) callsByCollection[call] = (callsByCollection[call] ?? 0) + d;
       }
     }
   }
@@ -559,6 +566,11 @@ export async function runLevel(opts: {
         .map(([k, v]) => [k, round(n ? v / n : 0, 2)!]),
     ),
     storeCallsPerSagaByRole: callsByRole,
+    storeCallsPerSagaByCollection: Object.fromEntries(
+      Object.entries(callsByCollection)
+        .sort((x, y) => y[1] - x[1])
+        .map(([k, v]) => [k, round(n ? v / n : 0, 2)!]),
+    ),
     watcherQueriesPerSaga: n ? (watcher.queries - queries0) / n : 0,
     watcherFailedQueries: {
       count: watcher.failedQueries - failed0,

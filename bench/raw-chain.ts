@@ -10,6 +10,8 @@ export interface ChainFigure {
   count: number;
   p50Ms: number | null;
   p99Ms: number | null;
+  /** Every measured value, ascending, to the microsecond: the distribution a saga's chain is drawn from (chain-tail.ts). */
+  samplesMs: number[];
 }
 
 export interface ChainResult {
@@ -129,7 +131,8 @@ export async function measureChain(opts: {
   }
   const figure = (values: number[]): ChainFigure => {
     const s = summarize(values);
-    return { count: values.length, p50Ms: s.p50, p99Ms: s.p99 };
+    const samplesMs = values.map((v) => Math.round(v * 1000) / 1000).sort((a, b) => a - b);
+    return { count: values.length, p50Ms: s.p50, p99Ms: s.p99, samplesMs };
   };
   return {
     hops: opts.hops,

@@ -17,6 +17,8 @@ import { distributionForTests as benchDistribution } from '../test/dist.ts';
 export interface MongoCounts {
   /** Calls by method (insertOne, updateOne, findOne, find, ...): one round trip each, except cursors' getMores. */
   commands: Record<string, number>;
+  /** The same calls by `<collection>.<method>`: which calls a step waits for is told by these (bench.ts). */
+  calls: Record<string, number>;
   /** Write statements: inserted documents, updates, deletes, findOneAnd*, bulk operations. */
   writes: number;
 }
@@ -43,7 +45,7 @@ export type FromRole =
   | { type: 'stats'; id: number; stats: RoleStats }
   | { type: 'failed'; message: string };
 
-const counts: MongoCounts = { commands: {}, writes: 0 };
+const counts: MongoCounts = { commands: {}, calls: {}, writes: 0 };
 
 // Counted at the driver's collection API, outermost call only (insertMany runs through bulkWrite,
 // findOne through find). The local MongoDB-wire server has no serverStatus opcounters, and the
@@ -66,9 +68,11 @@ let depth = 0;
 const proto = Collection.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
 for (const method of [...Object.keys(writeMethods), ...readMethods]) {
   const original = proto[method]!;
-  proto[method] = function (this: unknown, ...args: unknown[]) {
+  proto[method] = function (this: Collection, ...args: unknown[]) {
     if (depth === 0) {
       counts.commands[method] = (counts.commands[method] ?? 0) + 1;
+      const call = `${this.collectionName}.${method}`;
+      counts.calls[call] = (counts.calls[call] ?? 0) + 1;
       counts.writes += writeMethods[method]?.(args) ?? 0;
     }
     depth++;
@@ -106,7 +110,7 @@ function statsOf(node: RunningNode): RoleStats {
   const consumers = [...(o ? [o.consumer] : []), ...node.services.map((s) => s.consumer)];
   const mem = process.memoryUsage();
   return {
-    mongo: { commands: { ...counts.commands }, writes: counts.writes },
+    mongo: { commands: { ...counts.commands }, calls: { ...counts.calls }, writes: counts.writes },
     actorsLive: o ? o.host.size : null,
     passivations: o ? o.host.passivations : null,
     timersFired: o ? o.timers.fired : null,

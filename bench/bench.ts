@@ -166,13 +166,28 @@ function chainedRoundTrips(
   const ms = m * (delivery.p50Ms + afterDelivery.p50Ms) + Math.max(0, storeCalls - m) * afterStore.p50Ms;
   const tail = chainPercentiles(
     {
-      delivery: delivery.samplesMs,
-      afterDelivery: afterDelivery.samplesMs,
-      afterStore: afterStore.samplesMs,
+      delivery: delivery.samplesMs ?? [],
+      afterDelivery: afterDelivery.samplesMs ?? [],
+      afterStore: afterStore.samplesMs ?? [],
     },
     { messages: m, storeAfterStore: storeCalls - m },
   );
   return { ms, p99Ms: tail?.p99Ms ?? null, storeCalls };
+}
+
+/** A raw pass as the result file keeps it: the chain's samples only in the chosen one (`raw`). */
+function withoutSamples(r: RawResult): RawResult {
+  const figure = ({ samplesMs: _, ...rest }: RawResult['chain']['delivery']) => rest;
+  const { delivery, afterDelivery, afterStore } = r.chain;
+  return {
+    ...r,
+    chain: {
+      ...r.chain,
+      delivery: figure(delivery),
+      afterDelivery: figure(afterDelivery),
+      afterStore: figure(afterStore),
+    },
+  };
 }
 
 /** The best of the raw passes: highest throughputs, lowest latencies (each with its own p99). */
@@ -578,7 +593,7 @@ async function main(): Promise<number> {
     startupSec: round(startupSec, 1),
     warmup: { firstSec: args.warmupSec, perLevelSec: args.levelWarmupSec },
     raw,
-    rawPasses,
+    rawPasses: rawPasses.map(withoutSamples),
     levels,
     bestConcurrency: best?.concurrency ?? null,
     efficiency: {
@@ -600,7 +615,12 @@ async function main(): Promise<number> {
     summary,
   };
   mkdirSync(path.dirname(args.out), { recursive: true });
-  writeFileSync(args.out, `${JSON.stringify(result, null, 2)}\n`);
+  // Arrays of numbers (the raw chain's samples) on one line each.
+  const json = JSON.stringify(result, null, 2).replace(
+    /\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]/g,
+    (_, xs: string) => `[${xs.replace(/\s+/g, '')}]`,
+  );
+  writeFileSync(args.out, `${json}\n`);
   process.stdout.write(`${formatTable(result)}\n`);
   process.stdout.write(`results: ${path.relative(process.cwd(), args.out)} (${result.durationSec} s)\n`);
   process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -10,8 +10,11 @@ export interface ChainFigure {
   count: number;
   p50Ms: number | null;
   p99Ms: number | null;
-  /** Every measured value, ascending, to the microsecond: the distribution a saga's chain is drawn from (chain-tail.ts). */
-  samplesMs: number[];
+  /**
+   * Every measured value, ascending, to the microsecond: the distribution a saga's chain is drawn
+   * from (chain-tail.ts). In the result file, only the chosen pass's (`raw`) keeps them.
+   */
+  samplesMs?: number[];
 }
 
 export interface ChainResult {

@@ -560,17 +560,9 @@ export async function runLevel(opts: {
     storeWritesPerSaga: perSaga(writes),
     storeWritesPerSagaByRole: writesByRole,
     storeCommandsPerSaga: perSaga(commands),
-    storeCommandsByName: Object.fromEntries(
-      Object.entries(byName)
-        .sort((x, y) => y[1] - x[1])
-        .map(([k, v]) => [k, round(n ? v / n : 0, 2)!]),
-    ),
+    storeCommandsByName: perSagaLargestFirst(byName, n),
     storeCallsPerSagaByRole: callsByRole,
-    storeCallsPerSagaByCollection: Object.fromEntries(
-      Object.entries(callsByCollection)
-        .sort((x, y) => y[1] - x[1])
-        .map(([k, v]) => [k, round(n ? v / n : 0, 2)!]),
-    ),
+    storeCallsPerSagaByCollection: perSagaLargestFirst(callsByCollection, n),
     watcherQueriesPerSaga: n ? (watcher.queries - queries0) / n : 0,
     watcherFailedQueries: {
       count: watcher.failedQueries - failed0,
@@ -580,6 +572,15 @@ export async function runLevel(opts: {
     settle: settled,
     machine: machineShare(before?.machine ?? null, after?.machine ?? null),
   };
+}
+
+/** Counts over a level's `n` sagas, per saga, largest first. */
+function perSagaLargestFirst(counts: Record<string, number>, n: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(counts)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => [k, round(n ? v / n : 0, 2)!]),
+  );
 }
 
 function machineShare(a: MachineTicks | null, b: MachineTicks | null): LevelResult['machine'] {

@@ -2,6 +2,8 @@
 // distribution, and its p99 is what a saga's p99 can be set against (the sum of the legs' medians
 // is the chain's typical time, not its tail). Pure: no I/O, seeded, so a result file recomputes.
 
+import { prng } from '../test/scale/orders.ts';
+
 /** How many legs of each kind one saga's chain has (fractions: the mean over a level's sagas). */
 export interface ChainShape {
   /** Messages: each is delivered, then a store call follows its delivery. */
@@ -17,18 +19,6 @@ export interface ChainLegs {
   afterStore: readonly number[];
 }
 
-/** mulberry32: a small, well-mixed 32-bit generator; the same seed gives the same draws. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Percentiles of the chain's total over `draws` simulated sagas: each leg drawn independently from
  * its measured samples, a fractional count taking one more leg with that probability. Independent
@@ -42,7 +32,7 @@ export function chainPercentiles(
   opts: { draws?: number; seed?: number } = {},
 ): { p50Ms: number; p99Ms: number } | null {
   const draws = opts.draws ?? 20_000;
-  const random = generator(opts.seed ?? 1);
+  const random = prng(opts.seed ?? 1);
   const parts: Array<[readonly number[], number]> = [
     [legs.delivery, shape.messages],
     [legs.afterDelivery, shape.messages],

@@ -3,6 +3,7 @@
 // is the chain's typical time, not its tail). Pure: no I/O, seeded, so a result file recomputes.
 
 import { prng } from '../test/scale/orders.ts';
+import { percentile } from './stats.ts';
 
 /** How many legs of each kind one saga's chain has (fractions: the mean over a level's sagas). */
 export interface ChainShape {
@@ -39,16 +40,15 @@ export function chainPercentiles(
     [legs.afterStore, Math.max(0, shape.storeAfterStore)],
   ];
   if (parts.some(([samples, n]) => n > 0 && samples.length === 0)) return null;
-  const totals = new Float64Array(draws);
+  const totals: number[] = [];
   for (let i = 0; i < draws; i++) {
     let total = 0;
     for (const [samples, n] of parts) {
       const count = Math.floor(n) + (random() < n - Math.floor(n) ? 1 : 0);
       for (let k = 0; k < count; k++) total += samples[Math.floor(random() * samples.length)]!;
     }
-    totals[i] = total;
+    totals.push(total);
   }
-  totals.sort();
-  const at = (p: number) => totals[Math.min(draws - 1, Math.max(0, Math.ceil((p / 100) * draws) - 1))]!;
-  return { p50Ms: at(50), p99Ms: at(99) };
+  totals.sort((a, b) => a - b);
+  return { p50Ms: percentile(totals, 50)!, p99Ms: percentile(totals, 99)! };
 }

@@ -89,9 +89,13 @@ describe('a durable timer survives the death of every process', () => {
 
     const after = new MongoClient(urls.mongo);
     const db = after.db(`jetsaga_${ns}`);
-    const done = await until('the saga to complete', async () => {
+    // Completed, and everything its last step asked for done: the history entries are copied to
+    // saga_history after the transition's own write, so the document says when they all are.
+    const done = await until('the saga to complete and its history to be copied', async () => {
       const d = await db.collection<SagaDoc>('sagas').findOne({ _id: sagaId });
-      return d?.status === 'completed' ? d : undefined;
+      const copied =
+        d && Object.keys(d.outbox).length === 0 && Object.keys(d.pendingHistory ?? {}).length === 0;
+      return d?.status === 'completed' && copied ? d : undefined;
     });
     expect(done.timers).toEqual({});
     const history = await db.collection<HistoryEntry>('saga_history').find({ sagaId }).toArray();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, outboxSettled, startTestNode, type TestNode } from '../harness.ts';
 
 /**
  * A transition's write also removes what the previous one published; a saga that stops moving
@@ -17,10 +17,7 @@ describe('outbox clearing', () => {
   });
   const db = () => node.mongo.db(node.config.mongoDb);
 
-  const isClean = (d: SagaDoc) =>
-    Object.keys(d.outbox).length === 0 &&
-    Object.keys(d.pendingHistory ?? {}).length === 0 &&
-    (d.outboxAt === undefined || d.outboxAt === null);
+  const isClean = (d: SagaDoc) => outboxSettled(d) && (d.outboxAt === undefined || d.outboxAt === null);
 
   it('an ended saga has nothing left in its outbox, its history is whole, and the sweep finds nothing', async () => {
     const res = await node.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-done-1' }));

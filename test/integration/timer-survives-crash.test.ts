@@ -4,6 +4,7 @@ import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Infra, resolveInfra } from '../../runtime/infra/index.ts';
 import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
+import { outboxSettled } from '../harness.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -89,13 +90,10 @@ describe('a durable timer survives the death of every process', () => {
 
     const after = new MongoClient(urls.mongo);
     const db = after.db(`jetsaga_${ns}`);
-    // Completed, and everything its last step asked for done: the history entries are copied to
-    // saga_history after the transition's own write, so the document says when they all are.
+    // Completed, and its history copied (it lands after the transition's own write).
     const done = await until('the saga to complete and its history to be copied', async () => {
       const d = await db.collection<SagaDoc>('sagas').findOne({ _id: sagaId });
-      const copied =
-        d && Object.keys(d.outbox).length === 0 && Object.keys(d.pendingHistory ?? {}).length === 0;
-      return d?.status === 'completed' && copied ? d : undefined;
+      return d?.status === 'completed' && outboxSettled(d) ? d : undefined;
     });
     expect(done.timers).toEqual({});
     const history = await db.collection<HistoryEntry>('saga_history').find({ sagaId }).toArray();

@@ -9,10 +9,10 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { BSON, type Db, MongoClient } from 'mongodb';
 import { defaultConfig } from '../runtime/config.ts';
-import { resolveInfra } from '../runtime/infra/index.ts';
+import { resolveInfra } from '../runtime/dev/index.ts';
 import { type Envelope, topology } from '../runtime/messaging/index.ts';
 import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
-import { distributionForTests as benchDistribution } from '../test/dist.ts';
+import { appForTests as benchApp } from '../test/dist.ts';
 import { chainPercentiles } from './chain-tail.ts';
 import {
   ApiClient,
@@ -348,8 +348,8 @@ async function main(): Promise<number> {
 
     // The roles: a process each, or all of them in one (`--layout all`).
     const t0 = performance.now();
-    say(`starting ${roleArgs(benchDistribution, args.layout).length} role processes...`);
-    cluster = await Cluster.start({ dist: benchDistribution, layout: args.layout, env, logDir, nodeFlags });
+    say(`starting ${roleArgs(benchApp, args.layout).length} role processes...`);
+    cluster = await Cluster.start({ dist: benchApp, layout: args.layout, env, logDir, nodeFlags });
     startupSec = (performance.now() - t0) / 1000;
     say(`roles ready in ${startupSec.toFixed(1)} s; API on ${cluster.api}`);
     const sagas = mongo.db(db).collection<SagaDoc>('sagas');
@@ -499,7 +499,7 @@ async function main(): Promise<number> {
         mongoUrl: infra.mongoUrl,
         namespace: `${runId}f`,
         mongoDb: `jetsaga_${runId}_fp`,
-        dist: benchDistribution,
+        dist: benchApp,
         envFor: (namespace, mongoDb) => roleEnv(infra.natsUrl, infra.mongoUrl, namespace, mongoDb),
         logDir,
         storePid: infra.mongo?.pid,
@@ -587,7 +587,7 @@ async function main(): Promise<number> {
     infra: infra.describe(),
     distribution: {
       layout: args.layout,
-      roles: roleArgs(benchDistribution, args.layout).map((a) => a.join(':')),
+      roles: roleArgs(benchApp, args.layout).map((a) => a.join(':')),
     },
     mix: { name: args.mix, ...orderMixes[args.mix] },
     startupSec: round(startupSec, 1),

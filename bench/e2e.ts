@@ -6,7 +6,7 @@ import http from 'node:http';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { Collection } from 'mongodb';
-import type { Distribution } from '../runtime/node.ts';
+import type { App } from '../runtime/app.ts';
 import { idempotencyKeyHeader } from '../runtime/http/idempotency.ts';
 import { topology } from '../runtime/messaging/index.ts';
 import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
@@ -26,12 +26,12 @@ const terminal = ['completed', 'compensated', 'failed', 'cancelled'];
 export type Layout = 'roles' | 'all';
 
 /** The role processes of a distribution, api last: orchestrator, each participant, each extra role. */
-export function roleArgs(dist: Distribution, layout: Layout = 'roles'): string[][] {
+export function roleArgs(dist: App, layout: Layout = 'roles'): string[][] {
   if (layout === 'all') return [['all']];
   return [
     ['orchestrator'],
     ...Object.keys(dist.participants).map((name) => ['service', name]),
-    ...Object.keys(dist.extraRoles ?? {}).map((name) => [name]),
+    ...Object.keys(dist.reactors).map((name) => [name]),
     ['api'],
   ];
 }
@@ -41,7 +41,7 @@ export class Cluster {
 
   /** Starts every role at once (provisioning is idempotent, so any order works). */
   static async start(opts: {
-    dist: Distribution;
+    dist: App;
     layout?: Layout;
     env: NodeJS.ProcessEnv;
     logDir: string;

@@ -17,7 +17,7 @@ import { connect } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
 import { defaultConfig } from '../runtime/config.ts';
 import { Bus, type Envelope, topology } from '../runtime/messaging/index.ts';
-import type { Distribution } from '../runtime/node.ts';
+import type { App } from '../runtime/app.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import { startSaga } from '../runtime/orchestrator/index.ts';
 import { type SagaDoc, SagaStore } from '../runtime/store/index.ts';
@@ -103,7 +103,7 @@ export async function measureFootprint(opts: {
   mongoUrl: string;
   namespace: string;
   mongoDb: string;
-  dist: Distribution;
+  dist: App;
   /** The role env for a namespace and database. */
   envFor: (namespace: string, mongoDb: string) => NodeJS.ProcessEnv;
   logDir: string;

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Collection } from 'mongodb';
 import { loadConfig } from '../runtime/config.ts';
 import { allRoles, type Role, type RunningNode, startNode } from '../runtime/node.ts';
-import { distributionForTests as benchDistribution } from '../test/dist.ts';
+import { appForTests as benchApp } from '../test/dist.ts';
 
 /** MongoDB operations this process asked for, by collection method, and the write statements among them. */
 export interface MongoCounts {
@@ -88,7 +88,7 @@ const send = (msg: FromRole) => process.send?.(msg);
 
 /** `all` (every role in this one process, as `jetsaga all`) or one role. */
 function parseRoles(args: string[]): { roles: Role[]; rest: string[] } {
-  if (args[0] === 'all') return { roles: allRoles(benchDistribution), rest: args.slice(1) };
+  if (args[0] === 'all') return { roles: allRoles(benchApp), rest: args.slice(1) };
   const { role, rest } = parseRole(args);
   return { roles: [role], rest };
 }
@@ -98,10 +98,10 @@ function parseRole(args: string[]): { role: Role; rest: string[] } {
   if (first === 'api' || first === 'orchestrator') return { role: { kind: first }, rest };
   if (first === 'service') {
     const [name, ...more] = rest;
-    if (!name || !benchDistribution.participants[name]) throw new Error(`unknown service ${name}`);
+    if (!name || !benchApp.participants[name]) throw new Error(`unknown service ${name}`);
     return { role: { kind: 'service', name }, rest: more };
   }
-  if (first && benchDistribution.extraRoles?.[first]) return { role: { kind: 'extra', name: first }, rest };
+  if (first && benchApp.reactors[first]) return { role: { kind: 'reactor', name: first }, rest };
   throw new Error(`unknown role ${first}`);
 }
 
@@ -152,7 +152,7 @@ function dumpSourceMaps(): void {
 async function main(): Promise<void> {
   const { roles, rest } = parseRoles(process.argv.slice(2));
   const { config } = loadConfig(rest);
-  const node = await startNode(config, benchDistribution, roles);
+  const node = await startNode(config, benchApp, roles);
   let stopping = false;
   const stop = () => {
     if (stopping) return;

@@ -1,6 +1,6 @@
 // A full collection of the local mongo-java-server's heap before the raw store figures.
 //
-// The local store collects its young generation rarely (runtime/infra/binaries.ts,
+// The local store collects its young generation rarely (runtime/dev/binaries.ts,
 // `storeHeapOptions`), and each of those collections stops the server for tens to hundreds of ms
 // to scan what the writes before it left in the old generation. Right after an end-to-end level
 // that debt is the levels' own: paid inside a 3 s raw window (140-250 ms in a GC log, bench/
@@ -9,8 +9,8 @@
 // nothing owed: the bound is the store at its best.
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { Infra } from '../runtime/infra/index.ts';
-import { isExecutable, run } from '../runtime/infra/exec.ts';
+import type { Infra } from '../runtime/dev/index.ts';
+import { isExecutable, run } from '../runtime/dev/exec.ts';
 
 /** A function that collects the local store's heap, or undefined when the store is not a local JVM. */
 export async function storeHeapCollector(

@@ -1,21 +1,22 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 /**
- * The jetsaga distribution: the generic runtime wired with this repository's sagas and
- * participants and the fraud agent. Entry points only wire.
+ * jetsaga as this repository (and its image) runs it: the package's CLI with the reference
+ * app as the default app, and the demo. Entry points only wire.
  */
-import { runDemo } from '../demo/demo.ts';
-import { runCli } from '../runtime/cli.ts';
-import { SagaRegistry } from '../runtime/orchestrator/index.ts';
-import { sagas } from '../sagas/index.ts';
-import { extraRoles, participants } from '../services/index.ts';
+import { CliError, runCli } from 'jetsaga';
+import referenceApp from '../app.ts';
 
-export const distribution = {
-  registry: new SagaRegistry().register(...sagas),
-  participants,
-  extraRoles,
-};
-
-const code = await runCli(process.argv.slice(2), distribution, {
-  demo: (args, config) => runDemo(args, config, distribution),
+const code = await runCli(process.argv.slice(2), {
+  defaultApp: referenceApp,
+  // The image leaves the demo out (it needs local infrastructure): say so rather than print a stack.
+  demo: async (args, config, app) => {
+    const { runDemo } = await import('../demo/demo.ts').catch((err: unknown) => {
+      throw new CliError(
+        `jetsaga demo is not part of this installation (${String(err)}); run it from a clone`,
+      );
+    });
+    return runDemo(args, config, app);
+  },
 });
+// Every output was written through before runCli resolved (writeOut), so exiting cuts nothing off.
 process.exit(code);

@@ -1,8 +1,5 @@
-import type { Config } from '../runtime/config.ts';
-import { resolveInfra } from '../runtime/infra/index.ts';
-import type { Distribution } from '../runtime/node.ts';
-import { allRoles, startNode } from '../runtime/node.ts';
-import { createLogger } from '../runtime/observability/index.ts';
+import { allRoles, type App, type Config, createLogger, startNode } from 'jetsaga';
+import { resolveInfra } from 'jetsaga/dev';
 import { demoSagas, scenarioFor } from './scenarios.ts';
 
 interface DemoArgs {
@@ -48,7 +45,7 @@ const terminal = new Set(['completed', 'compensated', 'failed', 'cancelled']);
  * The main job: local infrastructure, every role, a batch of sagas through the HTTP API,
  * a table and one summary line. Logs go to stderr so stdout stays readable.
  */
-export async function runDemo(rawArgs: string[], base: Config, dist: Distribution): Promise<number> {
+export async function runDemo(rawArgs: string[], base: Config, app: App): Promise<number> {
   let args: DemoArgs;
   try {
     args = parseArgs(rawArgs);
@@ -58,7 +55,7 @@ export async function runDemo(rawArgs: string[], base: Config, dist: Distributio
   }
   const say = (line: string) => process.stderr.write(`${line}\n`);
   const infra = await resolveInfra({ log: say });
-  say(`jetsaga demo: infrastructure ${infra.describe()}`);
+  say(`jetsaga demo: Node ${process.version}, infrastructure ${infra.describe()}`);
   const config: Config = {
     ...base,
     natsUrl: infra.natsUrl,
@@ -71,7 +68,7 @@ export async function runDemo(rawArgs: string[], base: Config, dist: Distributio
     mongoDb: base.mongoDb === 'jetsaga' ? `jetsaga_demo_${Date.now().toString(36)}` : base.mongoDb,
   };
   const log = createLogger(config.logLevel, { app: 'jetsaga-demo' }, 2);
-  const node = await startNode(config, dist, allRoles(dist), log);
+  const node = await startNode(config, app, allRoles(app), log);
   try {
     const api = node.api!.url;
     say(

@@ -1,85 +1,153 @@
+import { type App, loadApp, noAppMessage } from './app.ts';
 import { type Config, configHelp, loadConfig } from './config.ts';
 import { JetsagaError } from './errors.ts';
-import { allRoles, type Distribution, type Role, roleName, type RunningNode, startNode } from './node.ts';
+import { allRoles, type Role, roleName, startNode } from './node.ts';
+import type { Logger } from './observability/index.ts';
 
-export interface CliExtras {
-  /** `jetsaga demo`: runs the distribution's demo; resolves to the exit code. */
-  demo?: (args: string[], config: Config) => Promise<number>;
+export interface CliOptions {
+  /** The app when neither `--app` nor JETSAGA_APP names one (this repository's reference app). */
+  defaultApp?: App | (() => Promise<App>);
+  /** `jetsaga demo`: runs a demo of the app; resolves to the exit code. */
+  demo?: (args: string[], config: Config, app: App) => Promise<number>;
 }
 
-const usage = (dist: Distribution) => `Usage: jetsaga <role> [options]
+const usage = (app: App | undefined, appError: string | undefined) => `Usage: jetsaga <role> [options]
 
 Roles:
-  api                     HTTP API (start and inspect sagas)
+  api                     HTTP API (start and inspect sagas) and the inspector
   orchestrator            runs saga machines: events in, commands out, durable timers
-  service <name>          a participant; one of: ${Object.keys(dist.participants).join(', ')}
-${Object.entries(dist.extraRoles ?? {})
-  .map(([name, r]) => `  ${name.padEnd(24)}${r.description}\n`)
-  .join('')}  all                     every role above in one process
+  service <name>          a participant of the app${app ? `; one of: ${Object.keys(app.participants).join(', ') || '(none)'}` : ''}
+  reactor <name>          an event reactor of the app (also: jetsaga <name>)${
+    app && Object.keys(app.reactors).length > 0
+      ? `\n${Object.entries(app.reactors)
+          .map(([name, r]) => `    ${name.padEnd(22)}${r.description ?? `reacts to ${String(r.on)}`}`)
+          .join('\n')}`
+      : ''
+  }
+  all                     every role of the app in one process
+  dev [--data-dir DIR] [--port N]
+                          local NATS + MongoDB-wire server and every role, until Ctrl-C;
+                          data kept in DIR (default .jetsaga)
   demo [--saga TYPE] [--orders N] [--json]
                           local infrastructure + every role + a batch of sagas, then a summary
   openapi                 print the HTTP API's OpenAPI 3.1 document (JSON) and exit
   help                    this text
 
-Saga types: ${dist.registry.types().join(', ')}
+Every role loads the app given by --app <module> or JETSAGA_APP (its default export is
+defineApp({ sagas, participants, reactors })).
+${app ? `Saga types: ${app.registry.types().join(', ') || '(none)'}\nServices: ${Object.keys(app.participants).join(', ') || '(none)'}\nReactors: ${Object.keys(app.reactors).join(', ') || '(none)'}` : `App: ${appError ?? noAppMessage}`}
 `;
 
-function parseRoles(args: string[], dist: Distribution): { roles: Role[]; rest: string[] } {
+function parseRoles(args: string[], app: App): { roles: Role[]; rest: string[] } {
   const [role, ...rest] = args;
+  const named = (kind: 'service' | 'reactor', known: Record<string, unknown>) => {
+    const [name, ...more] = rest;
+    if (!name || !known[name]) {
+      throw new CliError(
+        `jetsaga ${kind}: name one of ${Object.keys(known).join(', ') || '(the app has none)'} (got ${name ?? 'nothing'})`,
+      );
+    }
+    return { roles: [{ kind, name }], rest: more };
+  };
   switch (role) {
     case 'api':
       return { roles: [{ kind: 'api' }], rest };
     case 'orchestrator':
       return { roles: [{ kind: 'orchestrator' }], rest };
-    case 'service': {
-      const [name, ...more] = rest;
-      if (!name || !dist.participants[name]) {
-        throw new CliError(
-          `jetsaga service: name one of ${Object.keys(dist.participants).join(', ')} (got ${name ?? 'nothing'})`,
-        );
-      }
-      return { roles: [{ kind: 'service', name }], rest: more };
-    }
+    case 'service':
+      return named('service', app.participants);
+    case 'reactor':
+      return named('reactor', app.reactors);
     case 'all':
-      return { roles: allRoles(dist), rest };
+      return { roles: allRoles(app), rest };
     default:
-      if (role && dist.extraRoles?.[role]) return { roles: [{ kind: 'extra', name: role }], rest };
+      if (role && app.reactors[role]) return { roles: [{ kind: 'reactor', name: role }], rest };
       throw new CliError(`unknown role "${role}"; run jetsaga help`);
   }
 }
 
 export class CliError extends Error {}
 
+const toleratingClosedReader = new WeakSet<NodeJS.WritableStream>();
+
 /**
- * Entry point of every role: read config, connect, run, stop gracefully on SIGTERM or
- * SIGINT within the configured bound, exit non-zero on failure.
+ * Writes everything, then resolves: a process that exits right after still delivers it all through a
+ * pipe. A reader that closed the pipe early (`jetsaga openapi | head`) has all it wanted: its EPIPE,
+ * which the stream also emits as an event after the write, is not an error.
  */
-export async function runCli(argv: string[], dist: Distribution, extras: CliExtras = {}): Promise<number> {
-  const first = argv[0];
-  if (!first || first === 'help' || first === '--help' || first === '-h' || argv.includes('--help')) {
-    process.stdout.write(`${usage(dist)}\n${configHelp()}\n`);
-    // No role at all is a usage error; asking for help is not.
-    return first ? 0 : 2;
+export function writeOut(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (!toleratingClosedReader.has(stream)) {
+    toleratingClosedReader.add(stream);
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
   }
+  return new Promise((resolve, reject) => {
+    stream.write(text, (err?: NodeJS.ErrnoException | null) => {
+      if (!err || err.code === 'EPIPE') resolve();
+      else reject(err);
+    });
+  });
+}
+
+async function resolveApp(config: Config, opts: CliOptions): Promise<App> {
+  if (config.app) return loadApp(config.app);
+  if (opts.defaultApp) return typeof opts.defaultApp === 'function' ? opts.defaultApp() : opts.defaultApp;
+  throw new CliError(noAppMessage);
+}
+
+/**
+ * Entry point of every role: read config, load the app, connect, run, stop gracefully on
+ * SIGTERM or SIGINT within the configured bound, exit non-zero on failure.
+ */
+export async function runCli(argv: string[], opts: CliOptions = {}): Promise<number> {
+  const first = argv[0];
   try {
+    if (!first || first === 'help' || first === '--help' || first === '-h' || argv.includes('--help')) {
+      // Help works without an app; it lists the app's parts when one is given.
+      let app: App | undefined;
+      let appError: string | undefined;
+      try {
+        app = await resolveApp(loadConfig(argv.filter((a) => a !== 'help' && a !== '--help')).config, opts);
+      } catch (err) {
+        appError = err instanceof Error ? err.message : String(err);
+      }
+      await writeOut(process.stdout, `${usage(app, appError)}\n${configHelp()}\n`);
+      // No role at all is a usage error; asking for help is not.
+      return first ? 0 : 2;
+    }
     if (first === 'demo') {
-      if (!extras.demo) throw new CliError('this distribution has no demo');
+      if (!opts.demo) throw new CliError('this jetsaga has no demo; run jetsaga dev --app <module>');
       const { config, rest } = loadConfig(argv.slice(1));
-      return await extras.demo(rest, config);
+      return await opts.demo(rest, config, await resolveApp(config, opts));
+    }
+    if (first === 'dev') {
+      const { config, rest } = loadConfig(argv.slice(1));
+      const app = await resolveApp(config, opts);
+      const { runDevServer } = await import('./dev/dev-server.ts').catch((err: unknown) => {
+        throw new CliError(
+          `jetsaga dev needs the local-infrastructure module, which this installation lacks (${String(err)})`,
+        );
+      });
+      return await runDevServer(rest, config, app);
     }
     if (first === 'openapi') {
+      const { config, rest } = loadConfig(argv.slice(1));
+      if (rest.length > 0) throw new CliError(`unknown option(s): ${rest.join(' ')}; run jetsaga help`);
+      const app = await resolveApp(config, opts);
       const { openApiDocumentFor } = await import('./http/index.ts');
       const { createLogger } = await import('./observability/index.ts');
-      const doc = openApiDocumentFor(dist.registry, createLogger('silent'));
-      process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      const doc = openApiDocumentFor(app.registry, createLogger('silent'));
+      await writeOut(process.stdout, `${JSON.stringify(doc, null, 2)}\n`);
       return 0;
     }
-    const { roles, rest } = parseRoles(argv, dist);
-    const { config, rest: unknown } = loadConfig(rest);
+    const { config, rest } = loadConfig(argv);
+    const app = await resolveApp(config, opts);
+    const { roles, rest: unknown } = parseRoles(rest, app);
     if (unknown.length > 0) throw new CliError(`unknown option(s): ${unknown.join(' ')}; run jetsaga help`);
-    const node = await startNode(config, dist, roles);
+    const node = await startNode(config, app, roles);
     node.log.info({ roles: roles.map(roleName), api: node.api?.url }, 'jetsaga started');
-    return await untilSignal(node);
+    return await untilSignal(node.log, config.shutdownTimeoutMs, () => node.stop());
   } catch (err) {
     const message =
       err instanceof CliError || err instanceof JetsagaError
@@ -87,34 +155,51 @@ export async function runCli(argv: string[], dist: Distribution, extras: CliExtr
         : err instanceof Error
           ? err.stack
           : String(err);
-    process.stderr.write(`jetsaga: ${message}\n`);
+    await writeOut(process.stderr, `jetsaga: ${message}\n`);
     return 1;
   }
 }
 
-function untilSignal(node: RunningNode): Promise<number> {
+/**
+ * Waits for SIGINT or SIGTERM, then stops; resolves to 0 after a clean stop, 1 after a failed or timed
+ * out one. It keeps listening while stopping: a terminal's Ctrl-C under
+ * `npx tsx` or `npm run` arrives twice, from the terminal and relayed by the wrapper, and a second
+ * signal nobody handles would end the process halfway (killing the servers before the roles stopped).
+ * A repeat within a second is taken for that echo; a later one is the user insisting: exit at once,
+ * and the exit hooks kill the servers and release the lock.
+ */
+export function untilSignal(log: Logger, timeoutMs: number, stop: () => Promise<void>): Promise<number> {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
   return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      node.log.info({ signal }, 'shutting down');
+    let firstAt: number | undefined;
+    const done = (code: number) => {
+      for (const signal of signals) process.off(signal, onSignal);
+      resolve(code);
+    };
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt < 1_000) return;
+        log.warn({ signal }, 'stopping at once');
+        process.exit(130);
+      }
+      firstAt = Date.now();
+      log.info({ signal }, 'shutting down (again to force)');
       const timer = setTimeout(() => {
-        node.log.error('graceful shutdown timed out');
-        resolve(1);
-      }, node.config.shutdownTimeoutMs);
-      node.stop().then(
+        log.error('graceful shutdown timed out');
+        done(1);
+      }, timeoutMs);
+      stop().then(
         () => {
           clearTimeout(timer);
-          resolve(0);
+          done(0);
         },
-        (err) => {
-          node.log.error({ err: String(err) }, 'shutdown failed');
-          resolve(1);
+        (err: unknown) => {
+          clearTimeout(timer);
+          log.error({ err: String(err) }, 'shutdown failed');
+          done(1);
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    for (const signal of signals) process.on(signal, onSignal);
   });
 }

@@ -15,6 +15,11 @@ const ms = z.coerce.number().int().nonnegative();
 const positive = z.coerce.number().int().positive();
 
 const options = {
+  app: {
+    env: 'JETSAGA_APP',
+    schema: z.string().min(1).optional(),
+    help: 'module whose default export is the app (defineApp), a path or a package name',
+  },
   natsUrl: {
     env: 'NATS_URL',
     schema: z.string().min(1).default('nats://127.0.0.1:4222'),
@@ -292,7 +297,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
 export function configHelp(): string {
   const defaults = defaultConfig();
   const rows = keys.map((k) => {
-    const def = JSON.stringify(defaults[k]);
+    const def = defaults[k] === undefined ? 'none' : JSON.stringify(defaults[k]);
     return `  ${`${flagOf(k)} <v>`.padEnd(30)} ${options[k].env.padEnd(30)} ${options[k].help} (default ${def})`;
   });
   return `Options (flag, env var, meaning, default):\n${rows.join('\n')}`;

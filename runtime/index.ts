@@ -1,9 +1,53 @@
-/** The public surface of jetsaga (`import ... from 'jetsaga'`). */
+/**
+ * The public surface of jetsaga (`import ... from 'jetsaga'`): define an app (sagas,
+ * participants, reactors), run its roles, and the types they exchange. Everything not
+ * exported here is internal and may change without notice.
+ */
 
-export { type CliExtras, runCli } from './cli.ts';
+// Apps and running them
+export { type App, type AppSpec, appEnvVar, defineApp, loadApp } from './app.ts';
+export { CliError, type CliOptions, runCli } from './cli.ts';
 export { type Config, configHelp, defaultConfig, loadConfig } from './config.ts';
+export { allRoles, recommendedNodeFlags, type Role, roleName, type RunningNode, startNode } from './node.ts';
+
+// Sagas
+export {
+  defineSaga,
+  type EmittedCommand,
+  type MachineEvent,
+  type SagaDefinition,
+  sagaIdForKey,
+  SagaRegistry,
+  type StartRequest,
+  startSaga,
+  startSagaOnce,
+} from './orchestrator/index.ts';
+export { type StepPolicy } from './orchestrator/index.ts';
+
+// Participants and reactors
+export {
+  type CommandContext,
+  type CommandHandler,
+  command,
+  defineParticipant,
+  defineReactor,
+  type ParticipantDefinition,
+  type Reaction,
+  type ReactionContext,
+  type ReactorDefinition,
+  type ReactorSetupContext,
+  type Reply,
+  type ScheduleContext,
+  type ScheduleDefinition,
+  type StartSagaOnce,
+  type StartSagaOptions,
+} from './participants/index.ts';
+
+// Messages, documents, errors
 export {
   ConflictError,
+  ErrorKind,
+  type FieldIssue,
   JetsagaError,
   NotFoundError,
   TerminalError,
@@ -11,13 +55,9 @@ export {
   ValidationError,
 } from './errors.ts';
 export { type Envelope, EnvelopeSchema, Header } from './messaging/index.ts';
-export { type Distribution, recommendedNodeFlags, type Role, type RunningNode, startNode } from './node.ts';
-export { defineSaga, type SagaDefinition, SagaRegistry, startSaga } from './orchestrator/index.ts';
-export {
-  type CommandContext,
-  command,
-  defineParticipant,
-  type ParticipantDefinition,
-  type Reply,
-} from './participants/index.ts';
-export { type SagaDoc, SagaStatus } from './store/index.ts';
+export { type HistoryEntry, isTerminal, type SagaDoc, SagaStatus, terminalStatuses } from './store/index.ts';
+
+// Helpers for participants' own writes
+export { Batcher, type BatcherOptions } from './store/batcher.ts';
+export { isDuplicateKey, onlyDuplicates } from './store/index.ts';
+export { createLogger, type Logger } from './observability/index.ts';

@@ -1,4 +1,5 @@
-import type { Db, MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
+import type { App } from './app.ts';
 import type { Config } from './config.ts';
 import { Bus, provisionStreams } from './messaging/index.ts';
 import {
@@ -9,8 +10,8 @@ import {
   nodeMetricsSource,
   sagaMetricsObserver,
 } from './observability/index.ts';
-import { Orchestrator, orchestratorDurable, type SagaRegistry } from './orchestrator/index.ts';
-import { type ParticipantDefinition, ParticipantHost } from './participants/index.ts';
+import { Orchestrator, orchestratorDurable, startSagaOnce } from './orchestrator/index.ts';
+import { EventReactorHost, ParticipantHost } from './participants/index.ts';
 import { SagaStore } from './store/index.ts';
 
 /**
@@ -27,42 +28,17 @@ export type Role =
   | { kind: 'api' }
   | { kind: 'orchestrator' }
   | { kind: 'service'; name: string }
-  | { kind: 'extra'; name: string };
-
-/** What an extra role gets: the node's shared connections. */
-export interface RoleContext {
-  config: Config;
-  log: Logger;
-  bus: Bus;
-  mongo: MongoClient;
-  db: Db;
-}
-
-/**
- * A role that a distribution adds (for example an event-driven agent): started with the
- * node's connections, stopped gracefully with the node.
- */
-export interface ExtraRole {
-  description: string;
-  start(ctx: RoleContext): Promise<{ stop(): Promise<void> }>;
-}
-
-export interface Distribution {
-  registry: SagaRegistry;
-  participants: Record<string, ParticipantDefinition>;
-  /** Roles beyond api, orchestrator and services, by name (`jetsaga <name>`). */
-  extraRoles?: Record<string, ExtraRole>;
-}
+  | { kind: 'reactor'; name: string };
 
 export const roleName = (r: Role): string =>
-  r.kind === 'service' ? `service:${r.name}` : r.kind === 'extra' ? r.name : r.kind;
+  r.kind === 'service' ? `service:${r.name}` : r.kind === 'reactor' ? r.name : r.kind;
 
-/** Every role of a distribution, for `jetsaga all` and the demo. */
-export function allRoles(dist: Distribution): Role[] {
+/** Every role of an app, for `jetsaga all`, `jetsaga dev` and the demo. */
+export function allRoles(app: App): Role[] {
   return [
     { kind: 'orchestrator' },
-    ...Object.keys(dist.participants).map((name): Role => ({ kind: 'service', name })),
-    ...Object.keys(dist.extraRoles ?? {}).map((name): Role => ({ kind: 'extra', name })),
+    ...Object.keys(app.participants).map((name): Role => ({ kind: 'service', name })),
+    ...Object.keys(app.reactors).map((name): Role => ({ kind: 'reactor', name })),
     { kind: 'api' },
   ];
 }
@@ -86,7 +62,7 @@ export interface RunningNode {
  */
 export async function startNode(
   config: Config,
-  dist: Distribution,
+  app: App,
   roles: Role[],
   log = createLogger(config.logLevel),
 ): Promise<RunningNode> {
@@ -127,7 +103,7 @@ export async function startNode(
         const orchestrator = new Orchestrator({
           bus,
           store,
-          registry: dist.registry,
+          registry: app.registry,
           config,
           log: log.child({ role: 'orchestrator' }),
           onTransition: sagaMetricsObserver(),
@@ -137,10 +113,10 @@ export async function startNode(
         consumers.push({ consumer: orchestratorDurable, stats: orchestrator.consumer.stats });
         stops.push(() => orchestrator.stop());
       } else if (role.kind === 'service') {
-        const def = dist.participants[role.name];
+        const def = app.participants[role.name];
         if (!def)
           throw new Error(
-            `unknown service "${role.name}"; known: ${Object.keys(dist.participants).join(', ')}`,
+            `unknown service "${role.name}"; known: ${Object.keys(app.participants).join(', ')}`,
           );
         const host = new ParticipantHost(
           def,
@@ -153,17 +129,21 @@ export async function startNode(
         // The participant host's durable is `svc-<name>`.
         consumers.push({ consumer: `svc-${role.name}`, stats: host.consumer.stats });
         stops.push(() => host.stop());
-      } else if (role.kind === 'extra') {
-        const extra = dist.extraRoles?.[role.name];
-        if (!extra) throw new Error(`unknown role "${role.name}"`);
-        const running = await extra.start({
-          config,
+      } else if (role.kind === 'reactor') {
+        const def = app.reactors[role.name];
+        if (!def)
+          throw new Error(`unknown reactor "${role.name}"; known: ${Object.keys(app.reactors).join(', ')}`);
+        const host = new EventReactorHost(def, {
           bus,
-          mongo,
           db: mongo.db(config.mongoDb),
           log: log.child({ role: role.name }),
+          config,
+          startSaga: (type, input, opts) =>
+            startSagaOnce({ store, bus, registry: app.registry }, { type, input, ...opts }),
         });
-        stops.push(() => running.stop());
+        await host.start();
+        consumers.push({ consumer: def.name, stats: host.consumer.stats });
+        stops.push(() => host.stop());
       } else {
         const { createApp, ensureListIndexes, serveApi } = await import('./http/index.ts');
         await ensureListIndexes(store);
@@ -173,10 +153,10 @@ export async function startNode(
             'API auth is OFF (JETSAGA_AUTH=off): anyone who reaches this port can start and cancel sagas',
           );
         const closing = new AbortController();
-        const app = createApp({
+        const http = createApp({
           store,
           bus,
-          registry: dist.registry,
+          registry: app.registry,
           log: apiLog,
           auth: auth ?? { mode: 'off' },
           corsOrigins: config.corsOrigins,
@@ -199,7 +179,7 @@ export async function startNode(
                 ),
           },
         });
-        const server = await serveApi(app, { host: config.httpHost, port: config.httpPort });
+        const server = await serveApi(http, { host: config.httpHost, port: config.httpPort });
         const host = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
         node.api = { port: server.port, url: `http://${host}:${server.port}` };
         // Live event streams end first, so closing the server does not wait for them.

@@ -1,6 +1,6 @@
-import type { SagaDefinition } from '../runtime/orchestrator/index.ts';
+import type { SagaDefinition } from 'jetsaga';
 import { orderFulfillment } from './order-fulfillment/index.ts';
 import { tripBooking } from './trip-booking/index.ts';
 
-/** Every saga definition this distribution ships. */
+/** Every saga definition of the reference app. */
 export const sagas: SagaDefinition[] = [orderFulfillment, tripBooking];

@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import type { Infra } from '../runtime/infra/index.ts';
+import type { Infra } from '../runtime/dev/index.ts';
 import type { SagaDoc } from '../runtime/store/index.ts';
-import { distributionForTests } from './dist.ts';
+import { appForTests } from './dist.ts';
 import { RoleProcess } from './scale/role-process.ts';
 
 /**
@@ -26,10 +26,10 @@ export class ProcessCluster {
     this.mongo = new MongoClient(infra.mongoUrl);
     const names: Array<[string, string[]]> = [
       ['orchestrator', ['orchestrator']],
-      ...Object.keys(distributionForTests.participants)
+      ...Object.keys(appForTests.participants)
         .filter((s) => ['inventory', 'payment', 'shipping'].includes(s))
         .map((s): [string, string[]] => [s, ['service', s]]),
-      ...Object.keys(distributionForTests.extraRoles ?? {}).map((r): [string, string[]] => [r, [r]]),
+      ...Object.keys(appForTests.reactors).map((r): [string, string[]] => [r, [r]]),
       ['api', ['api']],
     ];
     for (const [name, args] of names) this.roles[name] = new RoleProcess(name, args, this.env(), this.logDir);

@@ -1,11 +1,5 @@
-import type { Distribution } from '../runtime/node.ts';
-import { SagaRegistry } from '../runtime/orchestrator/index.ts';
-import { sagas } from '../sagas/index.ts';
-import { extraRoles, participants } from '../services/index.ts';
+import type { App } from '../runtime/app.ts';
+import referenceApp from '../app.ts';
 
-/** The distribution under test: this repository's sagas, participants and agents (the fraud agent). */
-export const distributionForTests: Distribution = {
-  registry: new SagaRegistry().register(...sagas),
-  participants,
-  extraRoles,
-};
+/** The app under test: this repository's reference app (sagas, participants, the fraud agent). */
+export const appForTests: App = referenceApp;

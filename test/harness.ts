@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { inject } from 'vitest';
 import { type Config, defaultConfig } from '../runtime/config.ts';
-import { allRoles, type Distribution, type Role, type RunningNode, startNode } from '../runtime/node.ts';
+import type { App } from '../runtime/app.ts';
+import { allRoles, type Role, type RunningNode, startNode } from '../runtime/node.ts';
 import { type Envelope, newTraceparent } from '../runtime/messaging/index.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import type { SagaDoc } from '../runtime/store/index.ts';
-import { distributionForTests } from './dist.ts';
+import { appForTests } from './dist.ts';
 
 export interface TestNode extends RunningNode {
   /** fetch against the node's API. */
@@ -23,7 +24,7 @@ export interface TestNode extends RunningNode {
  * (streams and subjects) and its own database, so test files can run in parallel.
  */
 export async function startTestNode(
-  opts: { roles?: Role[]; config?: Partial<Config>; dist?: Distribution } = {},
+  opts: { roles?: Role[]; config?: Partial<Config>; dist?: App } = {},
 ): Promise<TestNode> {
   const ns = `t${randomBytes(4).toString('hex')}`;
   const config = defaultConfig({
@@ -36,7 +37,7 @@ export async function startTestNode(
     logLevel: (process.env.LOG_LEVEL as Config['logLevel']) ?? 'silent',
     ...opts.config,
   });
-  const dist = opts.dist ?? distributionForTests;
+  const dist = opts.dist ?? appForTests;
   const node = await startNode(
     config,
     dist,

@@ -37,7 +37,9 @@ export interface ApiDeps {
 
 export const maxBodyBytes = 1024 * 1024;
 
-const packageVersion = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+// By the package's own name, so the sources and the compiled package (one level deeper) find the same file.
+const packageVersion = (createRequire(import.meta.url)('jetsaga/package.json') as { version: string })
+  .version;
 
 export type ApiApp = OpenAPIHono;
 

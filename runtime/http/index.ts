@@ -9,7 +9,6 @@ export {
 export { type AuthSettings, authSettings, isOpenPath, requiredScope } from './auth.ts';
 export { DeadLetterAdmin } from './dead-letters.ts';
 export { type CheckResult, type Probe, probeTimeoutMs, runProbe } from './health-routes.ts';
-export { sagaIdForKey } from './idempotency.ts';
 export { machineGraph } from './machine-graph.ts';
 export {
   type MappedProblem,

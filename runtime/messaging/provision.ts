@@ -81,7 +81,8 @@ async function upsertStream(
 export interface DurableSpec {
   stream: string;
   durable: string;
-  filter: string;
+  /** One subject, or several (`filter_subjects`, NATS 2.10+). */
+  filter: string | readonly string[];
 }
 
 /** A durable pull consumer with explicit ack and the configured redelivery bounds. */
@@ -90,7 +91,7 @@ export async function provisionConsumer(bus: Bus, spec: DurableSpec): Promise<vo
   const { config } = bus;
   const cfg = {
     durable_name: spec.durable,
-    filter_subject: spec.filter,
+    ...filterOf(spec),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(config.ackWaitMs),
@@ -103,11 +104,19 @@ export async function provisionConsumer(bus: Bus, spec: DurableSpec): Promise<vo
       ack_wait: cfg.ack_wait,
       max_deliver: cfg.max_deliver,
       max_ack_pending: cfg.max_ack_pending,
+      ...filterOf(spec),
     });
   } catch (err) {
     if (!isNotFound(err)) throw err;
     await jsm.consumers.add(spec.stream, cfg);
   }
+}
+
+function filterOf(spec: DurableSpec): { filter_subject: string } | { filter_subjects: string[] } {
+  if (typeof spec.filter === 'string') return { filter_subject: spec.filter };
+  return spec.filter.length === 1
+    ? { filter_subject: spec.filter[0]! }
+    : { filter_subjects: [...spec.filter] };
 }
 
 function isNotFound(err: unknown): boolean {

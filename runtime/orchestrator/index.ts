@@ -1,7 +1,14 @@
 export { defineSaga, type SagaDefinition, SagaRegistry } from './definition.ts';
 export { Orchestrator, orchestratorDurable } from './orchestrator.ts';
 export { type ActorDeps, RuntimeEvent, SagaActor } from './saga-actor.ts';
-export { type Started, type StartRequest, startSaga } from './start.ts';
+export {
+  sagaIdForKey,
+  sameStartInput,
+  type Started,
+  type StartRequest,
+  startSaga,
+  startSagaOnce,
+} from './start.ts';
 export {
   type EmittedCommand,
   type MachineEvent,

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { ValidationError } from '../errors.ts';
+import { createHash, randomUUID } from 'node:crypto';
+import { ConflictError, ValidationError } from '../errors.ts';
 import type { Bus, Envelope } from '../messaging/index.ts';
 import { newTraceparent } from '../messaging/index.ts';
 import type { OutboxEntry, SagaDoc, SagaStore } from '../store/index.ts';
@@ -90,4 +90,61 @@ export async function startSaga(
     // sweep publishes it once the broker is back, so the start has been accepted.
   }
   return { sagaId, doc };
+}
+
+/**
+ * The saga id a start with this key gets: a UUID (version 8, "custom") made of
+ * SHA-256(type, key). The id itself is the record of the key, so a retry, on any replica,
+ * collides on the saga's primary key instead of needing a second collection.
+ */
+export function sagaIdForKey(type: string, key: string): string {
+  const bytes = createHash('sha256').update(`jetsaga-idempotency\n${type}\n${key}`).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** JSON with sorted keys, so two equal inputs compare equal whatever their key order. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** Whether `input` is the input the existing saga was started with (after its schema's defaults). */
+export function sameStartInput(registry: SagaRegistry, existing: SagaDoc, input: unknown): boolean {
+  const parsed = registry.get(existing.type, existing.version).input.safeParse(input);
+  return parsed.success && canonical(parsed.data) === canonical(existing.input);
+}
+
+/**
+ * Starts a saga once per idempotency key, for code that reacts to events (a redelivery or a
+ * second replica asks again): the key's saga when it exists (`created: false`), a new one
+ * otherwise. The same key with another input is a bug in the caller, not a retry.
+ */
+export async function startSagaOnce(
+  deps: { store: SagaStore; bus: Bus; registry: SagaRegistry },
+  req: Omit<StartRequest, 'sagaId'> & { idempotencyKey: string },
+): Promise<{ sagaId: string; created: boolean }> {
+  const { idempotencyKey, ...rest } = req;
+  const sagaId = sagaIdForKey(req.type, idempotencyKey);
+  const existing = await deps.store.load(sagaId);
+  if (!existing) {
+    try {
+      await startSaga(deps, { ...rest, sagaId });
+      return { sagaId, created: true };
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  const doc = existing ?? (await deps.store.load(sagaId));
+  if (doc && !sameStartInput(deps.registry, doc, req.input)) {
+    throw new ConflictError(
+      `idempotency key "${idempotencyKey}" already started saga ${sagaId} with another input; use a new key for a new saga`,
+    );
+  }
+  return { sagaId, created: false };
 }

@@ -33,7 +33,8 @@ export class AnswerInbox<R extends { _id: string }> {
 
   constructor(
     private readonly records: Collection<R>,
-    private readonly answerOf: (record: R) => Envelope,
+    /** null: the message was handled and recorded, but answers nothing (a reactor that ignores an event). */
+    private readonly answerOf: (record: R) => Envelope | null,
     private readonly bus: Bus,
   ) {
     this.writer = new InsertBatcher(records);
@@ -82,6 +83,7 @@ export class AnswerInbox<R extends { _id: string }> {
   /** Publishes a record's answer under its own message id. */
   async publish(record: R): Promise<void> {
     const env = this.answerOf(record);
+    if (!env) return;
     await this.bus.publish(`evt.${env.type}`, env, env.id);
   }
 

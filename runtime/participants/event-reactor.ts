@@ -1,7 +1,10 @@
 import type { Collection, Db } from 'mongodb';
+import type { Config } from '../config.ts';
+import { ValidationError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer, type Envelope } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { AnswerInbox, answerEnvelope } from './answer-inbox.ts';
+import { type ScheduleDefinition, ScheduleRunner, type StartSagaOnce } from './schedule.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
 export interface Reaction {
@@ -18,48 +21,108 @@ export interface Reaction {
   onRecorded?: () => void;
 }
 
-export interface ReactionContext {
+/** What a reactor's hooks get: its database, a logger, the node's settings. */
+export interface ReactorSetupContext {
+  db: Db;
+  log: Logger;
+  config: Config;
+}
+
+export interface ReactionContext extends ReactorSetupContext {
   envelope: Envelope;
   /** 1 on first delivery. */
   attempt: number;
-  db: Db;
-  log: Logger;
+  /**
+   * Starts a saga once per idempotency key (the API's `Idempotency-Key`, with the same
+   * saga id): a redelivered event, a second run or another replica gets the saga the
+   * first call started (`created: false`). The saga's correlation id defaults to the event's.
+   */
+  startSaga: StartSagaOnce;
 }
 
 /**
- * A participant that is not commanded by a saga but reacts to events it observes (an
- * agent): each event it listens to yields one reaction event for the same saga.
+ * An event reactor: a participant that no saga commands, which reacts to events it observes
+ * (an agent, a notifier, a policy). It has its own durable consumer (`name`) on the event types
+ * in `on`, records each reaction under the event's id (its inbox), publishes it as
+ * `evt.<source>.<type>` in the same saga, may start sagas idempotently, and may run work on a
+ * schedule. Run it as `jetsaga <name> --app <module>` (or with `all` and `dev`).
  */
 export interface ReactorDefinition {
-  /** Names the durable consumer; one per reactor. */
+  /** Role and durable consumer name: lowercase letters, digits and dashes. */
   name: string;
+  /** One line for `jetsaga help`. */
+  description?: string;
   /** Published reactions are `evt.<source>.<reaction type>`. */
   source: string;
-  /** The event type it reacts to, e.g. `payment.authorized`. */
-  on: string;
-  /** Collection keeping one reaction per event id (unique `_id`), the reactor's inbox. */
-  inbox: string;
-  /** Suffix of the reaction's id: `<event id>:<suffix>`, the same on every redelivery. */
-  idSuffix: string;
-  setup?: (db: Db) => Promise<void>;
+  /** Event types it reacts to, e.g. `payment.authorized`. */
+  on: string | readonly string[];
+  /** Collection keeping one reaction per event id (unique `_id`); `<name>_reactions` by default. */
+  inbox?: string;
+  /** Suffix of a reaction's id: `<event id>:<suffix>`, the same on every redelivery; `reaction` by default. */
+  idSuffix?: string;
+  /** Runs once per process before the first event: collections, indexes, models, clients. */
+  setup?: (ctx: ReactorSetupContext) => Promise<void>;
   /**
    * May run more than once for one event (a duplicate of it, a redelivery after a crash,
    * two replicas), also after later events: what it writes must be keyed so that a
-   * second run adds nothing. Only the reaction recorded first is published.
+   * second run adds nothing. Only the reaction recorded first is published. null: the
+   * event needs no answer (it is still recorded, so a redelivery does not run this again).
    */
-  react(event: Envelope, ctx: ReactionContext): Promise<Reaction>;
+  react(event: Envelope, ctx: ReactionContext): Promise<Reaction | null>;
+  /** Work on a schedule: each run happens on one replica only (see ScheduleDefinition). */
+  schedules?: readonly ScheduleDefinition[];
+  /** Runs once when the role stops, after the consumer and the schedules. */
+  teardown?: () => Promise<void>;
 }
+
+const reactorName = /^[a-z][a-z0-9-]{0,62}$/;
+const eventType = /^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$/;
+
+/** Checks a reactor's names at definition time, so a typo fails at import rather than at the first event. */
+export function defineReactor(def: ReactorDefinition): ReactorDefinition {
+  const fail = (field: string, message: string) => {
+    throw new ValidationError(`reactor ${def.name}: ${field} ${message}`, [{ field, message }]);
+  };
+  if (!reactorName.test(def.name))
+    fail('name', 'must be lowercase letters, digits and dashes, e.g. notifier');
+  if (!/^[a-z][a-z0-9-]*$/.test(def.source)) fail('source', 'must be one lowercase word, e.g. fraud');
+  const on = reactorEventTypes(def);
+  if (on.length === 0) fail('on', 'must name at least one event type, e.g. payment.authorized');
+  for (const type of on) if (!eventType.test(type)) fail('on', `has "${type}"; use <source>.<event>`);
+  const names = new Set<string>();
+  for (const s of def.schedules ?? []) {
+    if (!reactorName.test(s.name))
+      fail('schedules', `has "${s.name}"; use lowercase letters, digits and dashes`);
+    if (names.has(s.name)) fail('schedules', `has "${s.name}" twice`);
+    if (!Number.isInteger(s.everyMs) || s.everyMs < 1000)
+      fail('schedules', `${s.name}: everyMs must be >= 1000`);
+    names.add(s.name);
+  }
+  return def;
+}
+
+export const reactorEventTypes = (def: ReactorDefinition): string[] =>
+  typeof def.on === 'string' ? [def.on] : [...def.on];
 
 export interface ReactionRecord {
   _id: string;
-  reaction: Envelope;
+  /** null: the reactor had nothing to say to this event. */
+  reaction: Envelope | null;
   sagaId: string;
   at: Date;
   [extra: string]: unknown;
 }
 
+export interface ReactorHostDeps {
+  bus: Bus;
+  db: Db;
+  log: Logger;
+  config: Config;
+  startSaga: StartSagaOnce;
+}
+
 /**
- * Runs a reactor: a durable consumer on one event type with an inbox keyed by the event
+ * Runs a reactor: a durable consumer on its event types with an inbox keyed by the event
  * id. The reaction recorded first is THE reaction to an event: every delivery publishes
  * that one (the first publish may be what was lost), under the same message id, so the
  * stream's dedup window and the saga's inbox both see one reaction.
@@ -83,21 +146,32 @@ export class EventReactorHost {
   replayed = 0;
   readonly records: Collection<ReactionRecord>;
   private readonly inbox: AnswerInbox<ReactionRecord>;
+  private readonly on: ReadonlySet<string>;
+  private readonly schedules: ScheduleRunner;
+  private readonly setupCtx: ReactorSetupContext;
 
   constructor(
     private readonly def: ReactorDefinition,
-    private readonly bus: Bus,
-    private readonly db: Db,
-    private readonly log: Logger,
+    private readonly deps: ReactorHostDeps,
   ) {
-    this.records = db.collection<ReactionRecord>(def.inbox);
+    const { bus, db, log, config } = deps;
+    this.setupCtx = { db, log, config };
+    this.records = db.collection<ReactionRecord>(def.inbox ?? `${def.name}_reactions`);
     this.inbox = new AnswerInbox(this.records, (r) => r.reaction, bus);
+    const types = reactorEventTypes(def);
+    this.on = new Set(types);
     this.consumer = new DurableConsumer(
       bus,
-      { stream: bus.topo.streams.evt, durable: def.name, filter: bus.topo.evtSubject(def.on) },
+      { stream: bus.topo.streams.evt, durable: def.name, filter: types.map((t) => bus.topo.evtSubject(t)) },
       (d) => this.onEvent(d),
       log.child({ reactor: def.name }),
     );
+    this.schedules = new ScheduleRunner(def.name, def.schedules ?? [], {
+      db,
+      log: log.child({ reactor: def.name }),
+      config,
+      startSaga: deps.startSaga,
+    });
   }
 
   /** Round trips that wrote inbox records (`insert` commands), whatever the number of records in each. */
@@ -106,42 +180,49 @@ export class EventReactorHost {
   }
 
   async start(): Promise<void> {
-    await this.def.setup?.(this.db);
+    await this.def.setup?.(this.setupCtx);
     await this.consumer.start();
+    await this.schedules.start();
   }
 
   private async onEvent(d: Delivery): Promise<void> {
     const env = d.envelope;
     // The filter should make this impossible; a stray type is not ours to answer.
-    if (env.type !== this.def.on) return;
-    let reaction: Reaction | undefined;
+    if (!this.on.has(env.type)) return;
+    let reaction: Reaction | null = null;
     const record = await this.inbox.record(env.id, d.attempt, async () => {
       reaction = await this.def.react(env, {
+        ...this.setupCtx,
         envelope: env,
         attempt: d.attempt,
-        db: this.db,
         log: d.log,
+        startSaga: (type, input, opts) =>
+          this.deps.startSaga(type, input, { correlationId: env.correlationId, ...opts }),
       });
-      const reactionEnv = answerEnvelope(
-        env,
-        `${env.id}:${this.def.idSuffix}`,
-        `${this.def.source}.${reaction.type}`,
-        reaction.data,
-      );
-      return { ...reaction.record, _id: env.id, reaction: reactionEnv, sagaId: env.sagaId, at: new Date() };
+      const reactionEnv = reaction
+        ? answerEnvelope(
+            env,
+            `${env.id}:${this.def.idSuffix ?? 'reaction'}`,
+            `${this.def.source}.${reaction.type}`,
+            reaction.data,
+          )
+        : null;
+      return { ...reaction?.record, _id: env.id, reaction: reactionEnv, sagaId: env.sagaId, at: new Date() };
     });
     if (!record) {
       this.replayed++;
       return;
     }
-    reaction?.onRecorded?.();
+    (reaction as Reaction | null)?.onRecorded?.();
     this.reacted++;
     await this.inbox.publish(record);
   }
 
   async stop(): Promise<void> {
+    await this.schedules.stop();
     await this.consumer.stop();
-    this.log.info(
+    await this.def.teardown?.();
+    this.deps.log.info(
       {
         reactor: this.def.name,
         reacted: this.reacted,

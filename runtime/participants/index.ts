@@ -8,9 +8,20 @@ export {
 } from './participant.ts';
 export { ParticipantHost } from './participant-host.ts';
 export {
+  defineReactor,
   EventReactorHost,
   type Reaction,
   type ReactionContext,
   type ReactionRecord,
   type ReactorDefinition,
+  type ReactorHostDeps,
+  type ReactorSetupContext,
+  reactorEventTypes,
 } from './event-reactor.ts';
+export {
+  type ScheduleContext,
+  type ScheduleDefinition,
+  ScheduleRunner,
+  type StartSagaOnce,
+  type StartSagaOptions,
+} from './schedule.ts';

@@ -1,4 +1,4 @@
-import { defineSaga } from '../../runtime/orchestrator/index.ts';
+import { defineSaga } from 'jetsaga';
 import { orderMachine } from './machine.ts';
 import { OrderInput } from './schema.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SagaTestKit } from '../../runtime/testing/index.ts';
+import { SagaTestKit } from 'jetsaga/testing';
 import { orderFulfillment, type OrderContext } from './index.ts';
 import type { OrderInput } from './schema.ts';
 

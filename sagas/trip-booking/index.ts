@@ -1,4 +1,4 @@
-import { defineSaga } from '../../runtime/orchestrator/index.ts';
+import { defineSaga } from 'jetsaga';
 import { tripMachine } from './machine.ts';
 import { TripInput } from './schema.ts';
 

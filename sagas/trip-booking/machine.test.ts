@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SagaTestKit } from '../../runtime/testing/index.ts';
+import { SagaTestKit } from 'jetsaga/testing';
 import { tripBooking } from './index.ts';
 import type { TripInput } from './schema.ts';
 

@@ -1,8 +1,10 @@
 // docker-compose.yml: loaded by compose-check (compose-go: YAML, merges, interpolation, the Compose schema),
 // then jetsaga's rules over the resolved project.
 import path from 'node:path';
-import { run } from '../../runtime/infra/exec.ts';
-import { participants } from '../../services/index.ts';
+import { run } from '../../runtime/dev/exec.ts';
+import referenceApp from '../../app.ts';
+
+const { participants } = referenceApp;
 import {
   containerRoles,
   defaultShutdownTimeoutMs,
@@ -49,11 +51,11 @@ export async function composeFindings(composeCheck: string, root: string, file: 
     const unpinned = image ? unpinnedImage(image) : 'no image';
     if (unpinned) add('image', unpinned);
     if (repositoryOf(image) === 'nats' && !tagOf(image).startsWith(pinnedVersions.nats))
-      add('image', `NATS ${tagOf(image)} is not the version tested (${pinnedVersions.nats}, runtime/infra)`);
+      add('image', `NATS ${tagOf(image)} is not the version tested (${pinnedVersions.nats}, runtime/dev)`);
     if (repositoryOf(image) === 'mongo' && !tagOf(image).startsWith(pinnedVersions.mongo))
       add(
         'image',
-        `MongoDB ${tagOf(image)} is not the version tested (${pinnedVersions.mongo}, runtime/infra)`,
+        `MongoDB ${tagOf(image)} is not the version tested (${pinnedVersions.mongo}, runtime/dev)`,
       );
     if (!isJetsagaImage(image)) continue;
 

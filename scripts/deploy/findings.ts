@@ -1,6 +1,6 @@
 // What deploy:check reports, and the facts about jetsaga its rules share.
 import { configEnvVars, loadConfig } from '../../runtime/config.ts';
-import { MONGO_IMAGE, NATS_IMAGE } from '../../runtime/infra/index.ts';
+import { MONGO_IMAGE, NATS_IMAGE } from '../../runtime/dev/index.ts';
 
 /** One problem: the file to edit, the object in it (Kubernetes), the field, and what is wrong. */
 export interface Finding {

@@ -1,7 +1,7 @@
 // deploy:check as a function: every overlay rendered and validated, the Compose file, the NATS configs and
 // the Dockerfile; a list of findings, empty when all is well.
 import path from 'node:path';
-import { ensureNatsServer } from '../../runtime/infra/index.ts';
+import { ensureNatsServer } from '../../runtime/dev/index.ts';
 import { composeFindings } from './compose.ts';
 import { dockerfileFindings } from './dockerfile.ts';
 import { type Finding, formatFinding } from './findings.ts';

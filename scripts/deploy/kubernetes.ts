@@ -1,7 +1,9 @@
 // Checks of the rendered Kubernetes objects: each against its Kubernetes schema (kubernetes-models, which
 // ships the API's OpenAPI schemas compiled, so nothing is fetched), then jetsaga's own rules: pinned images,
 // known settings, probes, resources, non-root, references that resolve, durability in production.
-import { participants } from '../../services/index.ts';
+import referenceApp from '../../app.ts';
+
+const { participants } = referenceApp;
 import {
   containerRoles,
   defaultShutdownTimeoutMs,
@@ -167,7 +169,7 @@ export function policyFindings(overlay: string, objects: Located[], examples: Lo
       )
         add(
           `${at}.image`,
-          `NATS ${tagOf(c.image)} is not the version tested (${pinnedVersions.nats}, runtime/infra)`,
+          `NATS ${tagOf(c.image)} is not the version tested (${pinnedVersions.nats}, runtime/dev)`,
         );
       if (
         c.image &&
@@ -176,7 +178,7 @@ export function policyFindings(overlay: string, objects: Located[], examples: Lo
       )
         add(
           `${at}.image`,
-          `MongoDB ${tagOf(c.image)} is not the version tested (${pinnedVersions.mongo}, runtime/infra)`,
+          `MongoDB ${tagOf(c.image)} is not the version tested (${pinnedVersions.mongo}, runtime/dev)`,
         );
       if (!c.image || !isJetsagaImage(c.image)) continue;
 

@@ -3,7 +3,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { run } from '../../runtime/infra/exec.ts';
+import { run } from '../../runtime/dev/exec.ts';
 import type { Finding } from './findings.ts';
 import type { Located } from './render.ts';
 

@@ -4,7 +4,7 @@ import { appendFile, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises
 import os from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { run, tailLines } from '../../runtime/infra/exec.ts';
+import { run, tailLines } from '../../runtime/dev/exec.ts';
 
 export interface K8sObject {
   apiVersion: string;

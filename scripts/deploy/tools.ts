@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheBinDir } from '../../runtime/infra/binaries.ts';
+import { cacheBinDir } from '../../runtime/dev/binaries.ts';
 import {
   findOnPath,
   isExecutable,
@@ -14,8 +14,8 @@ import {
   run,
   tailLines,
   versionAtLeast,
-} from '../../runtime/infra/exec.ts';
-import { withDirLock } from '../../runtime/infra/lock.ts';
+} from '../../runtime/dev/exec.ts';
+import { withDirLock } from '../../runtime/dev/lock.ts';
 
 /** kustomize v5.8.1 needs Go >= 1.24 to build (v5.8.3 needs 1.27). */
 export const KUSTOMIZE_VERSION = 'v5.8.1';

@@ -1,8 +1,6 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { ValidationError } from '../../runtime/errors.ts';
-import type { Envelope } from '../../runtime/messaging/index.ts';
-import type { Reaction, ReactorDefinition } from '../../runtime/participants/index.ts';
+import { type Envelope, type Reaction, type ReactorDefinition, ValidationError } from 'jetsaga';
 import { DAY, type History, type PaymentFacts } from './facts.ts';
 import type { LlmReviewer } from './llm-reviewer.ts';
 import { fraudMetrics } from './metrics.ts';
@@ -111,7 +109,7 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
     on: 'payment.authorized',
     inbox: 'fraud_verdicts',
     idSuffix: 'verdict',
-    async setup(db) {
+    async setup({ db }) {
       await velocityOf(db).setup();
     },
     async react(env, ctx): Promise<Reaction> {

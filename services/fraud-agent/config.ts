@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ValidationError } from '../../runtime/errors.ts';
+import { ValidationError } from 'jetsaga';
 
 /**
  * The fraud agent's own settings, from the environment. The LLM reviewer is off unless

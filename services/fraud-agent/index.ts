@@ -1,5 +1,4 @@
-import type { ExtraRole } from '../../runtime/node.ts';
-import { EventReactorHost } from '../../runtime/participants/index.ts';
+import { defineReactor, type ReactorDefinition } from 'jetsaga';
 import { type FraudConfig, loadFraudConfig } from './config.ts';
 import { fraudAgentReactor } from './agent.ts';
 import { LlmReviewer } from './llm-reviewer.ts';
@@ -12,13 +11,20 @@ export { loadArtifact, Scorer } from './scorer.ts';
 export { VelocityStore } from './velocity-store.ts';
 
 /**
- * The `fraud-agent` role: settings from the environment (JETSAGA_FRAUD_*; `overrides`
- * win, for tests), the shipped model, and a reactor host on `payment.authorized`.
+ * The `fraud-agent` reactor: at start, settings from the environment (JETSAGA_FRAUD_*;
+ * `overrides` win, for tests), the shipped model and the optional LLM reviewer; then a
+ * verdict for every `payment.authorized`.
  */
-export function fraudAgentRole(overrides: Partial<FraudConfig> = {}): ExtraRole {
-  return {
+export function fraudAgent(overrides: Partial<FraudConfig> = {}): ReactorDefinition {
+  let agent: ReactorDefinition | undefined;
+  return defineReactor({
+    name: 'fraud-agent',
     description: 'scores payment.authorized events with the fraud model; publishes fraud.approved/flagged',
-    async start(ctx) {
+    source: 'fraud',
+    on: 'payment.authorized',
+    inbox: 'fraud_verdicts',
+    idSuffix: 'verdict',
+    async setup(ctx) {
       const config = loadFraudConfig(process.env, overrides);
       const artifact = loadArtifact(config.modelPath ?? defaultModelPath);
       const scorer = new Scorer(artifact, config.threshold ?? artifact.threshold);
@@ -30,13 +36,8 @@ export function fraudAgentRole(overrides: Partial<FraudConfig> = {}): ExtraRole 
             timeoutMs: config.llmTimeoutMs,
           })
         : undefined;
-      const host = new EventReactorHost(
-        fraudAgentReactor({ scorer, reviewer, band: config.llmBand }),
-        ctx.bus,
-        ctx.db,
-        ctx.log,
-      );
-      await host.start();
+      agent = fraudAgentReactor({ scorer, reviewer, band: config.llmBand });
+      await agent.setup?.(ctx);
       ctx.log.info(
         {
           model: scorer.version,
@@ -45,7 +46,10 @@ export function fraudAgentRole(overrides: Partial<FraudConfig> = {}): ExtraRole 
         },
         'fraud agent started',
       );
-      return { stop: () => host.stop() };
     },
-  };
+    react(event, ctx) {
+      if (!agent) throw new Error('fraud agent: react before setup');
+      return agent.react(event, ctx);
+    },
+  });
 }

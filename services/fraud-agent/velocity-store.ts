@@ -1,5 +1,5 @@
 import type { AnyBulkWriteOperation, Db, UpdateOneModel } from 'mongodb';
-import { Batcher, onlyDuplicates } from '../../runtime/store/index.ts';
+import { Batcher, onlyDuplicates } from 'jetsaga';
 import { cardWindowMs, type History, historyWindowMs, type PaymentFacts, toUsd } from './facts.ts';
 
 /**

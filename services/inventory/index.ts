@@ -1,8 +1,6 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import type { Logger } from '../../runtime/observability/index.ts';
-import { command, defineParticipant, type Reply } from '../../runtime/participants/index.ts';
-import { isDuplicateKey } from '../../runtime/store/index.ts';
+import { command, defineParticipant, isDuplicateKey, type Logger, type Reply } from 'jetsaga';
 
 /**
  * Inventory: stock per SKU, one document each. An order's stock goes through three places,

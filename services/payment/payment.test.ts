@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createLogger } from '../../runtime/observability/index.ts';
-import type { Reply } from '../../runtime/participants/index.ts';
+import { createLogger, type Reply } from 'jetsaga';
 import { commandRunner } from '../../test/run-command.ts';
 import { payment, payments } from './index.ts';
 

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { command, defineParticipant, type Reply } from '../../runtime/participants/index.ts';
-import { isDuplicateKey } from '../../runtime/store/index.ts';
+import { command, defineParticipant, isDuplicateKey, type Reply } from 'jetsaga';
 
 /**
  * Shipping: one shipment per order, keyed by order id. Deterministic failure: no carrier

@@ -1,12 +1,6 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import {
-  command,
-  defineParticipant,
-  type ParticipantDefinition,
-  type Reply,
-} from '../../runtime/participants/index.ts';
-import { isDuplicateKey } from '../../runtime/store/index.ts';
+import { command, defineParticipant, isDuplicateKey, type ParticipantDefinition, type Reply } from 'jetsaga';
 
 /**
  * Travel participants: flights, hotels and cars. One booking per trip and service, keyed by

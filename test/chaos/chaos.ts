@@ -16,10 +16,10 @@ import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { BSON, MongoClient } from 'mongodb';
-import { resolveInfra } from '../../runtime/infra/index.ts';
+import { resolveInfra } from '../../runtime/dev/index.ts';
 import { type DeadLetter, DeadLetterSchema, type Envelope, topology } from '../../runtime/messaging/index.ts';
 import type { SagaDoc } from '../../runtime/store/index.ts';
-import { distributionForTests } from '../dist.ts';
+import { appForTests } from '../dist.ts';
 import { checkOrderInvariants, checkSagaHistory, seededStock } from '../invariants.ts';
 import { planOrders, prng } from '../scale/orders.ts';
 import { killAllChildren, RoleProcess } from '../scale/role-process.ts';
@@ -86,11 +86,11 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     `chaos: seed ${args.seed}, ${args.sagas} sagas, ${args.kills} kills; ${infra.describe()}; logs in ${logDir}`,
   );
 
-  const dist = distributionForTests;
+  const dist = appForTests;
   const victims = [
     new RoleProcess('orchestrator', ['orchestrator'], env, logDir),
     ...['inventory', 'payment', 'shipping'].map((s) => new RoleProcess(s, ['service', s], env, logDir)),
-    ...Object.keys(dist.extraRoles ?? {}).map((r) => new RoleProcess(r, [r], env, logDir)),
+    ...Object.keys(dist.reactors).map((r) => new RoleProcess(r, [r], env, logDir)),
   ];
   const api = new RoleProcess('api', ['api'], env, logDir);
   const all = [...victims, api];

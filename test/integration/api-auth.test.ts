@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../runtime/config.ts';
 import { ValidationError } from '../../runtime/errors.ts';
 import { startNode } from '../../runtime/node.ts';
-import { distributionForTests } from '../dist.ts';
+import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';
 
 const readToken = 'read-token-0123456789abcdef';
@@ -104,7 +104,7 @@ describe('API auth', () => {
       mongoUrl: 'mongodb://127.0.0.1:1',
       httpPort: 0,
     });
-    const attempt = startNode(config, distributionForTests, [{ kind: 'api' }]);
+    const attempt = startNode(config, appForTests, [{ kind: 'api' }]);
     await expect(attempt).rejects.toBeInstanceOf(ValidationError);
     await expect(attempt).rejects.toThrow(/JETSAGA_API_TOKENS[\s\S]*JETSAGA_AUTH=off/);
   });

@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sagaIdForKey } from '../../runtime/http/index.ts';
+import { sagaIdForKey } from '../../runtime/orchestrator/index.ts';
 import type { Envelope } from '../../runtime/messaging/index.ts';
 import { defineParticipant, type ParticipantDefinition } from '../../runtime/participants/index.ts';
-import { participants } from '../../services/index.ts';
-import { distributionForTests } from '../dist.ts';
+import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';
 
 /** Shipping that never answers, so the saga is still running when its dead letter is replayed. */
 const silentShipping: ParticipantDefinition = defineParticipant({
   name: 'shipping',
   commands: {
-    ...participants.shipping!.commands,
+    ...appForTests.participants.shipping!.commands,
     'create-shipment': { handle: () => new Promise(() => undefined) },
   },
 });
@@ -33,7 +32,7 @@ describe('dead letters API', () => {
   let node: TestNode;
   beforeAll(async () => {
     node = await startTestNode({
-      dist: { ...distributionForTests, participants: { ...participants, shipping: silentShipping } },
+      dist: { ...appForTests, participants: { ...appForTests.participants, shipping: silentShipping } },
       config: { maxDeliver: 2, retryBaseMs: 20, retryMaxMs: 40, ackWaitMs: 60_000, shutdownTimeoutMs: 500 },
     });
   });

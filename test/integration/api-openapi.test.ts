@@ -24,7 +24,7 @@ describe('OpenAPI document', () => {
     const app = createApp({
       store: node.store,
       bus: node.bus,
-      registry: (await import('../dist.ts')).distributionForTests.registry,
+      registry: (await import('../dist.ts')).appForTests.registry,
       log: node.log,
       auth: { mode: 'off' },
       probes: { nats: async () => true, mongo: async () => true },

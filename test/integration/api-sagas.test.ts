@@ -1,17 +1,16 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineParticipant, type ParticipantDefinition } from '../../runtime/participants/index.ts';
-import { participants } from '../../services/index.ts';
-import { distributionForTests } from '../dist.ts';
+import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';
 import { readSse } from './api-support.ts';
 
 /** Shipping that never answers for country ZZ, so a saga can be held mid-flight and watched live. */
-const original = participants.shipping!.commands['create-shipment']!;
+const original = appForTests.participants.shipping!.commands['create-shipment']!;
 const holdingShipping: ParticipantDefinition = defineParticipant({
   name: 'shipping',
   commands: {
-    ...participants.shipping!.commands,
+    ...appForTests.participants.shipping!.commands,
     'create-shipment': {
       handle: (data, ctx) =>
         (data as { address?: { country?: string } }).address?.country === 'ZZ'
@@ -34,7 +33,7 @@ describe('saga API', () => {
   let node: TestNode;
   beforeAll(async () => {
     node = await startTestNode({
-      dist: { ...distributionForTests, participants: { ...participants, shipping: holdingShipping } },
+      dist: { ...appForTests, participants: { ...appForTests.participants, shipping: holdingShipping } },
       config: { ackWaitMs: 60_000, shutdownTimeoutMs: 500, ssePollMs: 50 },
     });
   });

@@ -3,18 +3,17 @@ import { type ParticipantDefinition, defineParticipant } from '../../runtime/par
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
-import { participants } from '../../services/index.ts';
-import { distributionForTests } from '../dist.ts';
+import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';
 
 const orderOf = (data: unknown) => (data as { orderId?: string }).orderId;
 
 /** A shipping service that never answers create-shipment for `ord-cancel`: that saga waits there until cancelled. */
-const createShipment = participants.shipping!.commands['create-shipment']!;
+const createShipment = appForTests.participants.shipping!.commands['create-shipment']!;
 const stalledShipping: ParticipantDefinition = defineParticipant({
   name: 'shipping',
   commands: {
-    ...participants.shipping!.commands,
+    ...appForTests.participants.shipping!.commands,
     'create-shipment': {
       handle: (data, ctx) =>
         orderOf(data) === 'ord-cancel' ? new Promise(() => undefined) : createShipment.handle(data, ctx),
@@ -25,11 +24,11 @@ const stalledShipping: ParticipantDefinition = defineParticipant({
 /** An inventory service that holds back the commit of `ord-shipped` until the test opens the gate. */
 let openCommitGate: () => void = () => undefined;
 const commitGate = new Promise<void>((resolve) => (openCommitGate = resolve));
-const commit = participants.inventory!.commands.commit!;
+const commit = appForTests.participants.inventory!.commands.commit!;
 const gatedInventory: ParticipantDefinition = defineParticipant({
-  ...participants.inventory!,
+  ...appForTests.participants.inventory!,
   commands: {
-    ...participants.inventory!.commands,
+    ...appForTests.participants.inventory!.commands,
     commit: {
       handle: async (data, ctx) => {
         if (orderOf(data) === 'ord-shipped') await commitGate;
@@ -44,8 +43,8 @@ describe('cancel', () => {
   beforeAll(async () => {
     node = await startTestNode({
       dist: {
-        ...distributionForTests,
-        participants: { ...participants, shipping: stalledShipping, inventory: gatedInventory },
+        ...appForTests,
+        participants: { ...appForTests.participants, shipping: stalledShipping, inventory: gatedInventory },
       },
       config: { ackWaitMs: 60_000, shutdownTimeoutMs: 500 },
     });

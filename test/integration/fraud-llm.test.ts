@@ -1,8 +1,8 @@
 import { register } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeLlm } from '../../services/fraud-agent/fake-llm.ts';
-import { fraudAgentRole } from '../../services/fraud-agent/index.ts';
-import { distributionForTests } from '../dist.ts';
+import { fraudAgent } from '../../services/fraud-agent/index.ts';
+import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';
 import { fullHistory } from './fraud-support.ts';
 
@@ -17,9 +17,9 @@ describe('fraud agent with an LLM reviewer', () => {
     await llm.start();
     node = await startTestNode({
       dist: {
-        ...distributionForTests,
-        extraRoles: {
-          'fraud-agent': fraudAgentRole({
+        ...appForTests,
+        reactors: {
+          'fraud-agent': fraudAgent({
             llmUrl: llm.url,
             llmModel: 'reviewer-1',
             llmBand: [0, 1],

@@ -2,11 +2,11 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../runtime/messaging/index.ts';
 import type { Role } from '../../runtime/node.ts';
-import { distributionForTests } from '../dist.ts';
+import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';
 import { fullHistory } from './fraud-support.ts';
 
-const agent: Role = { kind: 'extra', name: 'fraud-agent' };
+const agent: Role = { kind: 'reactor', name: 'fraud-agent' };
 
 /**
  * The fraud agent as its own node next to the rest: stopped while payments keep coming,
@@ -25,7 +25,7 @@ describe('fraud agent stopped and restarted mid-run', () => {
     node = await startTestNode({
       roles: [
         { kind: 'orchestrator' },
-        ...Object.keys(distributionForTests.participants).map((name): Role => ({ kind: 'service', name })),
+        ...Object.keys(appForTests.participants).map((name): Role => ({ kind: 'service', name })),
         { kind: 'api' },
       ],
       config: { ackWaitMs: 3_000 },

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Infra, resolveInfra } from '../../runtime/infra/index.ts';
+import { type Infra, resolveInfra } from '../../runtime/dev/index.ts';
 import { topology } from '../../runtime/messaging/index.ts';
 import { ProcessCluster } from '../cluster.ts';
 import { order } from '../harness.ts';

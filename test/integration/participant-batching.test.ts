@@ -51,7 +51,13 @@ describe('participant inbox in batches', () => {
     });
     const db = client.db(node.config.mongoDb);
     host = new ParticipantHost(inventory, node.bus, db, node.log);
-    reactorHost = new EventReactorHost(reactor, node.bus, db, node.log);
+    reactorHost = new EventReactorHost(reactor, {
+      bus: node.bus,
+      db,
+      log: node.log,
+      config: node.config,
+      startSaga: () => Promise.reject(new Error('this reactor starts no saga')),
+    });
     await host.start();
     await reactorHost.start();
     watched = await watchEvents(node);
@@ -163,7 +169,7 @@ describe('participant inbox in batches', () => {
       const sent = by.get(record._id)!;
       expect(sent).toHaveLength(copied.has(record._id) ? 2 : 1);
       for (const reaction of sent) expect(reaction).toEqual(record.reaction);
-      expect(record.orderId).toBe((record.reaction.data as { orderId: string }).orderId);
+      expect(record.orderId).toBe((record.reaction!.data as { orderId: string }).orderId);
     }
     expect(reactorHost.reacted).toBe(30);
     expect(reactorHost.replayed).toBe(3);

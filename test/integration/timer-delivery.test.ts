@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TimerScheduler, timerEventType } from '../../runtime/timers/index.ts';
-import { reminderDistribution } from '../fixtures/reminder.ts';
+import { reminderApp } from '../fixtures/reminder.ts';
 import { startTestNode, type TestNode } from '../harness.ts';
 
 /**
@@ -38,7 +38,7 @@ async function timerMessages(node: TestNode): Promise<number> {
 
 describe('timer delivery', () => {
   it('a due timer takes its step in the orchestrator that polled it, with no message on the stream', async () => {
-    const node = await startTestNode({ dist: reminderDistribution() });
+    const node = await startTestNode({ dist: reminderApp() });
     nodes.push(node);
     const ids = await Promise.all(Array.from({ length: 5 }, () => startReminder(node, 300)));
     for (const id of ids) expect((await node.waitForTerminal(id, 20_000)).status).toBe('completed');
@@ -49,7 +49,7 @@ describe('timer delivery', () => {
   });
 
   it('a timer whose local step fails is published instead, and fires once through the stream', async () => {
-    const node = await startTestNode({ dist: reminderDistribution() });
+    const node = await startTestNode({ dist: reminderApp() });
     nodes.push(node);
     // This orchestrator's scheduler is replaced by one whose local step always fails.
     await node.orchestrator!.timers.stop();
@@ -86,7 +86,7 @@ describe('timer delivery', () => {
   }
 
   it('a poll reads due sagas page by page and steps each of them once', async () => {
-    const node = await startTestNode({ dist: reminderDistribution() });
+    const node = await startTestNode({ dist: reminderApp() });
     nodes.push(node);
     const ids = await dueSagas(node, 12);
     const orchestrator = node.orchestrator!;
@@ -101,7 +101,7 @@ describe('timer delivery', () => {
   });
 
   it('a page of sagas that stay due does not hide the others: they are published', async () => {
-    const node = await startTestNode({ dist: reminderDistribution() });
+    const node = await startTestNode({ dist: reminderApp() });
     nodes.push(node);
     const ids = await dueSagas(node, 12);
     // No orchestrator consumes events while the poll runs, and every local step fails: the sagas of
@@ -119,7 +119,7 @@ describe('timer delivery', () => {
     expect(await timerMessages(node)).toBe(12);
     // An orchestrator comes back and takes them from the stream.
     const next = await startTestNode({
-      dist: reminderDistribution(),
+      dist: reminderApp(),
       roles: [{ kind: 'orchestrator' }],
       config: { namespace: node.config.namespace, mongoDb: node.config.mongoDb },
     });

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Infra, resolveInfra } from '../../runtime/infra/index.ts';
+import { type Infra, resolveInfra } from '../../runtime/dev/index.ts';
 import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
 import { outboxSettled } from '../harness.ts';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../runtime/messaging/index.ts';
-import { reminderDistribution, reminderV1, reminderV2 } from '../fixtures/reminder.ts';
+import { reminderApp, reminderV1, reminderV2 } from '../fixtures/reminder.ts';
 import { startTestNode, type TestNode } from '../harness.ts';
 
 const nodes: TestNode[] = [];
@@ -42,7 +42,7 @@ const timerEvents = async (node: TestNode, sagaId: string) =>
 
 describe('durable timers', () => {
   it('two orchestrator replicas fire each timer exactly once', async () => {
-    const dist = reminderDistribution();
+    const dist = reminderApp();
     const a = await startTestNode({
       dist,
       roles: [{ kind: 'api' }, { kind: 'service', name: 'clock' }, { kind: 'orchestrator' }],
@@ -67,7 +67,7 @@ describe('durable timers', () => {
 describe('step policies', () => {
   it('a command lost on the way is resent by its step policy, and takes effect once', async () => {
     const node = await startTestNode({
-      dist: reminderDistribution({ clock: { dropFirst: 1 } }),
+      dist: reminderApp({ clock: { dropFirst: 1 } }),
       config: { shutdownTimeoutMs: 300 },
     });
     nodes.push(node);
@@ -86,7 +86,7 @@ describe('step policies', () => {
 
   it('a step that never answers exhausts its resends and the saga takes its failure path', async () => {
     const node = await startTestNode({
-      dist: reminderDistribution({ clock: { silent: true } }),
+      dist: reminderApp({ clock: { silent: true } }),
       config: { shutdownTimeoutMs: 300 },
     });
     nodes.push(node);
@@ -101,13 +101,13 @@ describe('step policies', () => {
 
 describe('versioning', () => {
   it('v1 instances finish on v1 after v2 is deployed (restart in between); new ones take v2', async () => {
-    const v1 = await startTestNode({ dist: reminderDistribution({ versions: [reminderV1] }) });
+    const v1 = await startTestNode({ dist: reminderApp({ versions: [reminderV1] }) });
     const old = await start(v1, { delayMs: 600_000 });
     await v1.waitFor(old, (d) => d.state === 'waiting');
     await v1.stop();
 
     const v2 = await startTestNode({
-      dist: reminderDistribution({ versions: [reminderV1, reminderV2] }),
+      dist: reminderApp({ versions: [reminderV1, reminderV2] }),
       config: { namespace: v1.config.namespace, mongoDb: v1.config.mongoDb },
     });
     nodes.push(v2);
@@ -129,12 +129,12 @@ describe('versioning', () => {
   });
 
   it('an instance whose version is no longer registered is reported on the saga, not crashed on', async () => {
-    const v1 = await startTestNode({ dist: reminderDistribution({ versions: [reminderV1] }) });
+    const v1 = await startTestNode({ dist: reminderApp({ versions: [reminderV1] }) });
     const old = await start(v1, { delayMs: 600_000 });
     await v1.waitFor(old, (d) => d.state === 'waiting');
     await v1.stop();
     const v2only = await startTestNode({
-      dist: reminderDistribution({ versions: [reminderV2] }),
+      dist: reminderApp({ versions: [reminderV2] }),
       config: { namespace: v1.config.namespace, mongoDb: v1.config.mongoDb, maxDeliver: 2, retryBaseMs: 10 },
     });
     nodes.push(v2only);

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNatsServer } from '../../runtime/infra/index.ts';
+import { ensureNatsServer } from '../../runtime/dev/index.ts';
 import {
   checkDeploy,
   ensureComposeCheck,
@@ -20,7 +20,8 @@ const copies: string[] = [];
 async function brokenCopy(file: string, from: string | RegExp, to: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'jetsaga-deploy-test-'));
   copies.push(dir);
-  for (const entry of ['deploy', 'docker-compose.yml', 'bin'])
+  // package.json and tsconfig.build.json: the Dockerfile check reads the Node version and the compiled layout.
+  for (const entry of ['deploy', 'docker-compose.yml', 'bin', 'package.json', 'tsconfig.build.json'])
     await cp(path.join(root, entry), path.join(dir, entry), { recursive: true });
   const target = path.join(dir, file);
   const text = await readFile(target, 'utf8');
@@ -135,6 +136,42 @@ describe('deploy:check', () => {
       from: 'USER 1000:1000',
       to: 'USER node',
       expected: 'deploy/Dockerfile: line',
+    },
+    {
+      what: 'an image that runs TypeScript through tsx',
+      file: 'deploy/Dockerfile',
+      from: '"dist/bin/jetsaga.js"]',
+      to: '"--import", "tsx", "bin/jetsaga.ts"]',
+      expected: 'ENTRYPOINT runs TypeScript ("tsx")',
+    },
+    {
+      what: 'a Node other than the one the tests run on',
+      file: 'deploy/Dockerfile',
+      from: 'FROM node:24.21.0-bookworm-slim AS build',
+      to: 'FROM node:20.20.2-bookworm-slim AS build',
+      expected: 'base image "node:20.20.2-bookworm-slim" runs node, so it must be node:24.21.0',
+    },
+    {
+      what: 'the local infrastructure shipped in the image',
+      file: 'deploy/Dockerfile',
+      from: 'rm -rf dist/runtime/dev dist/demo',
+      to: 'rm -rf dist/demo',
+      expected: 'puts dist/runtime/dev/ (the local infrastructure, `jetsaga dev`) into the image',
+    },
+    {
+      what: 'TypeScript sources in the image',
+      file: 'deploy/Dockerfile',
+      from: 'COPY --chown=root:root package.json ./',
+      to: 'COPY --chown=root:root package.json runtime ./',
+      expected: 'COPY runtime puts TypeScript sources into the image',
+    },
+    {
+      what: 'a build input the .dockerignore keeps out',
+      file: 'deploy/Dockerfile.dockerignore',
+      from: '!tsconfig.build.json\n',
+      to: '',
+      expected:
+        'deploy/Dockerfile.dockerignore: tsconfig.build.json is needed to build the image but not let through',
     },
   ])('rejects $what', async ({ file, from, to, expected }) => {
     const findings = await findingsOf(await brokenCopy(file, from, to));

@@ -10,12 +10,12 @@ import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { type Db, MongoClient } from 'mongodb';
-import { type Infra, type NatsCluster, resolveInfra, startNatsCluster } from '../../runtime/infra/index.ts';
+import { type Infra, type NatsCluster, resolveInfra, startNatsCluster } from '../../runtime/dev/index.ts';
 import { type Topology, topology } from '../../runtime/messaging/index.ts';
 import { checkOrderInvariants, checkSagaHistory, terminalStatuses } from '../invariants.ts';
 import { planOrders, prng } from './orders.ts';
 import { killAllChildren, type LogLine, RoleProcess, repoRoot } from './role-process.ts';
-import { run } from '../../runtime/infra/exec.ts';
+import { run } from '../../runtime/dev/exec.ts';
 
 const NATS_NODES = 3;
 const ORCHESTRATORS = 3;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { type AnyMachineSnapshot, type ExecutableActionObject, initialTransition, transition } from 'xstate';
-import { type MachineEvent, pureStep, runStep } from '../../runtime/orchestrator/step.ts';
-import type { TimerEntry } from '../../runtime/store/index.ts';
-import { orderMachine } from './machine.ts';
-import type { OrderInput } from './schema.ts';
+import { type MachineEvent, pureStep, runStep } from '../runtime/orchestrator/step.ts';
+import type { TimerEntry } from '../runtime/store/index.ts';
+import { orderMachine } from '../sagas/order-fulfillment/machine.ts';
+import type { OrderInput } from '../sagas/order-fulfillment/schema.ts';
 
 /**
  * runStep reuses one inert actor scope per machine instead of XState's `initialTransition` /

@@ -135,7 +135,7 @@ describe('resolveInfra, local processes', () => {
   });
 
   // The runtime's hot queries (`{_id, rev}`, due timers, stale outboxes, customer velocity) rely on
-  // indexes; the local server answers them from indexes of its own (runtime/infra/mongo-java-server).
+  // indexes; the local server answers them from indexes of its own (runtime/dev/mongo-java-server).
   // An index may only narrow the candidates: every answer must be what a full scan gives, also
   // after updates, deletes and a restart (the secondary indexes are rebuilt from the documents).
   it('answers indexed queries exactly as a scan does, before and after a restart', async () => {

@@ -17,7 +17,12 @@ import {
   startMongoContainer,
   startNatsContainer,
 } from './containers.ts';
-import { type ManagedProcess, mongoWireProcess, natsServerProcess } from './local-process.ts';
+import {
+  type LocalServerOptions,
+  type ManagedProcess,
+  mongoWireProcess,
+  natsServerProcess,
+} from './local-process.ts';
 
 export type { MongoWireServer } from './binaries.ts';
 export { ensureMongoWireServer, ensureNatsServer, MONGO_JAVA_SERVER_VERSION } from './binaries.ts';
@@ -49,6 +54,14 @@ export interface ResolveInfraOptions {
   log?: (line: string) => void;
   /** Skip Docker even when an engine answers, e.g. for tests that need kill / restart. */
   preferLocal?: boolean;
+  /**
+   * Keep the local servers' data in this directory (created if missing, kept by stop()) instead of temp
+   * dirs, so that a later call with the same directory finds the same streams and documents
+   * (`jetsaga dev`). Implies local processes: containers would keep their data inside.
+   */
+  dataDir?: string;
+  /** Local servers in a process group of their own: a terminal's Ctrl-C reaches only this process. */
+  detached?: boolean;
 }
 
 /** One provisioned (or given) service. */
@@ -76,7 +89,11 @@ export async function resolveInfra(opts: ResolveInfraOptions = {}): Promise<Infr
   const mongoUrl = env.MONGO_URL?.trim() || undefined;
 
   // Only probe Docker (and load testcontainers) when something must be provisioned.
-  const provider = natsUrl && mongoUrl ? undefined : await pickProvider(env, log, opts.preferLocal ?? false);
+  const local: LocalServerOptions = { dataDir: opts.dataDir, detached: opts.detached };
+  const provider =
+    natsUrl && mongoUrl
+      ? undefined
+      : await pickProvider(env, log, local, opts.preferLocal === true || opts.dataDir !== undefined);
   // Both at once: on a fresh machine the two builds overlap instead of taking ~4 minutes in a row.
   const [nats, mongo] = await Promise.allSettled([
     natsUrl ? envPart(natsUrl, 'NATS_URL') : provider!.nats(),
@@ -110,6 +127,7 @@ export async function resolveInfra(opts: ResolveInfraOptions = {}): Promise<Infr
 async function pickProvider(
   env: NodeJS.ProcessEnv,
   log: (line: string) => void,
+  local: LocalServerOptions,
   preferLocal: boolean,
 ): Promise<Provider> {
   const tc = preferLocal || !(await dockerEngineAvailable(env)) ? undefined : await loadTestcontainers();
@@ -121,20 +139,28 @@ async function pickProvider(
       mongo: async () => ({ ...containerPart(await startMongoContainer(tc)), mongoKind: 'container' }),
     };
   }
-  return { mode: 'local', nats: () => localNats(env, log), mongo: () => localMongo(env, log) };
+  return { mode: 'local', nats: () => localNats(env, log, local), mongo: () => localMongo(env, log, local) };
 }
 
-async function localNats(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<Part> {
+async function localNats(
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  local: LocalServerOptions,
+): Promise<Part> {
   const bin = await ensureNatsServer({ env, log });
-  const proc = natsServerProcess(bin);
+  const proc = natsServerProcess(bin, local);
   await proc.start();
   const version = (await binaryVersion(bin)) ?? 'unknown version';
   return processPart(proc, `nats-server ${version} on ${proc.host}:${proc.port}`);
 }
 
-async function localMongo(env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<MongoPart> {
+async function localMongo(
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+  local: LocalServerOptions,
+): Promise<MongoPart> {
   const server = await ensureMongoWireServer({ env, log });
-  const proc = mongoWireProcess(server);
+  const proc = mongoWireProcess(server, local);
   await proc.start();
   const what =
     server.kind === 'mongo-java-server'

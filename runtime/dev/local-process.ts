@@ -1,6 +1,7 @@
 // A server process on loopback with a temp data dir, for tests, the demo and chaos experiments:
 // start on a free port, wait until it accepts TCP connections, stop / kill / restart on the same port
-// with the same data. Children die with the parent (see killAllOnExit).
+// with the same data. Children die with the parent (see killAllOnExit). `jetsaga dev` gives a data dir
+// of its own instead, which is kept, so that its next run finds the same streams and sagas.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -33,7 +34,20 @@ export interface ManagedProcessOptions {
   }) => string[];
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /**
+   * The data dir to use (created if missing) instead of a temp dir; stop() and the exit hooks leave it
+   * in place. The server's store is still its `storeSubdir`, so two servers can share one data dir.
+   */
+  dataDir?: string;
+  /**
+   * A process group of its own: a terminal's Ctrl-C then reaches only the parent, which stops its
+   * clients before the server instead of racing it. The exit hooks still kill it.
+   */
+  detached?: boolean;
 }
+
+/** What the factories below accept besides the binary (see ManagedProcessOptions). */
+export type LocalServerOptions = Pick<ManagedProcessOptions, 'dataDir' | 'detached'>;
 
 type State = 'new' | 'running' | 'exited' | 'stopped';
 
@@ -100,7 +114,11 @@ export class ManagedProcess {
     if (this.state === 'running') return;
     if (this.state !== 'new') throw new Error(`jetsaga: ${this.name} was started before; use restart()`);
     killAllOnExit();
-    this.dir = await mkdtemp(path.join(os.tmpdir(), `jetsaga-${this.name}-`));
+    // Absolute: the server runs with the data dir as its cwd and is given its store dir as a path.
+    this.dir =
+      this.opts.dataDir !== undefined
+        ? path.resolve(this.opts.dataDir)
+        : await mkdtemp(path.join(os.tmpdir(), `jetsaga-${this.name}-`));
     live.add(this);
     try {
       await mkdir(this.storeDir(), { recursive: true });
@@ -111,7 +129,7 @@ export class ManagedProcess {
     }
   }
 
-  /** Graceful stop (SIGTERM, then SIGKILL after stopTimeoutMs) and removal of the data dir. Idempotent. */
+  /** Graceful stop (SIGTERM, then SIGKILL after stopTimeoutMs) and removal of a temp data dir. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       try {
@@ -119,7 +137,8 @@ export class ManagedProcess {
       } finally {
         this.state = 'stopped';
         live.delete(this);
-        if (this.dir) await rm(this.dir, { recursive: true, force: true });
+        const owned = this.ownedDir();
+        if (owned) await rm(owned, { recursive: true, force: true });
       }
     })();
     return this.stopping;
@@ -141,6 +160,11 @@ export class ManagedProcess {
 
   private assertNotStopped(action: string): void {
     if (this.state === 'stopped') throw new Error(`jetsaga: cannot ${action} ${this.name}: it was stopped`);
+  }
+
+  /** The data dir if it is a temp dir of ours, to remove on stop; a given one is kept. */
+  private ownedDir(): string | undefined {
+    return this.opts.dataDir === undefined ? this.dir : undefined;
   }
 
   private storeDir(): string {
@@ -182,7 +206,11 @@ export class ManagedProcess {
       storeDir: this.storeDir(),
     });
     this.output = '';
-    const child = spawn(this.opts.command, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.opts.command, args, {
+      cwd: this.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: this.opts.detached ?? false,
+    });
     this.child = child;
     this.state = 'running';
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
@@ -244,13 +272,19 @@ export class ManagedProcess {
   /** Synchronous, for process 'exit' hooks where no more async work runs. */
   killSync(): void {
     if (this.child && isAlive(this.child)) this.child.kill('SIGKILL');
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
+    const owned = this.ownedDir();
+    if (owned) rmSync(owned, { recursive: true, force: true, maxRetries: 3 });
     this.state = 'stopped';
   }
 }
 
-export function natsServerProcess(command: string, opts: { monitor?: boolean } = {}): ManagedProcess {
+export function natsServerProcess(
+  command: string,
+  opts: LocalServerOptions & { monitor?: boolean } = {},
+): ManagedProcess {
   return new ManagedProcess({
+    dataDir: opts.dataDir,
+    detached: opts.detached,
     name: 'nats-server',
     command,
     scheme: 'nats',
@@ -264,9 +298,11 @@ export function natsServerProcess(command: string, opts: { monitor?: boolean } =
   });
 }
 
-export function mongoWireProcess(server: MongoWireServer): ManagedProcess {
+export function mongoWireProcess(server: MongoWireServer, opts: LocalServerOptions = {}): ManagedProcess {
   if (server.kind === 'mongod') {
     return new ManagedProcess({
+      dataDir: opts.dataDir,
+      detached: opts.detached,
       name: 'mongod',
       command: server.path,
       scheme: 'mongodb',
@@ -284,6 +320,8 @@ export function mongoWireProcess(server: MongoWireServer): ManagedProcess {
     });
   }
   return new ManagedProcess({
+    dataDir: opts.dataDir,
+    detached: opts.detached,
     name: 'mongo-java-server',
     command: server.java,
     scheme: 'mongodb',

@@ -111,7 +111,8 @@ async function readOwner(lockDir: string): Promise<Owner | undefined> {
   }
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (on this host). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -2,7 +2,7 @@
 // reads at run time beside it, where the sources keep them: the inspector's assets, the MongoDB-wire
 // server's Java sources (built on first use by `jetsaga dev`), and the reference app's fraud model.
 import { spawnSync } from 'node:child_process';
-import { chmod, cp, rm } from 'node:fs/promises';
+import { chmod, cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +31,16 @@ for (const dir of assets) {
     // A local Maven build's output is a cache, not a source.
     filter: (src) => !src.split(path.sep).includes('target'),
   });
+}
+// tsc rewrites `./x.ts` to `./x.js` in the JavaScript it emits but not in declarations: users on a
+// TypeScript that does not resolve `.ts` specifiers inside a package's .d.ts would not find the types.
+const tsSpecifier = /((?:from|import\()\s*['"]\.{1,2}\/[^'"]*)\.ts(['"])/g;
+for (const entry of await readdir(dist, { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue;
+  const file = path.join(entry.parentPath, entry.name);
+  const text = await readFile(file, 'utf8');
+  const rewritten = text.replace(tsSpecifier, '$1.js$2');
+  if (rewritten !== text) await writeFile(file, rewritten);
 }
 for (const file of executables) await chmod(path.join(dist, file), 0o755);
 process.stdout.write(`build: dist/ written (${assets.length} asset folders copied)\n`);

@@ -109,7 +109,7 @@ export class ApiClient {
   private readonly url: URL;
 
   constructor(base: string, maxSockets: number) {
-    this.url = new URL('/v1/sagas/order-fulfillment', base);
+    this.url = new URL('/v1/saga-types/order-fulfillment/sagas', base);
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 

@@ -77,7 +77,7 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
     const started = await Promise.all(
       Array.from({ length: args.orders }, async (_, i) => {
         const scenario = scenarioFor(args.saga, i);
-        const res = await fetch(`${api}/v1/sagas/${args.saga}`, {
+        const res = await fetch(`${api}/v1/saga-types/${args.saga}/sagas`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(scenario.input(i)),

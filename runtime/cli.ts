@@ -1,7 +1,7 @@
 import { type App, loadApp, noAppMessage } from './app.ts';
 import { type Config, configHelp, loadConfig } from './config.ts';
 import { JetsagaError } from './errors.ts';
-import { allRoles, type Role, roleName, startNode } from './node.ts';
+import { allRoles, provisionApp, type Role, roleName, startNode } from './node.ts';
 import type { Logger } from './observability/index.ts';
 
 export interface CliOptions {
@@ -30,6 +30,8 @@ Roles:
                           data kept in DIR (default .jetsaga)
   demo [--saga TYPE] [--orders N] [--json]
                           local infrastructure + every role + a batch of sagas, then a summary
+  provision               create or update the streams and the app's durable consumers, then exit
+                          (production: roles run with JETSAGA_PROVISION=skip and may not)
   openapi                 print the HTTP API's OpenAPI 3.1 document (JSON) and exit
   help                    this text
 
@@ -130,6 +132,16 @@ export async function runCli(argv: string[], opts: CliOptions = {}): Promise<num
         );
       });
       return await runDevServer(rest, config, app);
+    }
+    if (first === 'provision') {
+      const { config, rest } = loadConfig(argv.slice(1));
+      if (rest.length > 0) throw new CliError(`unknown option(s): ${rest.join(' ')}; run jetsaga help`);
+      const provisioned = await provisionApp(config, await resolveApp(config, opts));
+      await writeOut(
+        process.stdout,
+        `jetsaga provision: streams and ${provisioned.length} durables: ${provisioned.join(', ')}\n`,
+      );
+      return 0;
     }
     if (first === 'openapi') {
       const { config, rest } = loadConfig(argv.slice(1));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseApiTokens } from './api-tokens.ts';
 import { ValidationError } from './errors.ts';
 
 /**
@@ -24,6 +25,59 @@ const options = {
     env: 'NATS_URL',
     schema: z.string().min(1).default('nats://127.0.0.1:4222'),
     help: 'NATS server(s), comma separated',
+  },
+  natsUser: {
+    env: 'NATS_USER',
+    schema: z.string().min(1).optional(),
+    help: 'NATS user (with NATS_PASSWORD): one per role in production, see runtime/permissions.ts',
+  },
+  natsPassword: {
+    env: 'NATS_PASSWORD',
+    schema: z.string().min(1).optional(),
+    help: "NATS_USER's password (from a Secret; never printed)",
+  },
+  natsToken: {
+    env: 'NATS_TOKEN',
+    schema: z.string().min(1).optional(),
+    help: 'NATS token, instead of a user (never printed)',
+  },
+  natsCreds: {
+    env: 'NATS_CREDS',
+    schema: z.string().min(1).optional(),
+    help: 'path of a NATS .creds file (JWT + nkey seed), instead of a user or token',
+  },
+  natsNkeySeed: {
+    env: 'NATS_NKEY_SEED',
+    schema: z.string().min(1).optional(),
+    help: 'path of a file holding an nkey seed (SU...), instead of a user or token',
+  },
+  natsInboxPrefix: {
+    env: 'NATS_INBOX_PREFIX',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'use dot-separated tokens of A-Z a-z 0-9 _ -')
+      .optional(),
+    help: 'reply subjects of this role (_INBOX.<NATS_USER> when a user is given, else _INBOX)',
+  },
+  natsTlsCa: {
+    env: 'NATS_TLS_CA',
+    schema: z.string().min(1).optional(),
+    help: 'path of the CA certificate(s) that signed the NATS server certificate; turns TLS on',
+  },
+  natsTlsCert: {
+    env: 'NATS_TLS_CERT',
+    schema: z.string().min(1).optional(),
+    help: 'path of a client certificate for NATS (mutual TLS, with NATS_TLS_KEY)',
+  },
+  natsTlsKey: {
+    env: 'NATS_TLS_KEY',
+    schema: z.string().min(1).optional(),
+    help: "path of the client certificate's private key",
+  },
+  provision: {
+    env: 'JETSAGA_PROVISION',
+    schema: z.enum(['auto', 'skip']).default('auto'),
+    help: 'auto: a role creates/updates the streams and consumers it uses at start; skip: it creates nothing (production, where `jetsaga provision` does it with its own NATS user)',
   },
   mongoUrl: {
     env: 'MONGO_URL',
@@ -69,8 +123,12 @@ const options = {
     schema: z
       .string()
       .default('')
-      .transform((raw, ctx) => parseApiTokens(raw, ctx)),
-    help: 'API bearer tokens with their scope, "<token>:read,<token>:write" (write implies read)',
+      .transform((raw, ctx) => {
+        const { tokens, issues } = parseApiTokens(raw);
+        for (const message of issues) ctx.addIssue({ code: 'custom', message });
+        return tokens;
+      }),
+    help: 'API bearer tokens, comma separated, each "<token>:<scope>" or "<name>:<token>:<scope>" with scope read, write or admin (each implies the ones before it); unnamed tokens are token-<n> in logs and saga history',
   },
   corsOrigins: {
     env: 'JETSAGA_CORS_ORIGINS',
@@ -186,6 +244,16 @@ const options = {
     schema: positive.default(250),
     help: 'how often due timers are looked for',
   },
+  unroutedGraceMs: {
+    env: 'JETSAGA_UNROUTED_GRACE_MS',
+    schema: ms.default(60_000),
+    help: 'age after which a command or event that no consumer reads is dead-lettered (a new service has this long to create its consumer)',
+  },
+  unroutedIntervalMs: {
+    env: 'JETSAGA_UNROUTED_INTERVAL_MS',
+    schema: positive.default(30_000),
+    help: 'how often the orchestrator looks for commands and events that no consumer reads',
+  },
   shutdownTimeoutMs: {
     env: 'JETSAGA_SHUTDOWN_TIMEOUT_MS',
     schema: positive.default(20_000),
@@ -193,38 +261,8 @@ const options = {
   },
 } satisfies Record<string, Option<z.ZodType>>;
 
-export const ApiScope = { read: 'read', write: 'write' } as const;
-export type ApiScope = (typeof ApiScope)[keyof typeof ApiScope];
-export interface ApiToken {
-  token: string;
-  scope: ApiScope;
-}
-
-/** `tokA:read,tokB:write`; a token is long and opaque, so a typo cannot make a guessable one. */
-function parseApiTokens(raw: string, ctx: z.RefinementCtx): ApiToken[] {
-  const tokens: ApiToken[] = [];
-  for (const [i, part] of raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .entries()) {
-    const colon = part.lastIndexOf(':');
-    const token = colon < 0 ? part : part.slice(0, colon);
-    const scope = colon < 0 ? '' : part.slice(colon + 1);
-    if (scope !== 'read' && scope !== 'write') {
-      ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: end it with :read or :write` });
-    } else if (!/^[A-Za-z0-9._~+/=-]{16,}$/.test(token)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `entry ${i + 1}: a token needs at least 16 characters from A-Z a-z 0-9 . _ ~ + / = -`,
-      });
-    } else tokens.push({ token, scope });
-  }
-  return tokens;
-}
-
 type Options = typeof options;
-const secretKeys: ReadonlySet<string> = new Set(['apiTokens']);
+const secretKeys: ReadonlySet<string> = new Set(['apiTokens', 'natsPassword', 'natsToken']);
 export type Config = { [K in keyof Options]: z.output<Options[K]['schema']> };
 export type ConfigKey = keyof Config;
 

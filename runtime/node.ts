@@ -1,7 +1,13 @@
 import type { MongoClient } from 'mongodb';
 import type { App } from './app.ts';
 import type { Config } from './config.ts';
-import { Bus, provisionStreams } from './messaging/index.ts';
+import {
+  Bus,
+  provisionConsumer,
+  provisionStreams,
+  UnroutedGuard,
+  unroutedGuardSettings,
+} from './messaging/index.ts';
 import {
   addMetricsSource,
   collectProcessMetrics,
@@ -12,6 +18,7 @@ import {
 } from './observability/index.ts';
 import { Orchestrator, orchestratorDurable, startSagaOnce } from './orchestrator/index.ts';
 import { EventReactorHost, ParticipantHost } from './participants/index.ts';
+import { durablesOf } from './permissions.ts';
 import { SagaStore } from './store/index.ts';
 
 /**
@@ -96,7 +103,8 @@ export async function startNode(
     },
   };
   try {
-    await provisionStreams(bus);
+    // In production (`skip`) streams and consumers are `jetsaga provision`'s job, under its own NATS user.
+    if (config.provision === 'auto') await provisionStreams(bus);
     await store.ensureIndexes();
     for (const role of roles) {
       if (role.kind === 'orchestrator') {
@@ -112,6 +120,13 @@ export async function startNode(
         node.orchestrator = orchestrator;
         consumers.push({ consumer: orchestratorDurable, stats: orchestrator.consumer.stats });
         stops.push(() => orchestrator.stop());
+        // Commands (and events) no consumer reads: dead-lettered instead of kept for ever, unseen.
+        const unrouted = new UnroutedGuard(bus, {
+          ...unroutedGuardSettings(config),
+          log: log.child({ role: 'orchestrator', component: 'unrouted' }),
+        });
+        unrouted.start();
+        stops.push(() => unrouted.stop());
       } else if (role.kind === 'service') {
         const def = app.participants[role.name];
         if (!def)
@@ -211,4 +226,25 @@ export async function startNode(
     throw err;
   }
   return node;
+}
+
+/**
+ * `jetsaga provision`: creates or updates the streams and every durable consumer the app's roles
+ * read, once, under the provisioning NATS user; the roles then run with JETSAGA_PROVISION=skip and
+ * NATS users that may not create or change either. Idempotent.
+ */
+export async function provisionApp(
+  config: Config,
+  app: App,
+  log = createLogger(config.logLevel),
+): Promise<string[]> {
+  const bus = await Bus.connect(config, log, 'jetsaga-provision');
+  try {
+    await provisionStreams(bus);
+    const durables = durablesOf(app, bus.topo);
+    for (const spec of durables) await provisionConsumer(bus, spec);
+    return durables.map((d) => `${d.stream}/${d.durable}`);
+  } finally {
+    await bus.close();
+  }
 }

@@ -1,6 +1,8 @@
 // `npm run deploy:check`: renders every kustomize overlay and validates each object against the Kubernetes
 // schemas, loads docker-compose.yml with the Compose loader, checks the NATS configs with nats-server and the
-// Dockerfile's promises, and that every setting the manifests give jetsaga is one `jetsaga help` lists.
+// Dockerfile's promises, that every setting the manifests give jetsaga is one `jetsaga help` lists, and who
+// may talk to NATS and MongoDB: the generated NATS users (scripts/deploy/nats-auth.ts) are the ones deployed,
+// each role connects as its own, and production requires credentials and TLS (scripts/deploy/security.ts).
 // Offline: the tools are built once from the Go module proxy; the schemas ship in an npm package.
 import { fileURLToPath } from 'node:url';
 import { checkDeploy, formatFinding } from './deploy/index.ts';

@@ -76,7 +76,7 @@ export class ProcessCluster {
   }
 
   async order(input: unknown): Promise<string> {
-    const res = await fetch(`${this.api}/v1/sagas/order-fulfillment`, {
+    const res = await fetch(`${this.api}/v1/saga-types/order-fulfillment/sagas`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(input),

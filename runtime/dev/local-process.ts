@@ -280,7 +280,14 @@ export class ManagedProcess {
 
 export function natsServerProcess(
   command: string,
-  opts: LocalServerOptions & { monitor?: boolean } = {},
+  opts: LocalServerOptions & {
+    monitor?: boolean;
+    /**
+     * A nats-server config file (accounts, users and permissions, TLS) read besides the flags; the
+     * flags (address, port, JetStream and its store) win over what it says about the same.
+     */
+    configFile?: string;
+  } = {},
 ): ManagedProcess {
   return new ManagedProcess({
     dataDir: opts.dataDir,
@@ -291,7 +298,10 @@ export function natsServerProcess(
     storeSubdir: 'jetstream',
     extraPorts: opts.monitor ? ['monitor'] : [],
     args: ({ host, port, ports, storeDir }) => {
-      const args = ['-a', host, '-p', String(port), '-js', '-sd', storeDir];
+      const args = [
+        ...(opts.configFile ? ['-c', opts.configFile] : []),
+        ...['-a', host, '-p', String(port), '-js', '-sd', storeDir],
+      ];
       if (ports.monitor !== undefined) args.push('-m', String(ports.monitor));
       return args;
     },

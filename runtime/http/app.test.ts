@@ -1,3 +1,4 @@
+import { HTTPException } from 'hono/http-exception';
 import { HonoRequest } from 'hono/request';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { ConflictError, NotFoundError, TransientError, ValidationError } from '.
 import type { Bus } from '../messaging/index.ts';
 import { defineSaga, SagaRegistry } from '../orchestrator/index.ts';
 import type { SagaDoc, SagaStore } from '../store/index.ts';
-import { type ApiDeps, createApp, maxBodyBytes } from './app.ts';
+import { type ApiDeps, createApp, maxBodyBytes, openApiDocument } from './app.ts';
 import { runProbe } from './health-routes.ts';
 import { problemContentType, toProblem } from './problem.ts';
 import { readCorrelationId, readTraceparent } from './start-request.ts';
@@ -137,6 +138,205 @@ describe('POST /v1/sagas/:type', () => {
     const declared = postJson(oversized, { 'Content-Length': String(Buffer.byteLength(oversized)) });
     await expectProblem(await app.request('/v1/sagas/demo-order', declared), 413);
     expect(touched).toEqual([]);
+  });
+});
+
+/** A store and a bus that accept one start or cancel and keep what they were given. */
+function recording() {
+  const created: SagaDoc[] = [];
+  const published: Array<{ subject: string; data: unknown }> = [];
+  const running: SagaDoc = {
+    _id: 's-1',
+    type: 'demo-order',
+    status: 'running',
+    correlationId: 'c',
+  } as SagaDoc;
+  const store = {
+    create: async (doc: SagaDoc) => void created.push(doc),
+    clearStart: async () => undefined,
+    load: async (id: string) => (id === 's-1' ? running : null),
+  } as unknown as SagaStore;
+  const bus = {
+    publish: async (subject: string, env: { data: unknown }) =>
+      void published.push({ subject, data: env.data }),
+  } as unknown as Bus;
+  const app = createApp({
+    store,
+    bus,
+    registry: new SagaRegistry().register(demoSaga),
+    log: pino({ level: 'silent' }),
+    auth: { mode: 'off' },
+    probes: { nats: async () => true, mongo: async () => true },
+  });
+  return { app, created, published };
+}
+
+const validInput = JSON.stringify({ customerId: 'c-1', items: [{ sku: 'A', qty: 1 }] });
+
+describe('POST /v1/saga-types/:type/sagas', () => {
+  it('starts a saga and records who started it in the start event (anonymous with auth off)', async () => {
+    const { app, created, published } = recording();
+    const res = await app.request('/v1/saga-types/demo-order/sagas', postJson(validInput));
+    expect(res.status).toBe(202);
+    expect(res.headers.get('deprecation')).toBeNull();
+    const { sagaId } = (await res.json()) as { sagaId: string };
+    expect(res.headers.get('location')).toBe(`/v1/sagas/${sagaId}`);
+    expect(created[0]!.outbox[`${sagaId}:start`]!.envelope.data).toEqual({ by: 'anonymous' });
+    expect(published).toEqual([{ subject: 'evt.saga.started', data: { by: 'anonymous' } }]);
+  });
+
+  it('answers 404 for an unknown type and 400 for bad input, like the old path', async () => {
+    const { app, touched } = harness();
+    expect((await app.request('/v1/saga-types/nope/sagas', postJson(validInput))).status).toBe(404);
+    await expectProblem(await app.request('/v1/saga-types/demo-order/sagas', postJson('{"items": []}')), 400);
+    expect(touched).toEqual([]);
+  });
+
+  it('keeps POST /v1/sagas/:type working, marked deprecated with a link to the new path', async () => {
+    const { app } = recording();
+    const res = await app.request('/v1/sagas/demo-order', postJson(validInput));
+    expect(res.status).toBe(202);
+    expect(res.headers.get('deprecation')).toMatch(/^@\d+$/);
+    expect(res.headers.get('link')).toBe('</v1/saga-types/demo-order/sagas>; rel="successor-version"');
+    // Its problems say so too.
+    const bad = await app.request('/v1/sagas/demo-order', postJson('{'));
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('deprecation')).toMatch(/^@\d+$/);
+  });
+
+  it('answers 400 naming the header for an empty Idempotency-Key, and starts nothing', async () => {
+    const { app, created } = recording();
+    for (const [path, key] of [
+      ['/v1/sagas/demo-order', ''],
+      ['/v1/saga-types/demo-order/sagas', ''],
+      ['/v1/saga-types/demo-order/sagas', '   '],
+    ] as const) {
+      const res = await app.request(path, postJson(validInput, { 'Idempotency-Key': key }));
+      const body = await expectProblem(res, 400);
+      expect(body.detail).toContain('Idempotency-Key');
+      expect(body.errors).toEqual([{ field: 'Idempotency-Key', message: expect.stringContaining('empty') }]);
+    }
+    expect(created).toEqual([]);
+  });
+});
+
+describe('415: bodies are JSON', () => {
+  // Bytes, so that a request without a type gets none (a string body would be text/plain).
+  const send = (type: string | null, body: string) => ({
+    method: 'POST',
+    body: new TextEncoder().encode(body),
+    headers: type === null ? {} : { 'Content-Type': type },
+  });
+
+  it('start refuses a body that is not JSON (text/plain was accepted), naming the expected type', async () => {
+    const { app, created } = recording();
+    for (const [path, type] of [
+      ['/v1/sagas/demo-order', 'text/plain'],
+      ['/v1/saga-types/demo-order/sagas', 'text/plain'],
+      ['/v1/saga-types/demo-order/sagas', 'application/x-www-form-urlencoded'],
+      ['/v1/saga-types/demo-order/sagas', null],
+    ] as const) {
+      const body = await expectProblem(await app.request(path, send(type, validInput)), 415);
+      expect(body.title, `${path} ${type}`).toBe('Unsupported Media Type');
+      expect(body.detail, `${path} ${type}`).toContain('application/json');
+      expect(body.detail, `${path} ${type}`).toContain(type ?? 'no Content-Type');
+    }
+    expect(created).toEqual([]);
+  });
+
+  it('cancel answers the same 415 as start (it was titled "HTTP 415"), naming the expected type', async () => {
+    const { app, published } = recording();
+    for (const type of ['text/plain', null]) {
+      const body = await expectProblem(await app.request('/v1/sagas/s-1/cancel', send(type, '{}')), 415);
+      expect(body.title, String(type)).toBe('Unsupported Media Type');
+      expect(body.detail, String(type)).toBe(
+        `send the body as application/json (or an application/*+json type); got ${type ? `Content-Type "${type}"` : 'no Content-Type'}`,
+      );
+    }
+    expect(published).toEqual([]);
+  });
+
+  it('accepts application/json with parameters and +json types; a cancel without a body needs no type', async () => {
+    const { app, published } = recording();
+    for (const type of ['application/json; charset=utf-8', 'application/vnd.acme+json'])
+      expect(
+        (await app.request('/v1/saga-types/demo-order/sagas', send(type, validInput))).status,
+        type,
+      ).toBe(202);
+    const cancel = await app.request('/v1/sagas/s-1/cancel', { method: 'POST' });
+    expect(cancel.status).toBe(202);
+    expect(published.at(-1)).toEqual({
+      subject: 'evt.saga.cancel',
+      data: { reason: 'cancelled by request', by: 'anonymous' },
+    });
+  });
+});
+
+describe('the OpenAPI document', () => {
+  type Doc = {
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          operationId: string;
+          deprecated?: boolean;
+          description?: string;
+          requestBody?: unknown;
+          responses: Record<string, unknown>;
+          parameters?: Array<{
+            name: string;
+            in: string;
+            schema: Record<string, unknown>;
+            style?: string;
+            explode?: boolean;
+          }>;
+        }
+      >
+    >;
+  };
+  const doc = () => openApiDocument(harness().app) as unknown as Doc;
+
+  it('has no two templated paths that are the same path (OpenAPI 3.1 forbids them)', () => {
+    const shapes = Object.keys(doc().paths).map((p) => p.replace(/\{[^}]+\}/g, '{}'));
+    expect(shapes.filter((s, i) => shapes.indexOf(s) !== i)).toEqual([]);
+  });
+
+  it('starts at /v1/saga-types/{type}/sagas; the old path is served but only described', () => {
+    const { paths } = doc();
+    expect(paths['/v1/saga-types/{type}/sagas']!.post!.operationId).toBe('startSaga');
+    expect(paths['/v1/saga-types/demo-order/sagas']!.post!.operationId).toBe('startDemoOrder');
+    expect(
+      Object.keys(paths).filter((p) => p.startsWith('/v1/sagas/') && !p.startsWith('/v1/sagas/{id}')),
+    ).toEqual([]);
+    expect(paths['/v1/sagas/{id}']!.post).toBeUndefined();
+    expect(paths['/v1/saga-types/{type}/sagas']!.post!.description).toContain('POST /v1/sagas/{type}');
+  });
+
+  it('documents 415 on every operation that reads a body', () => {
+    const withBody = Object.values(doc().paths)
+      .flatMap((ops) => Object.values(ops))
+      .filter((op) => op.requestBody);
+    expect(withBody.map((op) => op.operationId).sort()).toEqual([
+      'cancelSaga',
+      'startDemoOrder',
+      'startSaga',
+    ]);
+    for (const op of withBody) expect(Object.keys(op.responses), op.operationId).toContain('415');
+  });
+
+  it('bounds the version path parameter and lists the statuses the list filter accepts', () => {
+    const { paths } = doc();
+    const version = paths['/v1/saga-types/{type}/versions/{version}/definition']!.get!.parameters!.find(
+      (p) => p.name === 'version',
+    )!;
+    expect(version.schema).toMatchObject({ type: 'integer', minimum: 1 });
+    const status = paths['/v1/sagas']!.get!.parameters!.find((p) => p.name === 'status')!;
+    expect(status).toMatchObject({ style: 'form', explode: false });
+    expect(status.schema).toMatchObject({
+      type: 'array',
+      items: { $ref: '#/components/schemas/SagaStatus' },
+    });
   });
 });
 
@@ -272,6 +472,14 @@ describe('toProblem', () => {
     expect(toProblem(new TransientError('store away'))).toMatchObject({
       status: 503,
       headers: { 'Retry-After': '1' },
+    });
+  });
+
+  it("names the expected type in the OpenAPI layer's bare 415", () => {
+    const mapped = toProblem(new HTTPException(415, { message: 'Unsupported Media Type' }));
+    expect(mapped).toMatchObject({
+      status: 415,
+      fields: { title: 'Unsupported Media Type', detail: expect.stringContaining('application/json') },
     });
   });
 

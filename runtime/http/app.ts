@@ -64,7 +64,14 @@ export function createApp(deps: ApiDeps): ApiApp {
           'traceparent',
           'Last-Event-ID',
         ],
-        exposeHeaders: ['Location', 'Idempotent-Replayed', 'Retry-After', 'WWW-Authenticate'],
+        exposeHeaders: [
+          'Location',
+          'Idempotent-Replayed',
+          'Retry-After',
+          'WWW-Authenticate',
+          'Deprecation',
+          'Link',
+        ],
         maxAge: 600,
       }),
     );
@@ -103,7 +110,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     type: 'http',
     scheme: 'bearer',
     description:
-      'A token from JETSAGA_API_TOKENS. Scope `read` calls GET routes; `write` calls every route. /healthz, /readyz, /metrics, /openapi.json, /docs and /ui need no token.',
+      'A token from JETSAGA_API_TOKENS. Scopes, each implying the ones before it: `read` reads; `write` also starts and cancels sagas; `admin` also replays and deletes dead letters. Each operation names the scope it needs in `security` and `x-required-scope`; a token below it gets a 403 (`WWW-Authenticate: Bearer error="insufficient_scope", scope="<scope>"`). /healthz, /readyz, /metrics, /openapi.json, /docs and /ui need no token.',
   });
 
   registerHealthRoutes(app, deps.probes);

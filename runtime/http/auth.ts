@@ -1,8 +1,57 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { MiddlewareHandler } from 'hono';
-import { type ApiScope, type ApiToken, type Config } from '../config.ts';
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 import { problem, statusTitle } from './problem.ts';
+import {
+  anonymousCaller,
+  type ApiScope,
+  type ApiToken,
+  type ApiTokenEntry,
+  checkApiTokens,
+  scopeCovers,
+} from '../api-tokens.ts';
+
+export {
+  anonymousCaller,
+  type ApiScope,
+  type ApiToken,
+  type ApiTokenEntry,
+  apiScopes,
+  checkApiTokens,
+  parseApiTokens,
+  scopeCovers,
+} from '../api-tokens.ts';
+
+/**
+ * The scope each operation needs, by operationId: the one table that the auth middleware
+ * enforces and that the OpenAPI document shows (`security` and `x-required-scope` of each
+ * operation). `read` reads; `write` starts, signals and cancels sagas; `admin` is for
+ * operator actions (replaying and deleting dead letters). An operation missing here needs
+ * `admin`, so a route added without an entry is closed, not open.
+ */
+export const operationScopes = {
+  listSagas: 'read',
+  getSaga: 'read',
+  getSagaHistory: 'read',
+  followSaga: 'read',
+  listSagaTypes: 'read',
+  getSagaDefinition: 'read',
+  listDeadLetters: 'read',
+  startSaga: 'write',
+  cancelSaga: 'write',
+  replayDeadLetter: 'admin',
+  deleteDeadLetter: 'admin',
+} as const satisfies Record<string, ApiScope>;
+export type ScopedOperation = keyof typeof operationScopes;
+
+/** The scope an operation needs; `admin` for one the table does not know (fail closed). */
+export function requiredScope(operationId: string): ApiScope {
+  return Object.hasOwn(operationScopes, operationId)
+    ? operationScopes[operationId as ScopedOperation]
+    : 'admin';
+}
 
 /** How the API authenticates: bearer tokens with a scope each, or nothing (local use). */
 export type AuthSettings = { mode: 'off' } | { mode: 'tokens'; tokens: readonly ApiToken[] };
@@ -20,44 +69,94 @@ const openPaths = [
 
 export const isOpenPath = (path: string) => openPaths.some((p) => p.test(path));
 
-/** Reading needs `read`, anything that changes state needs `write`; `write` implies `read`. */
-export function requiredScope(method: string): ApiScope {
-  return method === 'GET' || method === 'HEAD' ? 'read' : 'write';
-}
-
 /**
  * The auth settings of a config. Refuses the silent default: with no token configured,
  * the operator must say `JETSAGA_AUTH=off` to run an open API.
  */
-export function authSettings(config: Pick<Config, 'auth' | 'apiTokens'>): AuthSettings {
+export function authSettings(config: {
+  auth: Config['auth'];
+  apiTokens: readonly ApiTokenEntry[];
+}): AuthSettings {
   if (config.auth === 'off') return { mode: 'off' };
   if (config.apiTokens.length === 0) {
     throw new ValidationError(
-      'the api role needs bearer tokens: set JETSAGA_API_TOKENS="<token>:read,<token>:write" ' +
-        '(tokens of 16+ characters), or JETSAGA_AUTH=off to run without auth on a trusted machine',
+      'the api role needs bearer tokens: set JETSAGA_API_TOKENS="<token>:read,ops:<token>:admin" ' +
+        '(tokens of 16+ characters, an optional name first), or JETSAGA_AUTH=off to run without auth on a trusted machine',
       [
         { field: 'JETSAGA_API_TOKENS', message: 'no token configured' },
         { field: 'JETSAGA_AUTH', message: 'not off' },
       ],
     );
   }
-  return { mode: 'tokens', tokens: config.apiTokens };
+  const { tokens, issues } = checkApiTokens(config.apiTokens);
+  if (issues.length > 0) {
+    throw new ValidationError(
+      `invalid JETSAGA_API_TOKENS:\n${issues.map((m) => `  ${m}`).join('\n')}`,
+      issues.map((message) => ({ field: 'JETSAGA_API_TOKENS', message })),
+    );
+  }
+  return { mode: 'tokens', tokens };
+}
+
+const callerKey = 'jetsaga.caller';
+
+/**
+ * The name of the token that made this request (`anonymous` with auth off); undefined
+ * before auth has run or when the request carried no valid token.
+ */
+export function callerOf(c: Context): string | undefined {
+  return c.get(callerKey) as string | undefined;
+}
+
+const operationMark = Symbol('jetsaga.operation');
+type MarkedHandler = MiddlewareHandler & { [operationMark]?: string };
+
+/**
+ * A no-op route middleware naming the route's operation, so that the auth middleware (which
+ * runs before any route) knows which operation a request is for and what scope it needs.
+ */
+export function operationMarker(operationId: string): MiddlewareHandler {
+  const marker: MarkedHandler = async (_c, next) => {
+    await next();
+  };
+  marker[operationMark] = operationId;
+  return marker;
+}
+
+/**
+ * The operation a request was routed to: its id, `null` for a route without a marker, or
+ * undefined when no route matched (the request is headed for a 404).
+ */
+function operationOf(c: Context): string | null | undefined {
+  let routed = false;
+  for (const route of matchedRoutes(c)) {
+    const id = (route.handler as MarkedHandler)[operationMark];
+    if (id !== undefined) return id;
+    if (route.method !== 'ALL') routed = true;
+  }
+  return routed ? null : undefined;
 }
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /**
- * Bearer token check. Tokens are compared as SHA-256 digests in constant time, so neither
- * the comparison nor a length difference reveals how much of a guess was right.
+ * Bearer token check, then the scope of the operation from `operationScopes`. Tokens are
+ * compared as SHA-256 digests in constant time, so neither the comparison nor a length
+ * difference reveals how much of a guess was right. The caller's token name is kept on the
+ * request (`callerOf`) for the request log and the saga history.
  */
 export function bearerAuth(settings: AuthSettings): MiddlewareHandler {
-  if (settings.mode === 'off') return async (_c, next) => next();
-  const known = settings.tokens.map((t) => ({ digest: digest(t.token), scope: t.scope }));
+  if (settings.mode === 'off') {
+    return async (c, next) => {
+      c.set(callerKey, anonymousCaller);
+      await next();
+    };
+  }
+  const known = settings.tokens.map((t) => ({ digest: digest(t.token), name: t.name, scope: t.scope }));
   return async (c, next) => {
     if (c.req.method === 'OPTIONS' || isOpenPath(c.req.path)) return next();
     const header = c.req.header('Authorization') ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    const needed = requiredScope(c.req.method);
     if (!match) {
       return problem(
         c,
@@ -72,9 +171,9 @@ export function bearerAuth(settings: AuthSettings): MiddlewareHandler {
       );
     }
     const given = digest(match[1]!);
-    let scope: ApiScope | undefined;
-    for (const k of known) if (timingSafeEqual(k.digest, given)) scope = k.scope;
-    if (!scope) {
+    let caller: (typeof known)[number] | undefined;
+    for (const k of known) if (timingSafeEqual(k.digest, given)) caller = k;
+    if (!caller) {
       return problem(
         c,
         401,
@@ -82,15 +181,22 @@ export function bearerAuth(settings: AuthSettings): MiddlewareHandler {
         { 'WWW-Authenticate': 'Bearer realm="jetsaga", error="invalid_token"' },
       );
     }
-    if (needed === 'write' && scope !== 'write') {
+    c.set(callerKey, caller.name);
+    const operation = operationOf(c);
+    // No route: any valid token may learn that (404); a route without a scope: admin only.
+    const needed = operation === undefined ? 'read' : requiredScope(operation ?? '');
+    if (!scopeCovers(caller.scope, needed)) {
       return problem(
         c,
         403,
         {
           title: statusTitle(403),
-          detail: `${c.req.method} ${c.req.path} needs a token with the write scope; this one can only read`,
+          detail: `${c.req.method} ${c.req.path}${operation ? ` (${operation})` : ''} needs a token with the ${needed} scope; token ${caller.name} has the ${caller.scope} scope`,
+          requiredScope: needed,
         },
-        { 'WWW-Authenticate': 'Bearer realm="jetsaga", error="insufficient_scope", scope="write"' },
+        {
+          'WWW-Authenticate': `Bearer realm="jetsaga", error="insufficient_scope", scope="${needed}"`,
+        },
       );
     }
     return next();

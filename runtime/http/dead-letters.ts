@@ -6,9 +6,17 @@ import {
   type MsgRequest,
   type StoredMsg,
 } from '@nats-io/jetstream';
-import { headers as natsHeaders } from '@nats-io/nats-core';
+import { headers as natsHeaders, type MsgHdrs } from '@nats-io/nats-core';
 import { NotFoundError } from '../errors.ts';
-import { type Bus, type DeadLetter, DeadLetterSchema, Header } from '../messaging/index.ts';
+import {
+  type Bus,
+  type DeadLetter,
+  DeadLetterSchema,
+  fetchOriginalPayload,
+  Header,
+  subjectMatches,
+  type Topology,
+} from '../messaging/index.ts';
 import type { DeadLetterView } from './schemas.ts';
 
 export interface DeadLetterQuery {
@@ -21,6 +29,48 @@ export interface DeadLetterQuery {
 
 /** How many DLQ messages one list request reads at most while filtering by saga. */
 const scanLimit = 2_000;
+
+/** A durable consumer's name as jetsaga makes them (NATS forbids `.`, `*`, `>` and whitespace). */
+const durableName = /^[A-Za-z0-9_-]{1,255}$/;
+
+/** A dead letter that must not be replayed (not one jetsaga wrote, or not to its subject): a 422. */
+export class ReplayRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly about: { subject?: string; consumer?: string } = {},
+  ) {
+    super(message);
+    this.name = 'ReplayRefusedError';
+  }
+}
+
+/**
+ * Where a dead letter's local subject may be replayed: a literal subject of jetsaga's
+ * commands (`cmd.>`) or events (`evt.>`), namespaced, with the stream that stores it; or
+ * why not. Which consumer reads it is checked against the server on top of this.
+ */
+export function replayTarget(
+  topo: Topology,
+  localSubject: string,
+): { ok: true; subject: string; stream: string } | { ok: false; why: string } {
+  const tokens = localSubject.split('.');
+  if (localSubject.length > 512) return { ok: false, why: 'not a valid subject: longer than 512 characters' };
+  if (/[*>]/.test(localSubject))
+    return { ok: false, why: 'it holds a wildcard; a replay publishes to one literal subject' };
+  if (tokens.some((t) => t === '' || /[\s\p{Cc}]/u.test(t)))
+    return { ok: false, why: 'not a valid subject: an empty token, whitespace or a control character' };
+  const [kind, ...rest] = tokens;
+  if ((kind !== 'cmd' && kind !== 'evt') || rest.length === 0)
+    return {
+      ok: false,
+      why: "not a subject of jetsaga's topology: a replay publishes only to its commands (cmd.>) or events (evt.>)",
+    };
+  const subject = kind === 'cmd' ? topo.cmdSubject(rest.join('.')) : topo.evtSubject(rest.join('.'));
+  const stream = kind === 'cmd' ? topo.streams.cmd : topo.streams.evt;
+  if (!subjectMatches(kind === 'cmd' ? topo.allCmd : topo.allEvt, subject))
+    return { ok: false, why: `not a subject of stream ${stream}` };
+  return { ok: true, subject, stream };
+}
 
 /**
  * Dead-letter administration over the DLQ stream: list (oldest first, by stream
@@ -56,7 +106,7 @@ export class DeadLetterAdmin {
       scanned++;
       lastSeen = msg.seq;
       seq = msg.seq + 1;
-      const view = toView(msg);
+      const view = toView(msg, this.bus.topo);
       if (!q.sagaId || view.sagaId === q.sagaId) items.push(view);
       if (items.length >= q.limit || scanned >= scanLimit) break;
     }
@@ -64,36 +114,104 @@ export class DeadLetterAdmin {
     return { items, nextCursor: String(lastSeen) };
   }
 
-  async get(id: number): Promise<{ msg: StoredMsg; letter: DeadLetter }> {
+  private async message(id: number): Promise<StoredMsg> {
     const jsm = await this.jsm();
     const msg = await jsm.streams.getMessage(this.stream, { seq: id }).catch(notFoundAsNull);
     if (!msg) throw new NotFoundError(`no dead letter with id ${id} (replayed, deleted or expired)`);
-    return { msg, letter: DeadLetterSchema.parse(msg.json()) };
+    return msg;
   }
 
   /**
    * Publishes the original payload again to its original subject with its original
    * headers, under a new Nats-Msg-Id derived from this dead letter, then deletes it. The
    * id is stable, so a replay repeated after a crash (or by two clients) publishes once.
+   *
+   * A DLQ record is data: anyone who may publish on `dlq.*` can write one. So a replay goes
+   * only to a literal subject of jetsaga's own commands or events that the consumer the
+   * record names reads, by that durable's filter on the server; anything else, and a
+   * record that is not a dead letter jetsaga wrote, is a `ReplayRefusedError` (422) and
+   * publishes nothing.
    */
   async replay(
     id: number,
   ): Promise<{ subject: string; msgId: string; streamSeq: number; duplicate: boolean }> {
-    const { letter } = await this.get(id);
-    const h = natsHeaders();
-    for (const [key, value] of Object.entries(letter.headers)) {
-      // Server-interpreted headers (ids, expectations, rollups) must not ride along.
-      if (!key.toLowerCase().startsWith('nats-')) h.set(key, value);
-    }
-    h.set('jetsaga-replay-of', letter.id);
+    const msg = await this.message(id);
+    const parsed = parseDeadLetter(msg);
+    if (!parsed.ok)
+      throw new ReplayRefusedError(
+        `DLQ message ${id} is not a dead letter jetsaga wrote (${parsed.why}): it cannot be replayed, only deleted`,
+      );
+    const letter = parsed.letter;
+    const refuse = (why: string) =>
+      new ReplayRefusedError(
+        `dead letter ${id} (of consumer ${JSON.stringify(letter.consumer)}) cannot be replayed to ${JSON.stringify(letter.subject)}: ${why}`,
+        {
+          subject: letter.subject,
+          consumer: letter.consumer,
+        },
+      );
+    const target = replayTarget(this.bus.topo, letter.subject);
+    if (!target.ok) throw refuse(target.why);
+    if (letter.stream !== target.stream)
+      throw refuse(
+        `the record says its original is in stream ${letter.stream}, but that subject is stored in ${target.stream}`,
+      );
+    const reads = await this.reads(target.stream, letter.consumer);
+    if (!reads.ok) throw refuse(reads.why);
+    if (reads.filters.length > 0 && !reads.filters.some((f) => subjectMatches(f, target.subject)))
+      throw refuse(
+        `consumer ${letter.consumer} does not read it: its filter is ${reads.filters.map((f) => this.bus.topo.local(f)).join(', ')}`,
+      );
+
     const msgId = `${letter.id}:replay:${id}`;
-    const ns = this.bus.topo.namespace;
-    const subject = ns ? `${ns}.${letter.subject}` : letter.subject;
-    const ack = await this.bus.js.publish(subject, letter.payload, { msgID: msgId, headers: h });
+    let h: MsgHdrs;
+    try {
+      h = natsHeaders();
+      for (const [key, value] of Object.entries(letter.headers)) {
+        // Server-interpreted headers (ids, expectations, rollups) must not ride along.
+        if (!key.toLowerCase().startsWith('nats-')) h.set(key, value);
+      }
+      // The new Nats-Msg-Id embeds the id: a valid header value here is a valid one there.
+      h.set('jetsaga-replay-of', letter.id);
+    } catch (err) {
+      throw refuse(`its headers or id cannot be sent: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const payload = await fetchOriginalPayload(await this.jsm(), letter);
+    if (!payload)
+      throw refuse(
+        `the record keeps only the first bytes of its payload, and the original is no longer in stream ${letter.stream} at sequence ${letter.streamSeq}`,
+      );
+    const ack = await this.bus.js.publish(target.subject, payload, { msgID: msgId, headers: h });
+    // Only a JetStream stream's ack has these; the response promises the sequence it was stored at.
+    if (ack.stream !== target.stream || !Number.isSafeInteger(ack.seq) || ack.seq < 1)
+      throw new Error(`replay of dead letter ${id}: unexpected publish ack ${JSON.stringify(ack)}`);
     await this.delete(id).catch((err: unknown) => {
       if (!(err instanceof NotFoundError)) throw err;
     });
     return { subject: letter.subject, msgId, streamSeq: ack.seq, duplicate: ack.duplicate };
+  }
+
+  /**
+   * The subjects a durable consumer reads, from its config on the server (the source of
+   * truth, whatever the record says): none when it reads its whole stream.
+   */
+  private async reads(
+    stream: string,
+    durable: string,
+  ): Promise<{ ok: true; filters: string[] } | { ok: false; why: string }> {
+    if (!durableName.test(durable))
+      return { ok: false, why: `${JSON.stringify(durable)} is not the name of a durable consumer` };
+    const jsm = await this.jsm();
+    // The consumer list (the api's NATS grants allow it, for /metrics) rather than one consumer's info.
+    for await (const ci of jsm.consumers.list(stream)) {
+      if (ci.name !== durable) continue;
+      const { filter_subject: one, filter_subjects: many } = ci.config;
+      return { ok: true, filters: many && many.length > 0 ? many : one ? [one] : [] };
+    }
+    return {
+      ok: false,
+      why: `consumer ${durable} does not read stream ${stream}, which stores it (no such durable)`,
+    };
   }
 
   async delete(id: number): Promise<void> {
@@ -132,23 +250,59 @@ function notFoundAsNull(err: unknown): null {
   throw err;
 }
 
-function toView(msg: StoredMsg): DeadLetterView {
-  const parsed = DeadLetterSchema.safeParse(safeJson(msg));
-  const letter: DeadLetter = parsed.success
-    ? parsed.data
-    : {
-        id: `dlq-${msg.seq}`,
-        consumer: msg.subject.split('.').at(-1) ?? '',
-        stream: '',
-        streamSeq: 0,
-        subject: msg.subject,
-        headers: {},
-        payload: msg.string(),
-        reason: 'unknown',
-        error: 'this DLQ message is not a dead letter written by jetsaga',
-        attempts: 0,
-        at: msg.time.toISOString(),
-      };
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The reason a DLQ message that is not a dead letter jetsaga wrote is listed with. */
+export const notADeadLetter = 'not-a-dead-letter';
+
+/** A DLQ message as a dead letter, or why it is not one (not JSON, not the record's shape). */
+export function parseDeadLetter(
+  msg: StoredMsg,
+): { ok: true; letter: DeadLetter } | { ok: false; why: string } {
+  let text: string;
+  try {
+    text = utf8.decode(msg.data);
+  } catch {
+    return { ok: false, why: 'not UTF-8 text' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, why: `not JSON: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  const parsed = DeadLetterSchema.safeParse(value);
+  if (parsed.success) return { ok: true, letter: parsed.data };
+  const issues = parsed.error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || 'the record'}: ${i.message}`)
+    .join('; ');
+  const more = parsed.error.issues.length > 3 ? `; and ${parsed.error.issues.length - 3} more` : '';
+  return { ok: false, why: `not the record's shape: ${issues}${more}` };
+}
+
+function toView(msg: StoredMsg, topo: Topology): DeadLetterView {
+  const parsed = parseDeadLetter(msg);
+  if (!parsed.ok) {
+    // Not ours: shown for what it is, to look at and delete (a replay refuses it). It names
+    // no saga and no message type: nothing says what it is about.
+    const local = topo.local(msg.subject);
+    return {
+      id: String(msg.seq),
+      deadLetterId: `dlq-${msg.seq}`,
+      consumer: local.startsWith('dlq.') ? local.slice('dlq.'.length) : local,
+      subject: local,
+      sagaId: null,
+      messageType: null,
+      reason: notADeadLetter,
+      error: `not a dead letter jetsaga wrote: ${parsed.why}`,
+      attempts: 0,
+      at: msg.time.toISOString(),
+      headers: {},
+      payload: msg.string(),
+    };
+  }
+  const letter = parsed.letter;
   const at = new Date(letter.at);
   return {
     id: String(msg.seq),
@@ -164,14 +318,6 @@ function toView(msg: StoredMsg): DeadLetterView {
     headers: letter.headers,
     payload: letter.payload,
   };
-}
-
-function safeJson(msg: StoredMsg): unknown {
-  try {
-    return msg.json();
-  } catch {
-    return null;
-  }
 }
 
 /** A message published without jetsaga's headers may still carry its saga in the envelope. */

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { DeadLetterAdmin } from './dead-letters.ts';
-import { authProblems, json, problemResponses, secured } from './openapi-util.ts';
+import { DeadLetterAdmin, ReplayRefusedError } from './dead-letters.ts';
+import { authProblems, json, problemResponses, scoped } from './openapi-util.ts';
+import { problem, statusTitle } from './problem.ts';
 import { DeadLetterPageSchema, PageLimitSchema, ReplayedSchema } from './schemas.ts';
 
 const DlqId = z.object({
@@ -35,7 +36,7 @@ export function registerDlqRoutes(app: OpenAPIHono, admin: DeadLetterAdmin): voi
       summary: 'Dead letters, oldest first, with the reason, the error and the original message',
       description:
         'Filtered by consumer and saga. A page may hold fewer than `limit` items (even none) while `nextCursor` is not null: filtering by saga reads at most 2,000 dead letters per request; follow `nextCursor` until it is null.',
-      security: secured('read'),
+      ...scoped('listDeadLetters'),
       request: { query: DlqQuery },
       responses: {
         200: json(DeadLetterPageSchema, 'one page'),
@@ -70,17 +71,27 @@ export function registerDlqRoutes(app: OpenAPIHono, admin: DeadLetterAdmin): voi
         'Publish the original message again (new Nats-Msg-Id, original headers), then delete the dead letter',
       description:
         'Fix the cause first (deploy the fix, create the missing data): a message that fails the same way is dead-lettered again. Replaying the same dead letter twice publishes it once.',
-      security: secured('write'),
+      ...scoped('replayDeadLetter'),
       request: { params: DlqId },
       responses: {
-        200: json(ReplayedSchema, 'republished'),
-        ...problemResponses(400, 404, ...authProblems('write')),
+        200: json(ReplayedSchema, 'republished; `streamSeq` is where the command or event stream stored it'),
+        ...problemResponses(400, 404, ...authProblems('admin')),
+        422: {
+          ...problemResponses(422)[422]!,
+          description:
+            "not replayed, nothing published: the DLQ message is not a dead letter jetsaga wrote, or its subject is not a command or event subject that the consumer it names reads (by that durable's filter on the server). `subject` and `consumer` name what the record says",
+        },
       },
     }),
     async (c) => {
       const { id } = c.req.valid('param');
-      const r = await admin.replay(Number(id));
-      return c.json({ id, replayed: true as const, ...r }, 200);
+      try {
+        const r = await admin.replay(Number(id));
+        return c.json({ id, replayed: true as const, ...r }, 200);
+      } catch (err) {
+        if (!(err instanceof ReplayRefusedError)) throw err;
+        return problem(c, 422, { title: statusTitle(422), detail: err.message, ...err.about }) as never;
+      }
     },
   );
 
@@ -91,11 +102,11 @@ export function registerDlqRoutes(app: OpenAPIHono, admin: DeadLetterAdmin): voi
       tags: ['dead letters'],
       operationId: 'deleteDeadLetter',
       summary: 'Drop a dead letter for good',
-      security: secured('write'),
+      ...scoped('deleteDeadLetter'),
       request: { params: DlqId },
       responses: {
         204: { description: 'deleted' },
-        ...problemResponses(400, 404, ...authProblems('write')),
+        ...problemResponses(400, 404, ...authProblems('admin')),
       },
     }),
     async (c) => {

@@ -6,10 +6,23 @@ import type { SagaDoc } from '../store/index.ts';
 
 export const idempotencyKeyHeader = 'Idempotency-Key';
 
-/** Absent means "no idempotency"; quotes (the draft standard's sf-string form) are accepted. */
+/**
+ * Absent means "no idempotency"; quotes (the draft standard's sf-string form) are accepted.
+ * Present but empty is a 400: a client that means to send a key and sends nothing (an unset
+ * variable) must not get a start that a retry would repeat.
+ */
 export function readIdempotencyKey(req: HonoRequest): string | undefined {
   const raw = req.header(idempotencyKeyHeader)?.trim();
-  if (raw === undefined || raw === '') return undefined;
+  if (raw === undefined) return undefined;
+  if (raw === '') {
+    throw new ValidationError(`invalid ${idempotencyKeyHeader} header: it is empty`, [
+      {
+        field: idempotencyKeyHeader,
+        message:
+          'empty: send 1 to 255 printable ASCII characters, or leave the header out for no idempotency',
+      },
+    ]);
+  }
   const key = /^"(.*)"$/.exec(raw)?.[1] ?? raw;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw new ValidationError(`invalid ${idempotencyKeyHeader} header`, [

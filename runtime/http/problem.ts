@@ -40,10 +40,14 @@ const statusTitles: Partial<Record<number, string>> = {
   405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Content Too Large',
+  415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
+
+/** What a 415 says: the API reads JSON bodies only. */
+export const unsupportedDetail = 'send the body as application/json (or an application/*+json type)';
 
 export function statusTitle(status: number): string {
   return statusTitles[status] ?? `HTTP ${status}`;
@@ -84,6 +88,10 @@ export function toProblem(err: unknown): MappedProblem {
   // Retry-After tells well-behaved clients to back off instead of hammering a briefly absent store.
   if (err instanceof TransientError)
     return { ...expected(503, err.message), headers: { 'Retry-After': '1' } };
+  // The OpenAPI layer's own media-type gate (behind the API's, for a route that has none)
+  // says only "Unsupported Media Type": name the type expected.
+  if (err instanceof HTTPException && err.status === 415 && err.message === statusTitle(415))
+    return expected(415, unsupportedDetail);
   if (err instanceof HTTPException && err.status < 500) return expected(err.status, err.message);
   return {
     status: 500,

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Logger } from '../observability/index.ts';
+import { callerOf } from './auth.ts';
 
 /** Outermost middleware, so the status it logs is the final one, error handlers included. */
 export function requestLog(log: Logger): MiddlewareHandler {
@@ -7,6 +8,11 @@ export function requestLog(log: Logger): MiddlewareHandler {
     const started = performance.now();
     await next();
     const ms = Math.round((performance.now() - started) * 10) / 10;
-    log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms }, 'http request');
+    // The caller (its token's name) is known once auth has run, i.e. by now.
+    const caller = callerOf(c);
+    log.debug(
+      { method: c.req.method, path: c.req.path, status: c.res.status, ms, ...(caller ? { caller } : {}) },
+      'http request',
+    );
   };
 }

@@ -27,6 +27,41 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', done, { once: true });
   });
 
+/**
+ * The open streams of each shutdown signal. The signal lives as long as the process and
+ * streams come and go, so they share one listener on it, added with the first open stream
+ * and removed with the last: nothing accumulates, however many streams were ever opened or
+ * are open at once (one listener per stream would trip MaxListenersExceededWarning at 11).
+ */
+const openStreams = new WeakMap<AbortSignal, { stops: Set<() => void>; onAbort: () => void }>();
+
+/** Calls `stop` when `signal` aborts, until the returned function is called. */
+function onShutdown(signal: AbortSignal, stop: () => void): () => void {
+  if (signal.aborted) {
+    stop();
+    return () => undefined;
+  }
+  let entry = openStreams.get(signal);
+  if (!entry) {
+    const stops = new Set<() => void>();
+    const onAbort = () => {
+      openStreams.delete(signal);
+      for (const s of stops) s();
+      stops.clear();
+    };
+    entry = { stops, onAbort };
+    openStreams.set(signal, entry);
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+  const shared = entry;
+  shared.stops.add(stop);
+  return () => {
+    if (!shared.stops.delete(stop) || shared.stops.size > 0 || openStreams.get(signal) !== shared) return;
+    openStreams.delete(signal);
+    signal.removeEventListener('abort', shared.onAbort);
+  };
+}
+
 /** `Last-Event-ID` (a reconnecting EventSource) or `?after=` picks up after that revision. */
 export function resumeRev(c: Context): number {
   const raw = c.req.header('Last-Event-ID') ?? c.req.query('after');
@@ -69,49 +104,55 @@ export async function streamSagaEvents(
     async (stream) => {
       const stop = new AbortController();
       stream.onAbort(() => stop.abort());
-      opts.signal?.addEventListener('abort', () => stop.abort(), { once: true });
-      let doc: SagaSummarySource | null = first;
-      let lastSummary = '';
-      let lastWrite = Date.now();
-      let endedSince: number | null = null;
-      while (!stop.signal.aborted && doc) {
-        const entries = await store.history
-          .find({ sagaId, rev: { $gt: lastRev } }, { projection: { _id: 0 } })
-          .sort({ rev: 1 })
-          .limit(200)
-          .toArray();
-        for (const entry of entries) {
-          await stream.writeSSE({
-            event: 'transition',
-            id: String(entry.rev),
-            data: JSON.stringify(historyView(entry)),
-          });
-          lastRev = entry.rev;
-          lastWrite = Date.now();
-        }
-        const summary = JSON.stringify(sagaSummaryView(doc));
-        if (summary !== lastSummary) {
-          await stream.writeSSE({ event: 'saga', data: summary });
-          lastSummary = summary;
-          lastWrite = Date.now();
-        }
-        if (isTerminal(doc.status)) {
-          endedSince ??= Date.now();
-          // A crash between commit and history write can leave a revision without an entry.
-          if (lastRev >= doc.rev || Date.now() - endedSince > tailGraceMs) {
-            await stream.writeSSE({ event: 'end', data: summary });
-            return;
+      // However the stream ends (the saga ended, the client left, the store failed), it
+      // lets go of the shutdown signal.
+      const release = opts.signal ? onShutdown(opts.signal, () => stop.abort()) : () => undefined;
+      try {
+        let doc: SagaSummarySource | null = first;
+        let lastSummary = '';
+        let lastWrite = Date.now();
+        let endedSince: number | null = null;
+        while (!stop.signal.aborted && doc) {
+          const entries = await store.history
+            .find({ sagaId, rev: { $gt: lastRev } }, { projection: { _id: 0 } })
+            .sort({ rev: 1 })
+            .limit(200)
+            .toArray();
+          for (const entry of entries) {
+            await stream.writeSSE({
+              event: 'transition',
+              id: String(entry.rev),
+              data: JSON.stringify(historyView(entry)),
+            });
+            lastRev = entry.rev;
+            lastWrite = Date.now();
           }
+          const summary = JSON.stringify(sagaSummaryView(doc));
+          if (summary !== lastSummary) {
+            await stream.writeSSE({ event: 'saga', data: summary });
+            lastSummary = summary;
+            lastWrite = Date.now();
+          }
+          if (isTerminal(doc.status)) {
+            endedSince ??= Date.now();
+            // A crash between commit and history write can leave a revision without an entry.
+            if (lastRev >= doc.rev || Date.now() - endedSince > tailGraceMs) {
+              await stream.writeSSE({ event: 'end', data: summary });
+              return;
+            }
+          }
+          if (Date.now() - lastWrite >= heartbeatMs) {
+            await stream.write(': keep-alive\n\n');
+            lastWrite = Date.now();
+          }
+          if (entries.length < 200) await sleep(opts.pollMs, stop.signal);
+          doc = await store.sagas.findOne<SagaSummarySource>(
+            { _id: sagaId },
+            { projection: summaryProjection },
+          );
         }
-        if (Date.now() - lastWrite >= heartbeatMs) {
-          await stream.write(': keep-alive\n\n');
-          lastWrite = Date.now();
-        }
-        if (entries.length < 200) await sleep(opts.pollMs, stop.signal);
-        doc = await store.sagas.findOne<SagaSummarySource>(
-          { _id: sagaId },
-          { projection: summaryProjection },
-        );
+      } finally {
+        release();
       }
     },
     // The store went away mid-stream: say so; the client reconnects with Last-Event-ID.

@@ -6,7 +6,16 @@ import { requestCancel, type SagaRegistry, sagaIdForKey, startSaga } from '../or
 import type { SagaStore } from '../store/index.ts';
 import { assertSameStart, idempotencyKeyHeader, readIdempotencyKey } from './idempotency.ts';
 import { machineGraph } from './machine-graph.ts';
-import { authProblems, json, problemResponses, secured } from './openapi-util.ts';
+import { anonymousCaller, callerOf, operationMarker, operationScopes } from './auth.ts';
+import {
+  assertJsonBody,
+  authProblems,
+  json,
+  optionalJsonBody,
+  problemResponses,
+  scoped,
+  scopeOf,
+} from './openapi-util.ts';
 import { listSagas, ListQuerySchema } from './saga-list.ts';
 import { type SagaEventsOptions, streamSagaEvents } from './saga-events.ts';
 import {
@@ -21,7 +30,7 @@ import {
   TransitionSchema,
 } from './schemas.ts';
 import { correlationIdHeader, readCorrelationId, readJsonObject, readTraceparent } from './start-request.ts';
-import { historyView, sagaInspectorView, sagaPath } from './views.ts';
+import { historyView, sagaInspectorView, sagaPath, startPath } from './views.ts';
 
 export interface SagaRouteDeps {
   store: SagaStore;
@@ -38,9 +47,9 @@ const IdParam = z.object({
 });
 
 const startHeaders = z.object({
-  'idempotency-key': z.string().optional().openapi({
+  'idempotency-key': z.string().min(1).max(255).optional().openapi({
     description:
-      'makes the start safe to retry: the same key (per saga type) always names the same saga. A retry answers 200 with that saga and `Idempotent-Replayed: true`; the same key with another body is a 422.',
+      'makes the start safe to retry: the same key (per saga type) always names the same saga. A retry answers 200 with that saga and `Idempotent-Replayed: true`; the same key with another body is a 422. 1 to 255 printable ASCII characters; an empty header is a 400.',
     example: 'order-42-attempt',
   }),
   'x-correlation-id': z.string().optional().openapi({
@@ -60,24 +69,36 @@ const startResponses = {
     ...json(StartedSchema, 'an Idempotency-Key retry: the saga this key started before'),
     headers: { 'Idempotent-Replayed': { schema: { type: 'string' as const }, description: '"true"' } },
   },
-  ...problemResponses(400, 404, 413, 422, ...authProblems('write')),
+  ...problemResponses(400, 404, 413, 415, 422, ...authProblems(operationScopes.startSaga)),
 };
 
 const pascal = (type: string) => type.replace(/(^|-)([a-z0-9])/g, (_m, _d, ch: string) => ch.toUpperCase());
+
+/** The path `POST /v1/sagas/{type}` had before it moved: served, deprecated, not in the document. */
+export const deprecatedStartPath = '/v1/sagas/{type}';
+
+/** When the old start path was deprecated (RFC 9745 `Deprecation: @<epoch seconds>`). */
+const startAliasDeprecatedAt = Date.UTC(2026, 11, 7) / 1000;
 
 /** One documented start path per registered type, with that type's own input schema. */
 function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
   app.openAPIRegistry.registerPath(
     createRoute({
       method: 'post',
-      path: '/v1/sagas/{type}',
+      path: '/v1/saga-types/{type}/sagas',
       tags: ['sagas'],
       operationId: 'startSaga',
       summary: 'Start a saga of any registered type',
-      description: `The body is the saga's input, validated by the schema of the type's newest version (see the typed paths). Registered types: ${registry.types().join(', ') || '(none)'}.`,
-      security: secured('write'),
+      description: [
+        `The body is the saga's input, validated by the schema of the type's newest version (see the typed paths). Registered types: ${registry.types().join(', ') || '(none)'}.`,
+        '',
+        `Deprecated alias: \`POST ${deprecatedStartPath}\` does the same (same body, headers, answers and Idempotency-Key space) and adds \`Deprecation\` and \`Link: <this path>; rel="successor-version"\` headers to its answers. It is not listed among the paths because, as a template, it is the same path as \`GET /v1/sagas/{id}\`, which OpenAPI 3.1 forbids.`,
+      ].join('\n'),
+      ...scopeOf('startSaga'),
       request: {
-        params: z.object({ type: z.string().openapi({ param: { name: 'type', in: 'path' } }) }),
+        params: z.object({
+          type: z.string().openapi({ param: { name: 'type', in: 'path' }, description: 'saga type' }),
+        }),
         headers: startHeaders,
         body: {
           required: true,
@@ -94,12 +115,12 @@ function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
     app.openAPIRegistry.registerPath(
       createRoute({
         method: 'post',
-        path: `/v1/sagas/${type}`,
+        path: `/v1/saga-types/${type}/sagas`,
         tags: ['sagas'],
         operationId: `start${pascal(type)}`,
         summary: `Start a saga of type ${type} (v${def.version})`,
         description: def.description ?? `Starts ${type}; new instances run version ${def.version}.`,
-        security: secured('write'),
+        ...scopeOf('startSaga'),
         request: {
           headers: startHeaders,
           body: { required: true, content: { 'application/json': { schema: input } } },
@@ -110,15 +131,27 @@ function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
   }
 }
 
+/** The list filters as documented: `status` is a comma-separated list of saga statuses. */
+const ListQueryDoc = ListQuerySchema.extend({
+  status: ListQuerySchema.shape.status.openapi({
+    param: { style: 'form', explode: false },
+    type: 'array',
+    items: { $ref: '#/components/schemas/SagaStatus' },
+    description: 'only sagas in one of these statuses, comma separated (`status=running,compensating`)',
+    example: ['running', 'compensating'],
+  }),
+});
+
 /** Starting, listing, inspecting, following and cancelling sagas, and the saga type catalogue. */
 export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void {
   documentStartPaths(app, deps.registry);
 
   // Plain route: the body is read here, after the type is known, so an unknown type is a
   // 404 whatever the body holds and the input is checked against that type's schema.
-  app.post('/v1/sagas/:type', async (c) => {
-    const type = c.req.param('type');
+  const start = async (c: Context) => {
+    const type = c.req.param('type')!;
     deps.registry.latest(type);
+    await assertJsonBody(c, true);
     const input = await readJsonObject(c.req);
     const key = readIdempotencyKey(c.req);
     const request = {
@@ -126,6 +159,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       input,
       correlationId: readCorrelationId(c.req),
       traceparent: readTraceparent(c.req),
+      by: callerOf(c) ?? anonymousCaller,
       ...(key ? { sagaId: sagaIdForKey(type, key) } : {}),
     };
     try {
@@ -139,7 +173,19 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       c.header('Idempotent-Replayed', 'true');
       return started(c, existing._id, existing, 200);
     }
-  });
+  };
+  app.post('/v1/saga-types/:type/sagas', operationMarker('startSaga'), start);
+  app.post(
+    '/v1/sagas/:type',
+    operationMarker('startSaga'),
+    async (c, next) => {
+      // Set before the handler runs, so that its problems carry them too.
+      c.header('Deprecation', `@${startAliasDeprecatedAt}`);
+      c.header('Link', `<${startPath(c.req.param('type'))}>; rel="successor-version"`);
+      await next();
+    },
+    start,
+  );
 
   app.openapi(
     createRoute({
@@ -150,8 +196,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       summary: 'List sagas, newest first, with filters and cursor pagination',
       description:
         'Pages walk a keyset on (createdAt, id): following `nextCursor` until it is null visits every matching saga exactly once, even while new sagas start.',
-      security: secured('read'),
-      request: { query: ListQuerySchema },
+      ...scoped('listSagas'),
+      request: { query: ListQueryDoc },
       responses: { 200: json(SagaPageSchema, 'one page'), ...problemResponses(400, ...authProblems('read')) },
     }),
     async (c) => {
@@ -174,7 +220,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['sagas'],
       operationId: 'getSaga',
       summary: 'One saga: status, state, context, input, pending outbox, timers and its history',
-      security: secured('read'),
+      ...scoped('getSaga'),
       request: { params: IdParam },
       responses: { 200: json(SagaViewSchema, 'the saga'), ...problemResponses(404, ...authProblems('read')) },
     }),
@@ -193,7 +239,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['sagas'],
       operationId: 'getSagaHistory',
       summary: 'The transitions of one saga, in order',
-      security: secured('read'),
+      ...scoped('getSagaHistory'),
       request: { params: IdParam },
       responses: {
         200: json(z.array(TransitionSchema), 'every transition, oldest first'),
@@ -226,7 +272,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
         '',
         'The history so far is replayed first. Reconnect with `Last-Event-ID` (or `?after=<rev>`) to continue where a stream stopped.',
       ].join('\n'),
-      security: secured('read'),
+      ...scoped('followSaga'),
       request: {
         params: IdParam,
         query: z.object({ after: z.string().regex(/^\d+$/, 'a revision number').optional() }),
@@ -253,14 +299,14 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['sagas'],
       operationId: 'cancelSaga',
       summary: 'Ask a running saga to cancel; its machine compensates the steps done',
-      security: secured('write'),
+      ...scoped('cancelSaga', optionalJsonBody),
       request: {
         params: IdParam,
         body: { required: false, content: { 'application/json': { schema: CancelBodySchema } } },
       },
       responses: {
         202: json(CancelAcceptedSchema, 'the cancel request is on its way to the saga'),
-        ...problemResponses(400, 404, 409, 413, ...authProblems('write')),
+        ...problemResponses(400, 404, 409, 413, 415, ...authProblems(operationScopes.cancelSaga)),
       },
     }),
     async (c) => {
@@ -273,7 +319,12 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
           { field: 'reason', message: parsed.error.issues[0]?.message ?? 'invalid' },
         ]);
       }
-      const doc = await requestCancel(deps, id, parsed.data.reason ?? 'cancelled by request');
+      const doc = await requestCancel(
+        deps,
+        id,
+        parsed.data.reason ?? 'cancelled by request',
+        callerOf(c) ?? anonymousCaller,
+      );
       return c.json(
         { sagaId: id, status: doc.status, cancelRequested: true as const, links: { self: sagaPath(id) } },
         202,
@@ -288,7 +339,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['saga types'],
       operationId: 'listSagaTypes',
       summary: 'Registered saga types and their versions',
-      security: secured('read'),
+      ...scoped('listSagaTypes'),
       responses: { 200: json(SagaTypesSchema, 'every type'), ...problemResponses(...authProblems('read')) },
     }),
     (c) => {
@@ -315,7 +366,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['saga types'],
       operationId: 'getSagaDefinition',
       summary: 'The statechart of one saga version: states and transitions, to draw it',
-      security: secured('read'),
+      ...scoped('getSagaDefinition'),
       request: {
         params: z.object({
           type: z.string().openapi({ param: { name: 'type', in: 'path' } }),
@@ -323,7 +374,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
             .number()
             .int()
             .positive()
-            .openapi({ param: { name: 'version', in: 'path' }, type: 'integer' }),
+            .openapi({ param: { name: 'version', in: 'path' }, type: 'integer', minimum: 1 }),
         }),
       },
       responses: {

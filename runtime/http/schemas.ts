@@ -44,7 +44,14 @@ export const TransitionSchema = z
   .object({
     rev: z.number().int().openapi({ description: 'the saga revision this transition produced' }),
     at: isoDateOrNull,
-    event: z.object({ id: z.string(), type: z.string(), data: z.unknown() }),
+    event: z.object({
+      id: z.string(),
+      type: z.string(),
+      data: z.unknown().openapi({
+        description:
+          "the event's data. For `saga.started` and `saga.cancel` sent through this API, `by` names the caller: the name of its token, or `anonymous` with auth off",
+      }),
+    }),
     from: z.string().nullable(),
     to: z.string().nullable(),
     status: SagaStatusSchema,

@@ -19,6 +19,9 @@ export function isoDate(value: Date | string | null | undefined): string | null 
 
 export const sagaPath = (sagaId: string) => `/v1/sagas/${encodeURIComponent(sagaId)}`;
 
+/** Where sagas of a type are started (`POST`). */
+export const startPath = (type: string) => `/v1/saga-types/${encodeURIComponent(type)}/sagas`;
+
 export type SagaSummarySource = Pick<
   SagaDoc,
   | '_id'

@@ -1,8 +1,9 @@
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { type ConsumerMessages, JetStreamApiCodes, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
 import { classify, type JetsagaError } from '../errors.ts';
 import type { Logger } from '../observability/index.ts';
+import { messagingMetrics } from '../observability/metrics.ts';
 import { type Bus, headersToRecord } from './bus.ts';
-import { type DeadLetter, deadLetterId } from './dead-letter.ts';
+import { buildDeadLetter, deadLetterBudget, deadLetterId, defaultMaxPayload } from './dead-letter.ts';
 import { type Envelope, EnvelopeSchema } from './envelope.ts';
 import { type DurableSpec, provisionConsumer } from './provision.ts';
 
@@ -26,11 +27,24 @@ export interface ConsumerStats {
   retried: number;
 }
 
+/** Dead letters whose publish failed, remembered for their retry (bounded: oldest forgotten first). */
+const maxRemembered = 10_000;
+
 /**
  * Runs one durable pull consumer: validates each message, hands it to the handler with
  * bounded concurrency, and settles it: ack on success, `nak(delay)` with exponential
  * backoff and jitter on a retryable failure, dead letter + term on a terminal one or when
  * attempts run out. Nothing is dropped silently and a bad message never stops the loop.
+ *
+ * The attempt limit (`maxDeliver`) is this class's, not the server's: the durable has no
+ * max_deliver (see `provisionConsumer`), because a server that stops redelivering after
+ * max_deliver drops the message silently when its last delivery could not be dead-lettered
+ * (the DLQ stream unavailable, a publish timeout): neither handled nor dead-lettered, only an
+ * advisory nobody reads. Here a message is only ever termed after its dead letter's PubAck;
+ * until then it is nak-ed with backoff and its dead letter retried on every redelivery, with
+ * an error log and `jetsaga_dead_letter_failures_total` each time. A delivery past
+ * `maxDeliver` (the dead letter failed before, or handlers crashed or outlived ack_wait) does
+ * not run the handler again: it is dead-lettered.
  */
 export class DurableConsumer {
   readonly stats: ConsumerStats = { processed: 0, redelivered: 0, deadLettered: 0, retried: 0 };
@@ -40,6 +54,10 @@ export class DurableConsumer {
   private readonly inFlight = new Map<JsMsg, number>();
   private readonly idle: Array<() => void> = [];
   private heartbeat?: NodeJS.Timeout;
+  /** Dead letters not written yet, by stream sequence: their redelivery retries the same one. */
+  private readonly unwritten = new Map<number, { reason: DeadLetterReason; error: string }>();
+  /** Dead-letter publishes that failed (each was nak-ed for a retry). */
+  deadLetterFailures = 0;
 
   constructor(
     private readonly bus: Bus,
@@ -49,7 +67,9 @@ export class DurableConsumer {
   ) {}
 
   async start(): Promise<void> {
-    await provisionConsumer(this.bus, this.spec);
+    // With `skip`, `jetsaga provision` creates the durable under its own NATS user; the loop below
+    // waits for it to exist.
+    if (this.bus.config.provision === 'auto') await provisionConsumer(this.bus, this.spec);
     // Long handlers tell the server they are still alive before ack_wait runs out.
     const beat = Math.max(1000, Math.floor(this.bus.config.ackWaitMs / 3));
     this.heartbeat = setInterval(() => {
@@ -86,6 +106,16 @@ export class DurableConsumer {
         }
       } catch (err) {
         if (this.stopping) break;
+        if (isConsumerNotFound(err)) {
+          this.log.warn(
+            { consumer: this.spec.durable, stream: this.spec.stream },
+            config.provision === 'skip'
+              ? 'durable consumer does not exist yet; waiting for `jetsaga provision` to create it'
+              : 'durable consumer is gone; restarting',
+          );
+          await new Promise((r) => setTimeout(r, 2_000));
+          continue;
+        }
         this.log.warn({ err, consumer: this.spec.durable }, 'consumer loop failed; restarting');
         await new Promise((r) => setTimeout(r, 500));
       }
@@ -100,6 +130,20 @@ export class DurableConsumer {
       envelope = EnvelopeSchema.parse(msg.json());
     } catch (err) {
       await this.deadLetter(msg, 'validation', `invalid envelope: ${describe(err)}`);
+      return;
+    }
+    const unwritten = this.unwritten.get(msg.info.streamSequence);
+    if (unwritten) {
+      // Its handler is done with it: only its dead letter is left to write.
+      await this.deadLetter(msg, unwritten.reason, unwritten.error);
+      return;
+    }
+    if (attempt > this.bus.config.maxDeliver) {
+      await this.deadLetter(
+        msg,
+        'exhausted',
+        `delivered ${attempt} times without being settled (more than maxDeliver ${this.bus.config.maxDeliver}): its handlers crashed or outlived ack_wait, or its dead letter could not be written`,
+      );
       return;
     }
     const log = this.log.child({
@@ -134,34 +178,63 @@ export class DurableConsumer {
     }
   }
 
-  /** Keeps the original, then terms it: a DLQ publish that fails leaves the message to redelivery. */
-  private async deadLetter(
-    msg: JsMsg,
-    reason: JetsagaError['kind'] | 'exhausted',
-    error: string,
-  ): Promise<void> {
-    const entry: DeadLetter = {
-      id: deadLetterId(msg.info.stream, msg.info.streamSequence),
-      consumer: this.spec.durable,
-      stream: msg.info.stream,
-      streamSeq: msg.info.streamSequence,
-      subject: this.bus.topo.local(msg.subject),
-      headers: headersToRecord(msg.headers),
-      payload: msg.string(),
-      reason,
-      error,
-      attempts: msg.info.deliveryCount,
-      at: new Date().toISOString(),
-    };
+  /**
+   * Keeps the original, then terms it, only once the DLQ stream has acked the dead letter. A
+   * dead letter that cannot be written leaves the message unacked: nak-ed with backoff, it is
+   * redelivered (the durable has no max_deliver) and the dead letter retried, for as long as
+   * it takes, or until the message ages out of its stream (`streamMaxAgeMs`).
+   */
+  private async deadLetter(msg: JsMsg, reason: DeadLetterReason, error: string): Promise<void> {
+    const { stream, streamSequence: seq, deliveryCount: attempt } = msg.info;
+    const consumer = this.spec.durable;
+    const subject = this.bus.topo.local(msg.subject);
     try {
-      const subject = this.bus.topo.dlqSubject(this.spec.durable);
-      await this.bus.js.publish(subject, JSON.stringify(entry), { msgID: entry.id });
+      const id = deadLetterId(stream, seq, consumer);
+      const entry = buildDeadLetter(
+        {
+          consumer,
+          stream,
+          streamSeq: seq,
+          subject,
+          headers: headersToRecord(msg.headers),
+          data: msg.data,
+          reason,
+          error,
+          attempts: attempt,
+        },
+        deadLetterBudget(this.bus.nc.info?.max_payload ?? defaultMaxPayload, id),
+      );
+      const ack = await this.bus.js.publish(this.bus.topo.dlqSubject(consumer), JSON.stringify(entry), {
+        msgID: entry.id,
+      });
+      this.unwritten.delete(seq);
       msg.term(`${reason}: ${error}`.slice(0, 200));
       this.stats.deadLettered++;
-      this.log.warn({ dlq: entry.id, reason, error, subject: entry.subject }, 'dead-lettered');
+      if (entry.payloadTruncated) messagingMetrics.deadLettersTruncated.inc({ consumer });
+      this.log.warn(
+        {
+          dlq: entry.id,
+          reason,
+          error: entry.error,
+          subject,
+          streamSeq: seq,
+          ...(ack.duplicate ? { duplicate: true } : {}),
+          ...(entry.payloadTruncated ? { payloadTruncated: true, payloadBytes: entry.payloadBytes } : {}),
+        },
+        'dead-lettered',
+      );
     } catch (err) {
-      this.log.error({ err }, 'dead letter publish failed; message will be redelivered');
-      msg.nak(this.bus.config.retryBaseMs);
+      this.deadLetterFailures++;
+      messagingMetrics.deadLetterFailures.inc({ consumer });
+      this.unwritten.delete(seq);
+      this.unwritten.set(seq, { reason, error });
+      if (this.unwritten.size > maxRemembered) this.unwritten.delete(this.unwritten.keys().next().value!);
+      const delay = backoff(attempt, this.bus.config.retryBaseMs, this.bus.config.retryMaxMs);
+      this.log.error(
+        { err, consumer, stream, streamSeq: seq, subject, attempt, reason, retryInMs: delay },
+        'dead letter publish failed; the message stays unacked in its stream and its dead letter is retried',
+      );
+      msg.nak(delay);
     }
   }
 
@@ -182,6 +255,8 @@ export function backoff(attempt: number, baseMs: number, maxMs: number): number 
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
+type DeadLetterReason = JetsagaError['kind'] | 'exhausted';
+
 function describe(err: unknown): string {
   if (err && typeof err === 'object' && 'issues' in err && Array.isArray(err.issues)) {
     return err.issues
@@ -189,4 +264,11 @@ function describe(err: unknown): string {
       .join('; ');
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+function isConsumerNotFound(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.ConsumerNotFound || err.code === JetStreamApiCodes.StreamNotFound)
+  );
 }

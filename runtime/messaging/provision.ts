@@ -85,7 +85,16 @@ export interface DurableSpec {
   filter: string | readonly string[];
 }
 
-/** A durable pull consumer with explicit ack and the configured redelivery bounds. */
+/**
+ * A durable pull consumer with explicit ack and the configured ack wait.
+ *
+ * No server-side max_deliver (-1, unlimited): `DurableConsumer` counts attempts itself and
+ * dead-letters a message after `maxDeliver` of them. The server's limit would stop redelivering
+ * a message whose last attempt could not be dead-lettered (the DLQ publish failed), leaving it
+ * neither handled nor dead-lettered: lost but for a max-deliveries advisory. Without it, such a
+ * message is nak-ed and redelivered until its dead letter is written. Updating an existing
+ * durable lifts the limit it was created with.
+ */
 export async function provisionConsumer(bus: Bus, spec: DurableSpec): Promise<void> {
   const jsm = await jetstreamManager(bus.nc);
   const { config } = bus;
@@ -95,7 +104,7 @@ export async function provisionConsumer(bus: Bus, spec: DurableSpec): Promise<vo
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: nanos(config.ackWaitMs),
-    max_deliver: config.maxDeliver,
+    max_deliver: -1,
     max_ack_pending: config.maxAckPending,
   };
   try {

@@ -111,6 +111,37 @@ export const sagaMetrics = {
   ),
 };
 
+/** Counted where they happen, in the messaging layer. */
+export const messagingMetrics = {
+  deadLetterFailures: singleton(
+    'jetsaga_dead_letter_failures_total',
+    () =>
+      new client.Counter({
+        name: 'jetsaga_dead_letter_failures_total',
+        help: 'dead letters that could not be written; the message stays unacked and its dead letter is retried',
+        labelNames: ['consumer'],
+      }),
+  ),
+  deadLettersTruncated: singleton(
+    'jetsaga_dead_letters_truncated_total',
+    () =>
+      new client.Counter({
+        name: 'jetsaga_dead_letters_truncated_total',
+        help: 'dead letters that keep only the first bytes of a payload too large for a NATS message once escaped',
+        labelNames: ['consumer'],
+      }),
+  ),
+  unrouted: singleton(
+    'jetsaga_messages_unrouted_total',
+    () =>
+      new client.Counter({
+        name: 'jetsaga_messages_unrouted_total',
+        help: 'messages no durable consumer reads, dead-lettered and removed from their stream, by stream and service (subject cmd.<service>.>)',
+        labelNames: ['stream', 'subject'],
+      }),
+  ),
+};
+
 /** Consumer totals are counters; a source reports running totals, so each scrape adds the difference. */
 const lastTotals = new Map<
   string,

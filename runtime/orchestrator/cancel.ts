@@ -6,12 +6,14 @@ import { RuntimeEvent } from './saga-actor.ts';
 /**
  * Asks a running saga to cancel: publishes `saga.cancel` to it as an ordinary event, so
  * its machine decides how to compensate the steps done. One id per saga, so repeated
- * requests collapse. A saga that already ended cannot be cancelled (409).
+ * requests collapse. A saga that already ended cannot be cancelled (409). `by` (who asked:
+ * the API token's name) goes into the event's data, so the saga's history shows it.
  */
 export async function requestCancel(
   deps: { store: SagaStore; bus: Bus },
   sagaId: string,
   reason: string,
+  by?: string,
 ): Promise<SagaDoc> {
   const doc = await deps.store.load(sagaId);
   if (!doc) throw new NotFoundError(`no saga with id "${sagaId}"`);
@@ -31,7 +33,7 @@ export async function requestCancel(
     correlationId: doc.correlationId,
     causationId: null,
     traceparent: doc.traceparent,
-    data: { reason },
+    data: by === undefined ? { reason } : { reason, by },
   };
   await deps.bus.publish(`evt.${RuntimeEvent.cancel}`, env, id);
   return doc;

@@ -12,6 +12,11 @@ export interface StartRequest {
   sagaId?: string;
   correlationId?: string;
   traceparent?: string;
+  /**
+   * Who asked for the start (the API token's name, `anonymous` with auth off): recorded as
+   * `by` in the data of the saga's start event, so its history shows it.
+   */
+  by?: string;
 }
 
 export interface Started {
@@ -49,7 +54,7 @@ export async function startSaga(
     correlationId,
     causationId: null,
     traceparent,
-    data: {},
+    data: req.by === undefined ? {} : { by: req.by },
   };
   const entry: OutboxEntry = {
     msgId: startId,

@@ -2,7 +2,17 @@ import { z } from 'zod';
 
 const country = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 alpha-2 code such as FR');
 
-/** What a caller sends to start an order (POST /v1/sagas/order-fulfillment). */
+/** Bounds on an order: units per line, the price of one unit, and the total the payment step charges. */
+export const maxQuantity = 1000;
+export const maxUnitPrice = 1_000_000;
+export const maxOrderTotal = 1_000_000_000;
+const maxLines = 100;
+
+/** The order's total as the saga charges it: every line, rounded to cents. */
+const orderTotal = (items: ReadonlyArray<{ qty: number; unitPrice: number }>): number =>
+  Math.round(items.reduce((sum, i) => sum + i.qty * i.unitPrice, 0) * 100) / 100;
+
+/** What a caller sends to start an order (POST /v1/saga-types/order-fulfillment/sagas). */
 export const OrderInput = z.object({
   orderId: z
     .string()
@@ -18,12 +28,26 @@ export const OrderInput = z.object({
     .array(
       z.object({
         sku: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ or -'),
-        qty: z.number().int().positive().max(1000),
-        unitPrice: z.number().nonnegative().max(1_000_000),
+        qty: z
+          .number()
+          .int({ abort: true })
+          .positive({ abort: true })
+          .max(maxQuantity, `at most ${maxQuantity.toLocaleString('en')}`),
+        // Finite, non-negative, bounded and in whole cents: the total is charged rounded to cents.
+        unitPrice: z
+          .number()
+          .nonnegative({ abort: true })
+          .max(maxUnitPrice, { abort: true, message: `at most ${maxUnitPrice.toLocaleString('en')}` })
+          .multipleOf(0.01, 'at most 2 decimal places'),
       }),
     )
     .min(1, 'an order needs at least one item')
-    .max(100),
+    .max(maxLines)
+    .refine((items) => orderTotal(items) <= maxOrderTotal, {
+      // A line already at fault makes the total meaningless: say only what is wrong with it.
+      when: (payload) => payload.issues.length === 0,
+      message: `the order's total (the sum of qty × unitPrice) is over the most an order may charge (${maxOrderTotal.toLocaleString('en')})`,
+    }),
   payment: z.object({
     /** A payment-method token from the PSP; never a raw card number. */
     token: z.string().min(1).max(128),

@@ -19,6 +19,7 @@ import {
   unknownEnvVar,
   unpinnedImage,
 } from './findings.ts';
+import { composeSecurityFindings } from './security.ts';
 
 interface ComposeService {
   image?: string;
@@ -29,6 +30,7 @@ interface ComposeService {
   deploy?: { replicas?: number };
   depends_on?: Record<string, { condition?: string }>;
   healthcheck?: { disable?: boolean; test?: string[] };
+  restart?: string;
 }
 
 export async function composeFindings(composeCheck: string, root: string, file: string): Promise<Finding[]> {
@@ -80,12 +82,29 @@ export async function composeFindings(composeCheck: string, root: string, file: 
       const weak = mongoDurability(env.MONGO_URL);
       if (weak) add('environment.MONGO_URL', weak);
     }
-    for (const dep of Object.keys(svc.depends_on ?? {}))
-      if (svc.depends_on?.[dep]?.condition !== 'service_healthy')
+    for (const dep of Object.keys(svc.depends_on ?? {})) {
+      const condition = svc.depends_on?.[dep]?.condition;
+      // A one-shot (`jetsaga provision`) is waited for until it has done its work; servers until healthy.
+      const oneShot = project.services?.[dep]?.command?.[0] === 'provision';
+      if (oneShot && condition !== 'service_completed_successfully')
+        add(
+          `depends_on.${dep}`,
+          'wait for `condition: service_completed_successfully`: it runs once and exits',
+        );
+      else if (!oneShot && condition !== 'service_healthy')
         add(
           `depends_on.${dep}`,
           'wait for `condition: service_healthy`, or roles start before NATS / MongoDB answer',
         );
+    }
+    if (role === 'provision') {
+      if (svc.restart !== undefined && svc.restart !== 'no' && svc.restart !== 'on-failure')
+        add(
+          'restart',
+          `"${svc.restart}" would run \`jetsaga provision\` again and again: use "no" or "on-failure"`,
+        );
+      continue;
+    }
     if (role === 'api') {
       if (env.JETSAGA_HTTP_HOST !== '0.0.0.0')
         add('environment.JETSAGA_HTTP_HOST', 'must be 0.0.0.0 in a container');
@@ -105,6 +124,7 @@ export async function composeFindings(composeCheck: string, root: string, file: 
     ...Object.keys(participants).map((p) => `service ${p}`),
   ])
     if (!roles.has(wanted)) findings.push({ file, message: `no service runs \`jetsaga ${wanted}\`` });
+  findings.push(...composeSecurityFindings(file, project.services ?? {}));
   if ((roles.get('orchestrator') ?? 0) < 2)
     findings.push({
       file,

@@ -16,8 +16,8 @@ export function formatFinding(f: Finding): string {
 
 export const knownEnvVars: ReadonlySet<string> = new Set(configEnvVars);
 
-/** `jetsaga <role>` as containers run it; `service` takes a participant name. */
-export const containerRoles = ['api', 'orchestrator', 'service', 'fraud-agent', 'all'] as const;
+/** `jetsaga <role>` as containers run it; `service` takes a participant name; `provision` runs once. */
+export const containerRoles = ['api', 'orchestrator', 'service', 'fraud-agent', 'all', 'provision'] as const;
 
 export const defaultShutdownTimeoutMs = 20_000;
 

@@ -8,6 +8,7 @@ import { type Finding, formatFinding } from './findings.ts';
 import { policyFindings, schemaFindings } from './kubernetes.ts';
 import { checkNatsConfig, natsConfigFile, natsConfigsOf } from './nats-config.ts';
 import { examplesOf, overlaysOf, renderOverlay } from './render.ts';
+import { k8sSecurityFindings } from './security.ts';
 import { ensureComposeCheck, ensureKustomize } from './tools.ts';
 
 export { type Finding, formatFinding } from './findings.ts';
@@ -57,6 +58,7 @@ export async function checkDeploy(opts: DeployCheckOptions): Promise<DeployCheck
     for (const located of [...rendered.objects, ...examples])
       findings.push(...(await schemaFindings(located)));
     findings.push(...policyFindings(overlay, rendered.objects, examples));
+    findings.push(...k8sSecurityFindings(overlay, rendered.objects, examples));
     for (const conf of natsConfigsOf(rendered.objects))
       findings.push(...(await checkNatsConfig(natsServer, conf, { production: overlay === 'prod' })));
   }

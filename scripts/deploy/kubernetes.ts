@@ -20,7 +20,7 @@ import {
 } from './findings.ts';
 import type { K8sObject, Located } from './render.ts';
 
-interface EnvVar {
+export interface EnvVar {
   name: string;
   value?: string;
   valueFrom?: {
@@ -32,7 +32,7 @@ interface Probe {
   httpGet?: { path?: string; port: number | string };
   tcpSocket?: { port: number | string };
 }
-interface Container {
+export interface Container {
   name: string;
   image?: string;
   args?: string[];
@@ -49,15 +49,16 @@ interface Container {
   livenessProbe?: Probe;
   readinessProbe?: Probe;
   startupProbe?: Probe;
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
 }
-interface PodSpec {
+export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   securityContext?: { runAsNonRoot?: boolean };
   terminationGracePeriodSeconds?: number;
   volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }>;
 }
-interface Workload extends K8sObject {
+export interface Workload extends K8sObject {
   spec: {
     replicas?: number;
     selector: { matchLabels?: Record<string, string> };
@@ -127,9 +128,7 @@ export function policyFindings(overlay: string, objects: Located[], examples: Lo
   const all = [...objects, ...examples];
   const find = (kind: string, name: string) =>
     all.find((o) => o.obj.kind === kind && o.obj.metadata?.name === name);
-  const workloads = objects.filter(
-    (o) => o.obj.kind === 'Deployment' || o.obj.kind === 'StatefulSet',
-  ) as Array<Located & { obj: Workload }>;
+  const workloads = workloadsOf(objects);
   const roles = new Set<string>();
   let streamReplicas: number | undefined;
 
@@ -347,8 +346,15 @@ export function policyFindings(overlay: string, objects: Located[], examples: Lo
   return findings;
 }
 
+/** Deployments, StatefulSets and Jobs: what runs pods. */
+export function workloadsOf(objects: Located[]): Array<Located & { obj: Workload }> {
+  return objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.obj.kind)) as Array<
+    Located & { obj: Workload }
+  >;
+}
+
 /** The env a jetsaga container gets from `env` and `envFrom` ConfigMaps; unknown names become findings. */
-function effectiveEnv(
+export function effectiveEnv(
   c: Container,
   configMap: (name: string) => Located | undefined,
   findings: Finding[],
@@ -389,7 +395,7 @@ function effectiveEnv(
   return env;
 }
 
-function secretValue(secret: K8sObject, key: string): string | undefined {
+export function secretValue(secret: K8sObject, key: string): string | undefined {
   const stringData = secret.stringData as Record<string, string> | undefined;
   if (stringData?.[key] !== undefined) return stringData[key];
   const data = secret.data as Record<string, string> | undefined;

@@ -17,7 +17,11 @@ describe.skipIf(!executablePath)('inspector UI', () => {
   beforeAll(async () => {
     mkdirSync(artifacts, { recursive: true });
     node = await startTestNode({
-      config: { auth: 'tokens', apiTokens: [{ token: writeToken, scope: 'write' }], ssePollMs: 100 },
+      config: {
+        auth: 'tokens',
+        apiTokens: [{ name: 'browser', token: writeToken, scope: 'write' }],
+        ssePollMs: 100,
+      },
     });
     browser = await chromium.launch({ executablePath: executablePath!, args: chromiumArgs });
   });
@@ -28,7 +32,7 @@ describe.skipIf(!executablePath)('inspector UI', () => {
 
   const auth = { Authorization: `Bearer ${writeToken}` };
   async function start(body: unknown): Promise<string> {
-    const res = await node.post('/v1/sagas/order-fulfillment', body, auth);
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', body, auth);
     expect(res.status).toBe(202);
     return ((await res.json()) as { sagaId: string }).sagaId;
   }

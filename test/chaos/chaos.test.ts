@@ -7,7 +7,7 @@ describe('chaos (small run)', () => {
     const lines: string[] = [];
     const code = await runChaos({ sagas: 30, kills: 3, seed: 3 }, (l) => lines.push(l));
     const last = lines.at(-1) ?? '';
-    expect(last).toMatch(
+    expect(last, lines.join('\n')).toMatch(
       /^chaos: 30 sagas, 30 terminal, 0 lost, 0 duplicate effects, 0 invariant violations, 3 kills, \d+ restarts$/,
     );
     expect(code, lines.join('\n')).toBe(0);

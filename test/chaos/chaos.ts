@@ -114,7 +114,7 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
           orders.slice(i, i + 10).map(async (o) => {
             for (let attempt = 0; ; attempt++) {
               try {
-                const res = await fetch(`${api.url}/v1/sagas/order-fulfillment`, {
+                const res = await fetch(`${api.url}/v1/saga-types/order-fulfillment/sagas`, {
                   method: 'POST',
                   headers: { 'content-type': 'application/json', 'idempotency-key': o.input.orderId! },
                   body: JSON.stringify(o.input),
@@ -204,7 +204,7 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
       await sleep(500);
     }
     // Poison for an unknown saga is retried before it is dead-lettered: give it its bounded time.
-    await waitForDeadLetters(nc, topo, injected.size, 60_000);
+    await waitForDeadLetters(nc, topo, injected, 60_000);
     await Promise.all(all.map((r) => r.stop(15_000)));
 
     // --- the verdict, from the stores and the streams only
@@ -344,16 +344,21 @@ async function deadLetters(nc: Awaited<ReturnType<typeof connect>>, topo: Return
   return out;
 }
 
+/**
+ * Until every injected message has a dead letter (by its original msg id): not a count, since a
+ * message two consumers read (poison on `payment.authorized`) gives a dead letter per consumer.
+ */
 async function waitForDeadLetters(
   nc: Awaited<ReturnType<typeof connect>>,
   topo: ReturnType<typeof topology>,
-  n: number,
+  ids: ReadonlySet<string>,
   ms: number,
 ) {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const letters = await deadLetters(nc, topo).catch(() => []);
-    if (letters.length >= n) return;
+    const seen = new Set(letters.map((l) => l.headers['Nats-Msg-Id'] ?? ''));
+    if ([...ids].every((id) => seen.has(id))) return;
     await sleep(500);
   }
 }

@@ -357,10 +357,10 @@ describe('jetsaga as an installed package', () => {
       const openapi = (await (await fetch(`${api}/openapi.json`)).json()) as {
         paths: Record<string, unknown>;
       };
-      expect(Object.keys(openapi.paths)).toContain(`/v1/sagas/${sagaType}`);
+      expect(Object.keys(openapi.paths)).toContain(`/v1/saga-types/${sagaType}/sagas`);
 
       const start = async (input: Record<string, unknown>) => {
-        const res = await fetch(`${api}/v1/sagas/${sagaType}`, {
+        const res = await fetch(`${api}/v1/saga-types/${sagaType}/sagas`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(input),

@@ -99,7 +99,7 @@ describe('dead letters API', () => {
     });
     expect((await list(`?sagaId=someone-else`)).items).toEqual([]);
 
-    const started = await node.post('/v1/sagas/order-fulfillment', order(), {
+    const started = await node.post('/v1/saga-types/order-fulfillment/sagas', order(), {
       'Idempotency-Key': 'early-cancel',
     });
     expect(((await started.json()) as { sagaId: string }).sagaId).toBe(sagaId);

@@ -42,7 +42,7 @@ describe('saga API', () => {
   });
 
   const start = async (body: unknown, headers: Record<string, string> = {}) => {
-    const res = await node.post('/v1/sagas/order-fulfillment', body, headers);
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', body, headers);
     return { res, body: (await res.json()) as { sagaId: string } & Record<string, unknown> };
   };
 
@@ -73,6 +73,26 @@ describe('saga API', () => {
     expect(changed.res.status).toBe(422);
     expect(changed.res.headers.get('content-type')).toBe('application/problem+json');
     expect((await start(order(), { 'Idempotency-Key': 'has spaces' })).res.status).toBe(400);
+    // An empty key is a mistake, not "no key": a 400 naming the header, and no saga.
+    const before = await node.store.sagas.countDocuments({});
+    const empty = await start(order(), { 'Idempotency-Key': '' });
+    expect(empty.res.status).toBe(400);
+    expect(empty.body).toMatchObject({ errors: [{ field: 'Idempotency-Key' }] });
+    expect(await node.store.sagas.countDocuments({})).toBe(before);
+    await node.waitForTerminal(first.body.sagaId);
+  });
+
+  it('the deprecated POST /v1/sagas/{type} still starts, says so, and shares the Idempotency-Key space', async () => {
+    const first = await start(order(), { 'Idempotency-Key': 'alias-1' });
+    expect(first.res.status).toBe(202);
+    const old = await node.post('/v1/sagas/order-fulfillment', order(), { 'Idempotency-Key': 'alias-1' });
+    expect(old.status).toBe(200);
+    expect(((await old.json()) as { sagaId: string }).sagaId).toBe(first.body.sagaId);
+    expect(old.headers.get('deprecation')).toMatch(/^@\d+$/);
+    expect(old.headers.get('link')).toBe('</v1/saga-types/order-fulfillment/sagas>; rel="successor-version"');
+    const fresh = await node.post('/v1/sagas/order-fulfillment', order());
+    expect(fresh.status).toBe(202);
+    await node.waitForTerminal(((await fresh.json()) as { sagaId: string }).sagaId);
     await node.waitForTerminal(first.body.sagaId);
   });
 
@@ -107,6 +127,13 @@ describe('saga API', () => {
     const end = events.at(-1)!;
     expect(end).toMatchObject({ event: 'end', data: { sagaId: body.sagaId, status: 'cancelled' } });
     expect(transitions.map((t) => t.to)).toContain('compensating.cancellingShipment');
+    // With auth off, the history says the start and the cancel came from an anonymous caller.
+    const recorded = (history as Array<{ event: { type: string; data: unknown } }>).map((h) => h.event);
+    expect(recorded.find((e) => e.type === 'saga.started')!.data).toEqual({ by: 'anonymous' });
+    expect(recorded.find((e) => e.type === 'saga.cancel')!.data).toEqual({
+      reason: 'watching it live',
+      by: 'anonymous',
+    });
 
     // Reconnecting with Last-Event-ID continues after that revision.
     const resumed = await readSse(url, { headers: { 'Last-Event-ID': '3' } }, (e) => e.event === 'end');

@@ -57,7 +57,7 @@ describe('cancel', () => {
   it('a running saga cancels: effects undone, status cancelled, 409 once it ended', async () => {
     const before = (await stock(db()).findOne({ _id: 'SKU-4' }))!.available;
     const res = await node.post(
-      '/v1/sagas/order-fulfillment',
+      '/v1/saga-types/order-fulfillment/sagas',
       order({ orderId: 'ord-cancel', items: [{ sku: 'SKU-4', qty: 1, unitPrice: 7 }] }),
     );
     const { sagaId } = (await res.json()) as { sagaId: string };
@@ -81,7 +81,7 @@ describe('cancel', () => {
   it('once shipped, a cancel is too late: the stock is committed and the saga completes', async () => {
     const before = (await stock(db()).findOne({ _id: 'SKU-6' }))!;
     const res = await node.post(
-      '/v1/sagas/order-fulfillment',
+      '/v1/saga-types/order-fulfillment/sagas',
       order({ orderId: 'ord-shipped', items: [{ sku: 'SKU-6', qty: 2, unitPrice: 7 }] }),
     );
     const { sagaId } = (await res.json()) as { sagaId: string };

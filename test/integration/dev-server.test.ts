@@ -132,7 +132,7 @@ describe('jetsaga dev', () => {
     expect(await inspector.text()).toMatch(/<html/i);
 
     const happy = scenarios.find((s) => s.expect === 'completed')!;
-    const res = await fetch(`${api}/v1/sagas/order-fulfillment`, {
+    const res = await fetch(`${api}/v1/saga-types/order-fulfillment/sagas`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(happy.input(0)),

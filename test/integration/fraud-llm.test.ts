@@ -35,7 +35,7 @@ describe('fraud agent with an LLM reviewer', () => {
   });
 
   async function run(orderId: string) {
-    const res = await node.post('/v1/sagas/order-fulfillment', order({ orderId }));
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId }));
     const { sagaId } = (await res.json()) as { sagaId: string };
     const doc = await node.waitForTerminal(sagaId);
     const verdict = (await fullHistory(node, sagaId, doc.rev)).find((h) =>

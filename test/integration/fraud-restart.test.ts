@@ -40,7 +40,7 @@ describe('fraud agent stopped and restarted mid-run', () => {
 
   async function start(i: number): Promise<string> {
     const res = await node.post(
-      '/v1/sagas/order-fulfillment',
+      '/v1/saga-types/order-fulfillment/sagas',
       order({ orderId: `fr-rs-${i}`, customerId: `cust-rs-${i % 4}` }),
     );
     expect(res.status).toBe(202);

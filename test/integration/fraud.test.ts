@@ -19,7 +19,7 @@ describe('fraud agent end to end', () => {
   const db = () => node.mongo.db(node.config.mongoDb);
 
   async function run(body: unknown) {
-    const res = await node.post('/v1/sagas/order-fulfillment', body);
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', body);
     expect(res.status).toBe(202);
     const { sagaId } = (await res.json()) as { sagaId: string };
     const doc = await node.waitForTerminal(sagaId);

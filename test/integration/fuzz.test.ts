@@ -86,7 +86,7 @@ describe('fuzz', () => {
       const body =
         rand() < 0.3 ? pick(rawBodies) : JSON.stringify(rand() < 0.5 ? randomValue() : mutate(order()));
       await check(
-        await node.post(`/v1/sagas/${encodeURIComponent(type)}`, body),
+        await node.post(`/v1/saga-types/${encodeURIComponent(type)}/sagas`, body),
         `POST ${type} ${body.slice(0, 80)}`,
       );
     }
@@ -169,7 +169,7 @@ describe('fuzz', () => {
       expect(letter.reason).toMatch(/^(validation|exhausted|terminal|not-found|conflict)$/);
       expect(letter.error.length).toBeGreaterThan(0);
     }
-    const res = await node.post('/v1/sagas/order-fulfillment', order());
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order());
     const { sagaId } = (await res.json()) as { sagaId: string };
     expect((await node.waitForTerminal(sagaId)).status).toBe('completed');
   });

@@ -16,7 +16,7 @@ describe('order-fulfillment end to end', () => {
   const db = () => node.mongo.db(node.config.mongoDb);
 
   async function start(body: unknown): Promise<string> {
-    const res = await node.post('/v1/sagas/order-fulfillment', body);
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', body);
     expect(res.status).toBe(202);
     const json = (await res.json()) as { sagaId: string; links: { self: string } };
     expect(res.headers.get('location')).toBe(`/v1/sagas/${json.sagaId}`);
@@ -122,7 +122,7 @@ describe('order-fulfillment end to end', () => {
   it('invalid input gets 400 problem+json naming the field, and starts nothing', async () => {
     const count = await node.store.sagas.countDocuments({});
     const res = await node.post(
-      '/v1/sagas/order-fulfillment',
+      '/v1/saga-types/order-fulfillment/sagas',
       order({ items: [{ sku: 'SKU-1', qty: 0, unitPrice: 1 }] }),
     );
     expect(res.status).toBe(400);
@@ -133,7 +133,7 @@ describe('order-fulfillment end to end', () => {
   });
 
   it('malformed JSON is 400 and an unknown saga type is 404, both problem+json', async () => {
-    const bad = await node.post('/v1/sagas/order-fulfillment', '{"customerId": ');
+    const bad = await node.post('/v1/saga-types/order-fulfillment/sagas', '{"customerId": ');
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
     const unknown = await node.post('/v1/sagas/no-such-saga', order());

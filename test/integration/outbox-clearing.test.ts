@@ -20,7 +20,7 @@ describe('outbox clearing', () => {
   const isClean = (d: SagaDoc) => outboxSettled(d) && (d.outboxAt === undefined || d.outboxAt === null);
 
   it('an ended saga has nothing left in its outbox, its history is whole, and the sweep finds nothing', async () => {
-    const res = await node.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-done-1' }));
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'oc-done-1' }));
     const { sagaId } = (await res.json()) as { sagaId: string };
     const ended = await node.waitForTerminal(sagaId);
     const clean = await node.waitFor(sagaId, isClean, 5_000);
@@ -82,7 +82,7 @@ describe('outbox clearing', () => {
   it('a saga waiting on a participant that is not running is cleared without a next transition', async () => {
     const api = await startTestNode({ roles: [{ kind: 'api' }, { kind: 'orchestrator' }] });
     try {
-      const res = await api.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-wait-1' }));
+      const res = await api.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'oc-wait-1' }));
       const { sagaId } = (await res.json()) as { sagaId: string };
       // First step: the reservation was asked for (published) and the saga waits for its reply.
       const waiting = await api.waitFor(sagaId, (d) => d.state === 'reservingInventory', 10_000);
@@ -107,7 +107,10 @@ describe('outbox clearing', () => {
       config: { historyLingerMs: 60_000 },
     });
     try {
-      const res = await waiting.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-linger-1' }));
+      const res = await waiting.post(
+        '/v1/saga-types/order-fulfillment/sagas',
+        order({ orderId: 'oc-linger-1' }),
+      );
       const { sagaId } = (await res.json()) as { sagaId: string };
       const doc = await waiting.waitFor(sagaId, (d) => d.state === 'reservingInventory', 10_000);
       expect(Object.keys(doc.pendingHistory ?? {})).toEqual(['1']);
@@ -118,7 +121,7 @@ describe('outbox clearing', () => {
       }>;
       expect(shown.map((h) => h.rev)).toEqual([1]);
 
-      const r = await slow.post('/v1/sagas/order-fulfillment', order({ orderId: 'oc-linger-2' }));
+      const r = await slow.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'oc-linger-2' }));
       const ended = await slow.waitForTerminal(((await r.json()) as { sagaId: string }).sagaId);
       expect(ended.status).toBe('completed');
       const clean = await slow.waitFor(ended._id, isClean, 5_000);

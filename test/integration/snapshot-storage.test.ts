@@ -17,7 +17,7 @@ describe('snapshot storage', () => {
   });
 
   it('stores the snapshot without its context and reads it back whole', async () => {
-    const res = await node.post('/v1/sagas/order-fulfillment', order({ orderId: 'ss-1' }));
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'ss-1' }));
     const { sagaId } = (await res.json()) as { sagaId: string };
     const ended = await node.waitForTerminal(sagaId);
     expect(ended.status).toBe('completed');
@@ -33,7 +33,7 @@ describe('snapshot storage', () => {
   });
 
   it('reads a document written with the context inside its snapshot as it is', async () => {
-    const res = await node.post('/v1/sagas/order-fulfillment', order({ orderId: 'ss-2' }));
+    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'ss-2' }));
     const { sagaId } = (await res.json()) as { sagaId: string };
     await node.waitForTerminal(sagaId);
     const stored = (await node.store.sagas.findOne({ _id: sagaId }))!;

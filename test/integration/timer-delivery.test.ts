@@ -15,7 +15,7 @@ afterEach(async () => {
 });
 
 async function startReminder(node: TestNode, delayMs: number): Promise<string> {
-  const res = await node.post('/v1/sagas/reminder', { delayMs });
+  const res = await node.post('/v1/saga-types/reminder/sagas', { delayMs });
   expect(res.status).toBe(202);
   return ((await res.json()) as { sagaId: string }).sagaId;
 }

@@ -59,7 +59,7 @@ describe('a durable timer survives the death of every process', () => {
     node = startNode(urls);
     const api = `http://127.0.0.1:${port}`;
     await until('the API', async () => ((await fetch(`${api}/readyz`)).ok ? true : undefined));
-    const res = await fetch(`${api}/v1/sagas/reminder`, {
+    const res = await fetch(`${api}/v1/saga-types/reminder/sagas`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ delayMs: 5000 }),

@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 async function start(node: TestNode, input: unknown): Promise<string> {
-  const res = await node.post('/v1/sagas/reminder', input);
+  const res = await node.post('/v1/saga-types/reminder/sagas', input);
   expect(res.status).toBe(202);
   return ((await res.json()) as { sagaId: string }).sagaId;
 }

@@ -23,7 +23,7 @@ describe('trip-booking end to end', () => {
   });
   const db = () => node.mongo.db(node.config.mongoDb);
   const start = async (body: unknown) => {
-    const res = await node.post('/v1/sagas/trip-booking', body);
+    const res = await node.post('/v1/saga-types/trip-booking/sagas', body);
     expect(res.status).toBe(202);
     return ((await res.json()) as { sagaId: string }).sagaId;
   };

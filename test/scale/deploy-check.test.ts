@@ -173,6 +173,121 @@ describe('deploy:check', () => {
       expected:
         'deploy/Dockerfile.dockerignore: tsconfig.build.json is needed to build the image but not let through',
     },
+    // --- who may talk to NATS and MongoDB, and how ---
+    {
+      what: 'a production NATS without users',
+      file: 'deploy/k8s/overlays/prod/nats.conf',
+      from: /^include \.\/accounts\.conf\n/m,
+      to: '',
+      expected:
+        'data.nats.conf: production NATS lets any client in: no users. Include the generated accounts.conf',
+    },
+    {
+      what: 'a production NATS with an anonymous user',
+      file: 'deploy/k8s/overlays/prod/nats.conf',
+      from: 'include ./accounts.conf',
+      to: 'include ./accounts.conf\nno_auth_user: api',
+      expected: 'production NATS must not set no_auth_user (api)',
+    },
+    {
+      what: 'a production NATS without TLS',
+      file: 'deploy/k8s/overlays/prod/nats.conf',
+      from: /^tls \{[^}]*\}\n/m,
+      to: '',
+      expected: 'data.nats.conf: production NATS accepts plaintext client connections',
+    },
+    {
+      what: 'a production NATS certificate outside any Secret',
+      file: 'deploy/k8s/overlays/prod/nats.conf',
+      from: 'cert_file: /etc/nats-tls/tls.crt',
+      to: 'cert_file: /etc/nats/tls.crt',
+      expected:
+        'StatefulSet/nats: spec.template.spec.volumes: the NATS tls file /etc/nats/tls.crt is in no Secret volume',
+    },
+    {
+      what: 'production roles that speak plaintext to NATS',
+      file: 'deploy/k8s/overlays/prod/kustomization.yaml',
+      from: /^ {6}- NATS_URL=tls:.*\n {6}- NATS_TLS_CA=.*\n/m,
+      to: '',
+      expected: 'data.NATS_URL: production NATS traffic is plaintext',
+    },
+    {
+      what: 'a production role without NATS credentials',
+      file: 'deploy/k8s/base/orchestrator.yaml',
+      from: /^ {10}env:\n(?: {12}.*\n)+?(?= {10}resources:)/m,
+      to: '',
+      expected:
+        'deploy/k8s/base/orchestrator.yaml: Deployment/jetsaga-orchestrator: spec.template.spec.containers[0].env.NATS_USER: production NATS needs credentials',
+    },
+    {
+      what: "a role on another role's NATS user",
+      file: 'deploy/k8s/base/services.yaml',
+      from: 'value: svc-payment',
+      to: 'value: svc-inventory',
+      expected:
+        '"svc-inventory" is not the NATS user of `jetsaga service payment` (svc-payment in accounts.conf)',
+    },
+    {
+      what: 'a role whose NATS password is not the one the servers check',
+      file: 'deploy/k8s/base/services.yaml',
+      from: 'key: NATS_PASSWORD_SVC_CARS',
+      to: 'key: NATS_PASSWORD_SVC_HOTELS',
+      expected:
+        "comes from key NATS_PASSWORD_SVC_HOTELS of Secret jetsaga-nats-users, but the NATS servers check svc-cars's password against NATS_PASSWORD_SVC_CARS",
+    },
+    {
+      what: 'generated NATS users edited by hand',
+      file: 'deploy/k8s/base/accounts.conf',
+      from: '"evt.inventory.>"',
+      to: '"evt.>"',
+      expected:
+        "data.accounts.conf: not what runtime/permissions.ts generates for the app's roles: regenerate it with `npx tsx scripts/deploy/nats-auth.ts`",
+    },
+    {
+      what: 'generated Compose NATS users edited by hand',
+      file: 'deploy/nats/accounts.conf',
+      from: '"$JS.API.STREAM.INFO.SAGA_DLQ"',
+      to: '"$JS.API.STREAM.>"',
+      expected: 'deploy/nats/accounts.conf: not what runtime/permissions.ts generates',
+    },
+    {
+      what: 'roles that skip provisioning with no provision Job',
+      file: 'deploy/k8s/base/kustomization.yaml',
+      from: '  - provision.yaml\n',
+      to: '',
+      expected: 'but no Job runs `jetsaga provision`',
+    },
+    {
+      what: 'a role that would provision with a user that may not',
+      file: 'docker-compose.yml',
+      from: '  JETSAGA_PROVISION: skip',
+      to: '  JETSAGA_PROVISION: auto',
+      expected:
+        'docker-compose.yml: services.orchestrator: environment.JETSAGA_PROVISION: the NATS user orchestrator may not create streams or consumers',
+    },
+    {
+      what: 'a Compose role whose NATS password the server does not have',
+      file: 'docker-compose.yml',
+      from: 'NATS_PASSWORD: ${NATS_PASSWORD_API:-compose-only-api}',
+      to: 'NATS_PASSWORD: ${NATS_PASSWORD_API:-compose-only-apx}',
+      expected:
+        'services.api: environment.NATS_PASSWORD: differs from NATS_PASSWORD_API of the nats service: NATS would refuse api',
+    },
+    {
+      what: 'production MongoDB without TLS',
+      file: 'deploy/k8s/overlays/prod/mongo-secret.example.yaml',
+      from: /^( {2}MONGO_URL: .*)tls=true&/m,
+      to: '$1',
+      expected:
+        'deploy/k8s/overlays/prod/mongo-secret.example.yaml: Secret/jetsaga-mongo: MONGO_URL: MONGO_URL lacks tls=true',
+    },
+    {
+      what: 'production MongoDB without a user',
+      file: 'deploy/k8s/overlays/prod/mongo-secret.example.yaml',
+      from: /^( {2}MONGO_URL: mongodb\+srv:\/\/)USER:PASSWORD@/m,
+      to: '$1',
+      expected: 'MONGO_URL: MONGO_URL has no credentials',
+    },
   ])('rejects $what', async ({ file, from, to, expected }) => {
     const findings = await findingsOf(await brokenCopy(file, from, to));
     expect(

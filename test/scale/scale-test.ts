@@ -121,7 +121,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < orders.length; i++) {
       if (i === natsKillAt) chaos.push(crashNatsLeader(cluster, topology(runId).streams.evt));
       if (i === orchestratorKillAt) chaos.push(crashAndRestart(victim));
-      const post = fetch(`${api.url}/v1/sagas/order-fulfillment`, {
+      const post = fetch(`${api.url}/v1/saga-types/order-fulfillment/sagas`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${apiToken}` },
         body: JSON.stringify(orders[i]!.input),

@@ -131,8 +131,12 @@ async function api(path, init = {}, retried = false) {
 }
 
 function explain(err) {
-  if (err instanceof ApiError && err.status === 403)
-    return 'This token can only read: a write token is needed for that.';
+  if (err instanceof ApiError && err.status === 403) {
+    const scope = err.problem?.requiredScope;
+    return scope
+      ? `This token's scope is not enough: that needs a token with the ${scope} scope.`
+      : err.message;
+  }
   return err.message;
 }
 

@@ -74,13 +74,7 @@ export async function startTestNode(
       ),
     async destroy() {
       await node.stop().catch(() => undefined);
-      const { MongoClient } = await import('mongodb');
-      const client = new MongoClient(config.mongoUrl);
-      await client
-        .db(config.mongoDb)
-        .dropDatabase()
-        .catch(() => undefined);
-      await client.close();
+      await dropTestDatabase(config.mongoUrl, config.mongoDb);
       const { connect } = await import('@nats-io/transport-node');
       const nc = await connect({ servers: config.natsUrl });
       const jsm = await jetstreamManager(nc);
@@ -113,6 +107,27 @@ export const order = (over: Record<string, unknown> = {}) => ({
   },
   ...over,
 });
+
+/** A trip-booking input that completes: one flight, one hotel, one car (cents in the car's price). */
+export const trip = (over: Record<string, unknown> = {}) => ({
+  travelerId: 'ada',
+  flight: { from: 'LIS', to: 'CDG', date: '2027-05-01', price: 120 },
+  hotel: { city: 'Paris', nights: 3, price: 300 },
+  car: { city: 'Paris', days: 2, price: 80.5 },
+  payment: { token: 'tok_visa' },
+  ...over,
+});
+
+/** Drops a test's database; a database that is already gone is fine. */
+export async function dropTestDatabase(mongoUrl: string, db: string): Promise<void> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(mongoUrl);
+  await client
+    .db(db)
+    .dropDatabase()
+    .catch(() => undefined);
+  await client.close();
+}
 
 /**
  * Every event published in the node's namespace, as plain NATS sees it: also the copies the

@@ -1,15 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, type TestNode } from '../../test/harness.ts';
+import { startTestNode, type TestNode, trip } from '../../test/harness.ts';
 import { maxTripPrice, maxTripTotal, TripInput } from './schema.ts';
-
-const trip = (over: Record<string, unknown> = {}) => ({
-  travelerId: 'ada',
-  flight: { from: 'LIS', to: 'CDG', date: '2027-05-01', price: 120 },
-  hotel: { city: 'Paris', nights: 3, price: 300 },
-  car: { city: 'Paris', days: 2, price: 80.5 },
-  payment: { token: 'tok_visa' },
-  ...over,
-});
 
 const fields = (input: unknown) =>
   TripInput.safeParse(input).error?.issues.map((i) => i.path.join('.')) ?? [];

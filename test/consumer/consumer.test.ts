@@ -11,6 +11,7 @@ import { connect } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { topology } from '../../runtime/messaging/index.ts';
+import { dropTestDatabase } from '../harness.ts';
 import { frozenAccount, sagaType, writeFixtureApp } from './fixture-app.ts';
 
 /**
@@ -207,12 +208,7 @@ describe('jetsaga as an installed package', () => {
         await jsm.streams.delete(stream).catch(() => undefined);
       await nc.close();
     }
-    const mongo = new MongoClient(inject('mongoUrl'));
-    await mongo
-      .db(mongoDb)
-      .dropDatabase()
-      .catch(() => undefined);
-    await mongo.close();
+    await dropTestDatabase(inject('mongoUrl'), mongoDb);
     if (tmp) await rm(tmp, { recursive: true, force: true });
   }, minutes(2));
 

@@ -10,7 +10,6 @@ import { Writable } from 'node:stream';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Empty, nkeys, PermissionViolationError } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { MongoClient } from 'mongodb';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Config, defaultConfig } from '../../runtime/config.ts';
@@ -28,7 +27,7 @@ import {
 import { allRoles, provisionApp, type RunningNode, startNode } from '../../runtime/node.ts';
 import { nodeMetricsSource } from '../../runtime/observability/index.ts';
 import { appForTests } from '../dist.ts';
-import { order, testEnvelope } from '../harness.ts';
+import { dropTestDatabase, order, testEnvelope } from '../harness.ts';
 
 interface LogLine {
   level: number;
@@ -129,12 +128,7 @@ describe('NATS permissions per role', () => {
     for (const n of [...nodes.values()].reverse()) await n.stop().catch(() => undefined);
     await provisioner?.close();
     await server?.stop();
-    const mongo = new MongoClient(inject('mongoUrl'));
-    await mongo
-      .db(mongoDb)
-      .dropDatabase()
-      .catch(() => undefined);
-    await mongo.close();
+    await dropTestDatabase(inject('mongoUrl'), mongoDb);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

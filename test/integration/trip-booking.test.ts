@@ -1,16 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payments } from '../../services/payment/index.ts';
 import { bookings } from '../../services/travel/index.ts';
-import { startTestNode, type TestNode } from '../harness.ts';
-
-const trip = (over: Record<string, unknown> = {}) => ({
-  travelerId: 'ada',
-  flight: { from: 'LIS', to: 'CDG', date: '2027-05-01', price: 120 },
-  hotel: { city: 'Paris', nights: 3, price: 300 },
-  car: { city: 'Paris', days: 2, price: 80 },
-  payment: { token: 'tok_visa' },
-  ...over,
-});
+import { startTestNode, type TestNode, trip } from '../harness.ts';
 
 /** The second saga runs on the same runtime and API, end to end, with its own participants. */
 describe('trip-booking end to end', () => {
@@ -36,7 +27,7 @@ describe('trip-booking end to end', () => {
     }
     expect(await payments(db()).findOne({ _id: 'trip-ok' })).toMatchObject({
       status: 'captured',
-      capturedAmount: 500,
+      capturedAmount: 500.5,
     });
   });
 

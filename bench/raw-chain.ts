@@ -3,7 +3,7 @@
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/nats-core';
 import type { Collection, Document } from 'mongodb';
-import type { Envelope } from '../runtime/messaging/index.ts';
+import type { Envelope } from '../runtime/wire/index.ts';
 import { percentile } from './stats.ts';
 
 export interface ChainFigure {

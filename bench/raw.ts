@@ -4,7 +4,7 @@ import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, StorageType } 
 import { headers as natsHeaders, nanos } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { MongoClient } from 'mongodb';
-import type { Envelope } from '../runtime/messaging/index.ts';
+import type { Envelope } from '../runtime/wire/index.ts';
 import { type ChainResult, measureChain } from './raw-chain.ts';
 import { lanes, summarize } from './stats.ts';
 

@@ -54,7 +54,7 @@ export {
   TransientError,
   ValidationError,
 } from './errors.ts';
-export { type Envelope, EnvelopeSchema, Header } from './messaging/index.ts';
+export { type Envelope, EnvelopeSchema, Header } from './wire/index.ts';
 export { type HistoryEntry, isTerminal, type SagaDoc, SagaStatus, terminalStatuses } from './store/index.ts';
 
 // Helpers for participants' own writes

@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { type Config, defaultConfig } from '../runtime/config.ts';
 import type { App } from '../runtime/app.ts';
 import { allRoles, type Role, type RunningNode, startNode } from '../runtime/node.ts';
-import { type Envelope, newTraceparent } from '../runtime/messaging/index.ts';
+import { type Envelope, newTraceparent } from '../runtime/wire/index.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import type { SagaDoc } from '../runtime/store/index.ts';
 import { appForTests } from './dist.ts';

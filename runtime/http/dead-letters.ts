@@ -13,10 +13,10 @@ import {
   type DeadLetter,
   DeadLetterSchema,
   fetchOriginalPayload,
-  Header,
   subjectMatches,
   type Topology,
 } from '../messaging/index.ts';
+import { Header } from '../wire/index.ts';
 import type { DeadLetterView } from './schemas.ts';
 
 export interface DeadLetterQuery {

@@ -13,7 +13,7 @@ import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 import type { Logger } from '../observability/index.ts';
-import { type Envelope, Header } from './envelope.ts';
+import { type Envelope, Header } from '../wire/index.ts';
 import { type Topology, topology } from './topology.ts';
 
 /**

@@ -4,7 +4,7 @@ import type { Logger } from '../observability/index.ts';
 import { messagingMetrics } from '../observability/metrics.ts';
 import { type Bus, headersToRecord } from './bus.ts';
 import { buildDeadLetter, deadLetterBudget, deadLetterId, defaultMaxPayload } from './dead-letter.ts';
-import { type Envelope, EnvelopeSchema } from './envelope.ts';
+import { type Envelope, EnvelopeSchema } from '../wire/index.ts';
 import { type DurableSpec, provisionConsumer } from './provision.ts';
 
 export interface Delivery {

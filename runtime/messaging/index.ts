@@ -8,7 +8,7 @@ export {
   DeadLetterSchema,
   fetchOriginalPayload,
 } from './dead-letter.ts';
-export { type Envelope, EnvelopeSchema, Header, idPattern, newTraceparent, splitType } from './envelope.ts';
+
 export { provisionConsumer, provisionStreams } from './provision.ts';
 export { type Topology, topology } from './topology.ts';
 export { anyMatches, subjectMatches } from './subject.ts';

@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
-import type { Bus, Envelope } from '../messaging/index.ts';
+import type { Bus } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 import { isTerminal, type SagaDoc, type SagaStore } from '../store/index.ts';
 import { RuntimeEvent } from './saga-actor.ts';
 

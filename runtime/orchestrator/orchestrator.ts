@@ -1,6 +1,7 @@
 import { ActorHost } from '../actors/index.ts';
 import type { Config } from '../config.ts';
-import { type Bus, DurableConsumer, type Envelope } from '../messaging/index.ts';
+import { type Bus, DurableConsumer } from '../messaging/index.ts';
+import { type Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { HistoryWriter, type SagaDoc, type SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';

@@ -1,7 +1,8 @@
 import type { Config } from '../config.ts';
 import { FaultPoint, faultPoint } from '../faults.ts';
 import { NotFoundError, StaleRevisionError, TerminalError, TransientError } from '../errors.ts';
-import type { Bus, Envelope } from '../messaging/index.ts';
+import type { Bus } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import {
   type Cleared,

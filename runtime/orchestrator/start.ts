@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, ValidationError } from '../errors.ts';
-import type { Bus, Envelope } from '../messaging/index.ts';
-import { newTraceparent } from '../messaging/index.ts';
+import type { Bus } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
+import { newTraceparent } from '../wire/index.ts';
 import type { OutboxEntry, SagaDoc, SagaStore } from '../store/index.ts';
 import type { SagaRegistry } from './definition.ts';
 import { RuntimeEvent } from './saga-actor.ts';

@@ -1,4 +1,4 @@
-import type { Envelope } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 import type { OutboxEntry, TimerEntry } from '../store/index.ts';
 import { timerKey } from './step.ts';
 

@@ -6,7 +6,7 @@ import {
   type ExecutableActionObject,
 } from 'xstate';
 import { TerminalError } from '../errors.ts';
-import type { Envelope } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 import type { SagaStatus, TimerEntry } from '../store/index.ts';
 
 /** A command the machine asked for: `emit({ type: 'inventory.reserve', data })`. */

@@ -1,6 +1,7 @@
 import type { Collection, Filter } from 'mongodb';
 import { TransientError } from '../errors.ts';
-import type { Bus, Envelope } from '../messaging/index.ts';
+import type { Bus } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 import { InsertBatcher } from '../store/insert-batcher.ts';
 
 /**

@@ -1,7 +1,8 @@
 import type { Collection, Db } from 'mongodb';
 import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
-import { type Bus, type Delivery, DurableConsumer, type Envelope } from '../messaging/index.ts';
+import { type Bus, type Delivery, DurableConsumer } from '../messaging/index.ts';
+import { type Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { AnswerInbox, answerEnvelope } from './answer-inbox.ts';
 import { type ScheduleDefinition, ScheduleRunner, type StartSagaOnce } from './schedule.ts';

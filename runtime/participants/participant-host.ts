@@ -1,6 +1,7 @@
 import type { Db } from 'mongodb';
 import { ValidationError } from '../errors.ts';
-import { type Bus, type Delivery, DurableConsumer, type Envelope, splitType } from '../messaging/index.ts';
+import { type Bus, type Delivery, DurableConsumer } from '../messaging/index.ts';
+import { type Envelope, splitType } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { AnswerInbox, answerEnvelope } from './answer-inbox.ts';
 import type { ParticipantDefinition } from './participant.ts';

@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
-import type { Envelope } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 
 /** What a command handler answers: the event name within its service, and its data. */

@@ -1,4 +1,4 @@
-import type { Envelope } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 
 export const SagaStatus = {
   running: 'running',

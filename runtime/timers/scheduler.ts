@@ -1,4 +1,5 @@
-import type { Bus, Envelope } from '../messaging/index.ts';
+import type { Bus } from '../messaging/index.ts';
+import type { Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { DueSaga, SagaDoc, SagaStore } from '../store/index.ts';
 

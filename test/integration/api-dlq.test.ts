@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sagaIdForKey } from '../../runtime/orchestrator/index.ts';
-import type { Envelope } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/wire/index.ts';
 import { defineParticipant, type ParticipantDefinition } from '../../runtime/participants/index.ts';
 import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';

@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeadLetterSchema, type Envelope } from '../../runtime/messaging/index.ts';
+import { DeadLetterSchema } from '../../runtime/messaging/index.ts';
+import { type Envelope } from '../../runtime/wire/index.ts';
 import { startTestNode, type TestNode } from '../harness.ts';
 
 /** Invalid input is never dropped silently and never crashes a process: it is dead-lettered with a reason. */

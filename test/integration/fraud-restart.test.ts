@@ -1,6 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/wire/index.ts';
 import type { Role } from '../../runtime/node.ts';
 import { appForTests } from '../dist.ts';
 import { order, startTestNode, type TestNode } from '../harness.ts';

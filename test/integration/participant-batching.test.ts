@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type CommandStartedEvent, type Db, MongoClient, MongoServerError } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/wire/index.ts';
 import {
   EventReactorHost,
   ParticipantHost,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/wire/index.ts';
 import type { Role } from '../../runtime/node.ts';
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';

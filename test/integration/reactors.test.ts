@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineApp } from '../../runtime/app.ts';
-import type { Envelope } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/wire/index.ts';
 import { sagaIdForKey } from '../../runtime/orchestrator/index.ts';
 import {
   defineReactor,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Envelope } from '../../runtime/messaging/index.ts';
+import type { Envelope } from '../../runtime/wire/index.ts';
 import { reminderApp, reminderV1, reminderV2 } from '../fixtures/reminder.ts';
 import { startTestNode, type TestNode } from '../harness.ts';
 

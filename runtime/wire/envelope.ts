@@ -36,6 +36,39 @@ export const Header = {
   traceparent: 'traceparent',
 } as const;
 
+/** What a producer chooses of an envelope; the rest has one default everywhere. */
+export interface EnvelopeFields {
+  id: string;
+  type: string;
+  sagaId: string;
+  sagaType: string;
+  correlationId: string;
+  causationId: string | null;
+  traceparent?: string | undefined;
+  data: Envelope['data'];
+  /** Now when absent. */
+  occurredAt?: Date;
+  /** The version of `data`'s shape the producer wrote; 1 until a message type has a second. */
+  schemaVersion?: number;
+}
+
+/** The one constructor of an envelope: every producer (start, cancel, timers, steps, answers) builds with it. */
+export function envelope(f: EnvelopeFields): Envelope {
+  const env: Envelope = {
+    id: f.id,
+    type: f.type,
+    schemaVersion: f.schemaVersion ?? 1,
+    occurredAt: (f.occurredAt ?? new Date()).toISOString(),
+    sagaId: f.sagaId,
+    sagaType: f.sagaType,
+    correlationId: f.correlationId,
+    causationId: f.causationId,
+    data: f.data,
+  };
+  if (f.traceparent !== undefined) env.traceparent = f.traceparent;
+  return env;
+}
+
 export function newTraceparent(): string {
   const hex = (bytes: number) => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('hex');
   return `00-${hex(16)}-${hex(8)}-01`;

@@ -1,86 +1,21 @@
-// End to end: every role in its own process, order-fulfillment sagas started through the HTTP API by a
-// closed loop of N workers (start one, wait until it is terminal, start the next), and what each saga
-// cost: CPU seconds per role, stream messages, MongoDB writes.
-import { readFileSync } from 'node:fs';
+// End to end: the roles as processes (test/cluster.ts), order-fulfillment sagas started through the HTTP
+// API by a closed loop of N workers (start one, wait until it is terminal, start the next), and what each
+// saga cost: CPU seconds per process, stream messages, MongoDB writes and calls.
 import http from 'node:http';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Collection } from 'mongodb';
-import type { App } from '../runtime/app.ts';
 import { idempotencyKeyHeader } from '../runtime/http/idempotency.ts';
 import { topology } from '../runtime/messaging/index.ts';
 import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
+import type { Cluster } from '../test/cluster.ts';
 import { hotPopulation, planOrders, type Population, shopPopulation } from '../test/scale/orders.ts';
 import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
-import { type HopBreakdown, hopBreakdown, type StreamMarks } from './hops.ts';
-import type { MongoCounts } from './role-main.ts';
-import { BenchRole, cpuSeconds } from './roles.ts';
+import { type HopBreakdown, hopBreakdown, type StreamMarks } from './diagnostics/hops.ts';
+import { cpuSeconds, type MachineTicks, machineTicks } from './proc.ts';
+import { type MongoCounts, roleStats } from './role-stats.ts';
 import { round, sleep, summarize } from './stats.ts';
 
 const terminal = ['completed', 'compensated', 'failed', 'cancelled'];
-
-/**
- * How the roles share processes: `roles`, one process each (the layout of deploy/k8s, where each
- * role scales on its own), or `all`, every role in one process (`jetsaga all`, one small machine).
- */
-export type Layout = 'roles' | 'all';
-
-/** The role processes of a distribution, api last: orchestrator, each participant, each extra role. */
-export function roleArgs(dist: App, layout: Layout = 'roles'): string[][] {
-  if (layout === 'all') return [['all']];
-  return [
-    ['orchestrator'],
-    ...Object.keys(dist.participants).map((name) => ['service', name]),
-    ...Object.keys(dist.reactors).map((name) => [name]),
-    ['api'],
-  ];
-}
-
-export class Cluster {
-  private constructor(readonly roles: BenchRole[]) {}
-
-  /** Starts every role at once (provisioning is idempotent, so any order works). */
-  static async start(opts: {
-    dist: App;
-    layout?: Layout;
-    env: NodeJS.ProcessEnv;
-    logDir: string;
-    /** Node flags per role name (e.g. `--cpu-prof` for the orchestrator). */
-    nodeFlags?: (role: string) => string[];
-  }): Promise<Cluster> {
-    const roles = roleArgs(opts.dist, opts.layout).map(
-      (args) =>
-        new BenchRole({
-          args,
-          env: opts.env,
-          logDir: opts.logDir,
-          nodeFlags: opts.nodeFlags?.(args.join(':')),
-        }),
-    );
-    const cluster = new Cluster(roles);
-    try {
-      await Promise.all(roles.map((r) => r.start()));
-    } catch (err) {
-      await cluster.stop();
-      throw err;
-    }
-    return cluster;
-  }
-
-  get api(): string {
-    const url = this.roles.find((r) => r.api)?.api;
-    if (!url) throw new Error('no api role');
-    return url;
-  }
-
-  role(name: string): BenchRole | undefined {
-    return this.roles.find((r) => r.name === name);
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.roles.map((r) => r.stop()));
-  }
-}
 
 /**
  * Who places the bench's orders (`--mix`): `shop`, a shop's many customers with a card each (the
@@ -295,25 +230,6 @@ export interface Snapshot {
   machine: MachineTicks | null;
 }
 
-interface MachineTicks {
-  total: number;
-  idle: number;
-  /** Time the hypervisor ran something else while this machine's CPUs wanted to run. */
-  steal: number;
-}
-
-function machineTicks(): MachineTicks | null {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
-    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
-    const v = line.trim().split(/\s+/).slice(1, 9).map(Number);
-    if (v.length < 8 || v.some((x) => !Number.isFinite(x))) return null;
-    return { total: v.reduce((a, b) => a + b, 0), idle: v[3]! + v[4]!, steal: v[7]! };
-  } catch {
-    return null;
-  }
-}
-
 export interface Observed {
   cluster: Cluster;
   /** Other processes whose CPU counts: nats-server, the MongoDB-wire server, this harness. */
@@ -339,7 +255,7 @@ export async function snapshot(o: Observed): Promise<Snapshot> {
     state(topo.streams.evt),
     state(topo.streams.dlq),
   ]);
-  const stats = await Promise.all(o.cluster.roles.map(async (r) => [r.name, await r.stats()] as const));
+  const stats = await Promise.all(o.cluster.list().map(async (r) => [r.name, await roleStats(r)] as const));
   const cpu = cpuByProcess(o);
   return {
     at: performance.now(),
@@ -404,7 +320,7 @@ export interface Settled {
  */
 function cpuByProcess(o: Observed): Record<string, number | null> {
   const cpu: Record<string, number | null> = {};
-  for (const r of o.cluster.roles) cpu[r.name] = r.cpuSeconds();
+  for (const r of o.cluster.list()) cpu[r.name] = cpuSeconds(r.pid);
   for (const [name, pid] of Object.entries(o.others)) {
     if (pid !== process.pid) cpu[name] = cpuSeconds(pid);
     else {
@@ -590,8 +506,4 @@ function machineShare(a: MachineTicks | null, b: MachineTicks | null): LevelResu
     busyPct: round((100 * (total - (b.idle - a.idle))) / total, 1)!,
     stealPct: round((100 * (b.steal - a.steal)) / total, 1)!,
   };
-}
-
-export async function natsManager(nc: NatsConnection): Promise<JetStreamManager> {
-  return jetstreamManager(nc);
 }

@@ -22,9 +22,12 @@ import type { App } from '../runtime/app.ts';
 import { createLogger } from '../runtime/observability/index.ts';
 import { startSaga } from '../runtime/orchestrator/index.ts';
 import { type SagaDoc, SagaStore } from '../runtime/store/index.ts';
+import type { RoleProcess } from '../runtime/dev/index.ts';
+import { roleProcess } from '../test/cluster.ts';
 import { planOrders } from '../test/scale/orders.ts';
-import { BenchRole, cpuSeconds } from './roles.ts';
+import { cpuSeconds, rssOf } from './proc.ts';
 import { monoUs } from './profile.ts';
+import { roleStats } from './role-stats.ts';
 import { lanes, sleep } from './stats.ts';
 
 const MB = 1024 * 1024;
@@ -93,9 +96,9 @@ export interface FootprintResult {
 }
 
 /** Reads RSS from /proc once the role has run `ms` more. */
-async function settledRss(role: BenchRole, ms: number): Promise<number | null> {
+async function settledRss(role: RoleProcess, ms: number): Promise<number | null> {
   await sleep(ms);
-  const r = role.rss();
+  const r = rssOf(role.pid);
   return r ? r.rss / MB : null;
 }
 
@@ -124,8 +127,11 @@ export async function measureFootprint(opts: {
   });
   // --expose-gc: the live-actor figure also reads the heap after a full collection.
   const orchestrator = (profile = false, env = opts.envFor(opts.namespace, opts.mongoDb)) =>
-    new BenchRole({
+    roleProcess({
+      name: 'orchestrator',
       args: ['orchestrator'],
+      script: 'bench/role-main.ts',
+      ipc: true,
       env,
       logDir: opts.logDir,
       nodeFlags: [
@@ -140,14 +146,14 @@ export async function measureFootprint(opts: {
   const jsm = await jetstreamManager(nc);
   const cmdStream = topology(opts.namespace).streams.cmd;
   const log = createLogger('warn', { app: 'jetsaga-bench' }, 2);
-  let role: BenchRole | undefined;
+  let role: RoleProcess | undefined;
   try {
     // 1. The idle orchestrator's RSS (no saga yet: the same state as the passivated run below, minus
     //    the waiting sagas), then one real saga to its first wait, as the template.
     role = orchestrator();
     await role.start();
     const baselineRssMb = await settledRss(role, s.settleMs);
-    const baselineStats = await role.stats({ gc: true });
+    const baselineStats = await roleStats(role, { gc: true });
     const baselineHeap = baselineStats ? baselineStats.heapUsedBytes / MB : null;
     const bus = await Bus.connect(config, log, 'jetsaga-bench-footprint');
     const store = new SagaStore(mongo.db(opts.mongoDb));
@@ -200,13 +206,13 @@ export async function measureFootprint(opts: {
     const s0 = performance.now();
     await role.start();
     const startSec = (performance.now() - s0) / 1000;
-    const cpu0 = { o: role.cpuSeconds(), m: cpuSeconds(opts.storePid), at: performance.now() };
+    const cpu0 = { o: cpuSeconds(role.pid), m: cpuSeconds(opts.storePid), at: performance.now() };
     const passivatedRss = await settledRss(role, s.settleMs);
     const idleSecs = (performance.now() - cpu0.at) / 1000;
-    const cpu1 = { o: role.cpuSeconds(), m: cpuSeconds(opts.storePid) };
+    const cpu1 = { o: cpuSeconds(role.pid), m: cpuSeconds(opts.storePid) };
     const idle = (a: number | null, b: number | null) =>
       a === null || b === null ? null : (b - a) / idleSecs;
-    const passiveStats = await role.stats();
+    const passiveStats = await roleStats(role);
     await role.stop();
     const marginal = (rss: number | null, n: number, per: number) =>
       rss === null || baselineRssMb === null || n === 0
@@ -251,15 +257,15 @@ export async function measureFootprint(opts: {
     let activateSec: number | null = null;
     const activeDeadline = performance.now() + s.recoveryTimeoutMs;
     while (performance.now() < activeDeadline) {
-      const st = await role.stats();
+      const st = await roleStats(role);
       if (st && st.processed >= s.activeActors) {
         activateSec = (performance.now() - a0) / 1000;
         break;
       }
       await sleep(200);
     }
-    const afterGc = await role.stats({ gc: true });
-    const rssAfterGc = role.rss();
+    const afterGc = await roleStats(role, { gc: true });
+    const rssAfterGc = rssOf(role.pid);
     const activeRssMb = rssAfterGc ? rssAfterGc.rss / MB : null;
     const activeActors = afterGc?.actorsLive ?? null;
     await role.stop();
@@ -292,7 +298,7 @@ export async function measureFootprint(opts: {
     const deadline = r0 + s.recoveryTimeoutMs;
     let done: number | null = null;
     const rc0 = {
-      o: role.cpuSeconds(),
+      o: cpuSeconds(role.pid),
       m: cpuSeconds(opts.storePid),
       n: cpuSeconds(opts.natsPid),
       at: performance.now(),
@@ -306,8 +312,8 @@ export async function measureFootprint(opts: {
       }
       if (done !== null || now - lastSample > 1000) {
         lastSample = now;
-        const st = await role.stats();
-        const rss = role.rss();
+        const st = await roleStats(role);
+        const rss = rssOf(role.pid);
         if (rss) peakRss = Math.max(peakRss, rss.rss);
         if (st) {
           timersFired = st.timersFired;
@@ -321,7 +327,7 @@ export async function measureFootprint(opts: {
     const rate = (a: number | null, b: number | null) =>
       a === null || b === null ? null : (b - a) / recSpan;
     const recoveryCpuPerSec = {
-      orchestrator: rate(rc0.o, role.cpuSeconds()),
+      orchestrator: rate(rc0.o, cpuSeconds(role.pid)),
       store: rate(rc0.m, cpuSeconds(opts.storePid)),
       nats: rate(rc0.n, cpuSeconds(opts.natsPid)),
     };

@@ -1,8 +1,11 @@
 // The people-readable table of a benchmark result.
 import type { Population } from '../test/scale/orders.ts';
-import { type Layout, type LevelResult, type OrderMix, quietCores } from './e2e.ts';
+import type { Layout } from '../test/cluster.ts';
+import { type LevelResult, type OrderMix, quietCores } from './e2e.ts';
+import type { LargestDoc } from './diagnostics/largest-docs.ts';
 import type { FootprintResult } from './footprint.ts';
 import type { RawResult } from './raw.ts';
+import type { Efficiency, Summary } from './summary.ts';
 
 export interface BenchResult {
   date: string;
@@ -21,28 +24,13 @@ export interface BenchResult {
   rawPasses: RawResult[];
   levels: LevelResult[];
   bestConcurrency: number | null;
-  efficiency: {
-    value: number | null;
-    boundSagasPerSec: number | null;
-    formula: string;
-    /** p99 at concurrency 1 over the summed raw round trips of one saga. */
-    latencyRatioC1: number | null;
-    rawRoundTripsMsPerSaga: number | null;
-    /** p99 at concurrency 1 over the same round trips chained the way the saga makes them (raw-chain.ts). */
-    latencyRatioC1Chained: number | null;
-    chainedRoundTripsMsPerSaga: number | null;
-    /** Store calls per saga that some step waits for (all but those made beside the chain). */
-    chainStoreCallsPerSaga: number | null;
-    /** p99 at concurrency 1 over the p99 of that chain's time, its legs drawn from the raw chain's samples (chain-tail.ts). */
-    latencyRatioC1ChainP99: number | null;
-    chainP99MsPerSaga: number | null;
-  };
+  efficiency: Efficiency;
   /** The largest document of each collection of the end-to-end database, largest first. */
-  largestDocs: Array<{ collection: string; docs: number; maxBytes: number; maxId: string }>;
+  largestDocs: LargestDoc[];
   footprint: FootprintResult | null;
   profile: Array<{ role: string; file: string; text: string }>;
   notes: string[];
-  summary: Record<string, number | boolean | string | null>;
+  summary: Summary;
 }
 
 const f = (v: number | null | undefined, digits = 1) =>

@@ -1,4 +1,12 @@
-import { allRoles, type App, type Config, createLogger, startNode } from 'jetsaga';
+import {
+  allRoles,
+  type App,
+  type Config,
+  createLogger,
+  isTerminal,
+  type SagaStatus,
+  startNode,
+} from 'jetsaga';
 import { resolveInfra } from 'jetsaga/dev';
 import { demoSagas, scenarioFor } from './scenarios.ts';
 
@@ -33,13 +41,11 @@ interface Row {
   sagaId: string;
   scenario: string;
   expected: string;
-  status: string;
+  status: SagaStatus;
   reason: string | null;
   steps: number;
   durationMs: number;
 }
-
-const terminal = new Set(['completed', 'compensated', 'failed', 'cancelled']);
 
 /**
  * The main job: local infrastructure, every role, a batch of sagas through the HTTP API,
@@ -93,12 +99,12 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
       for (;;) {
         const res = await fetch(`${api}/v1/sagas/${sagaId}`);
         const view = (await res.json()) as {
-          status: string;
+          status: SagaStatus;
           reason: string | null;
           history: unknown[];
           durationMs?: number;
         };
-        if (terminal.has(view.status) || Date.now() > deadline) {
+        if (isTerminal(view.status) || Date.now() > deadline) {
           rows.push({
             sagaId,
             scenario: scenario.name,
@@ -136,7 +142,7 @@ function report(rows: Row[], json: boolean, saga: string): number {
       `${r.sagaId.padEnd(38)}${r.scenario.padEnd(15)}${r.status.padEnd(13)}${String(r.steps).padStart(6)}${String(Math.round(r.durationMs)).padStart(8)}  ${r.reason ?? ''}${mark}`,
     );
   }
-  const count = (s: string) => rows.filter((r) => r.status === s).length;
+  const count = (s: SagaStatus) => rows.filter((r) => r.status === s).length;
   const durations = rows
     .map((r) => r.durationMs)
     .filter(Number.isFinite)
@@ -150,10 +156,10 @@ function report(rows: Row[], json: boolean, saga: string): number {
     p50Ms: Math.round(percentile(durations, 50)),
     p95Ms: Math.round(percentile(durations, 95)),
   };
-  const allTerminal = rows.every((r) => terminal.has(r.status));
+  const allTerminal = rows.every((r) => isTerminal(r.status));
   const unexpected = rows.filter((r) => r.status !== r.expected).length;
   if (!allTerminal)
-    out(`demo: ${rows.filter((r) => !terminal.has(r.status)).length} sagas did not finish in time`);
+    out(`demo: ${rows.filter((r) => !isTerminal(r.status)).length} sagas did not finish in time`);
   if (unexpected > 0) out(`demo: ${unexpected} sagas ended differently than their scenario expects`);
   if (saga === 'order-fulfillment') {
     out(`demo: ${summary.fraudCompensated} compensated for fraud (flagged by the fraud agent)`);

@@ -7,7 +7,16 @@
 // Apps and running them
 export { type App, type AppSpec, appEnvVar, defineApp, loadApp } from './app.ts';
 export { CliError, type CliOptions, runCli } from './cli.ts';
-export { type Config, configHelp, defaultConfig, loadConfig } from './config.ts';
+export {
+  type Config,
+  configHelp,
+  type ConfigOption,
+  defaultConfig,
+  defineSettings,
+  loadConfig,
+  type Settings,
+  type SettingValues,
+} from './config.ts';
 export { allRoles, recommendedNodeFlags, type Role, roleName, type RunningNode, startNode } from './node.ts';
 
 // Sagas

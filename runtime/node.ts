@@ -8,14 +8,8 @@ import {
   UnroutedGuard,
   unroutedGuardSettings,
 } from './messaging/index.ts';
-import {
-  addMetricsSource,
-  collectProcessMetrics,
-  createLogger,
-  type Logger,
-  nodeMetricsSource,
-  sagaMetricsObserver,
-} from './observability/index.ts';
+import { nodeMetricsSource, sagaMetricsObserver } from './node-metrics.ts';
+import { addMetricsSource, collectProcessMetrics, createLogger, type Logger } from './observability/index.ts';
 import { Orchestrator, orchestratorDurable, startSagaOnce } from './orchestrator/index.ts';
 import { EventReactorHost, ParticipantHost } from './participants/index.ts';
 import { durablesOf } from './permissions.ts';
@@ -160,8 +154,7 @@ export async function startNode(
         consumers.push({ consumer: def.name, stats: host.consumer.stats });
         stops.push(() => host.stop());
       } else {
-        const { createApp, ensureListIndexes, serveApi } = await import('./http/index.ts');
-        await ensureListIndexes(store);
+        const { createApp, serveApi } = await import('./http/index.ts');
         const apiLog = log.child({ role: 'api' });
         if (auth?.mode === 'off')
           apiLog.warn(

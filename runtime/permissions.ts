@@ -2,7 +2,7 @@ import type { App } from './app.ts';
 import type { Role } from './node.ts';
 import { orchestratorDurable } from './orchestrator/orchestrator.ts';
 import { RuntimeEvent } from './orchestrator/saga-actor.ts';
-import { reactorEventTypes } from './participants/event-reactor.ts';
+import { participantDurable, reactorDurable } from './participants/index.ts';
 import type { DurableSpec } from './messaging/provision.ts';
 import type { Topology } from './messaging/topology.ts';
 import { unroutedConsumer } from './messaging/unrouted.ts';
@@ -78,16 +78,8 @@ export const passwordEnvOf = (user: string): string =>
 export function durablesOf(app: App, topo: Topology): DurableSpec[] {
   return [
     { stream: topo.streams.evt, durable: orchestratorDurable, filter: topo.allEvt },
-    ...Object.keys(app.participants).map((name): DurableSpec => ({
-      stream: topo.streams.cmd,
-      durable: `svc-${name}`,
-      filter: topo.cmdFilter(name),
-    })),
-    ...Object.values(app.reactors).map((def): DurableSpec => ({
-      stream: topo.streams.evt,
-      durable: def.name,
-      filter: reactorEventTypes(def).map((t) => topo.evtSubject(t)),
-    })),
+    ...Object.keys(app.participants).map((name) => participantDurable(name, topo)),
+    ...Object.values(app.reactors).map((def) => reactorDurable(def, topo)),
   ];
 }
 
@@ -136,7 +128,7 @@ export function natsPermissions(app: App, topo: Topology, opts: PermissionOption
   for (const name of Object.keys(app.participants)) {
     if (name === 'saga')
       throw new Error('participant "saga": evt.saga.* are the runtime\'s events; rename it');
-    add({ kind: 'service', name }, `service ${name}`, durables.get(`svc-${name}`), [
+    add({ kind: 'service', name }, `service ${name}`, participantDurable(name, topo), [
       { subject: topo.evtSubject(`${name}.>`), why: 'its replies to commands' },
     ]);
   }
@@ -146,7 +138,7 @@ export function natsPermissions(app: App, topo: Topology, opts: PermissionOption
   for (const def of Object.values(app.reactors)) {
     if (def.source === 'saga')
       throw new Error(`reactor ${def.name}: source "saga" would let it forge the runtime's saga events`);
-    add({ kind: 'reactor', name: def.name }, def.name, durables.get(def.name), [
+    add({ kind: 'reactor', name: def.name }, def.name, reactorDurable(def, topo), [
       { subject: topo.evtSubject(`${def.source}.>`), why: `its reactions (source ${def.source})` },
       ...(startingSagas.has(def.name) ? [{ subject: sagaStarted, why: 'sagas it starts' }] : []),
     ]);

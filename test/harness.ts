@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { type Config, defaultConfig } from '../runtime/config.ts';
 import type { App } from '../runtime/app.ts';
 import { allRoles, type Role, type RunningNode, startNode } from '../runtime/node.ts';
 import { type Envelope, newTraceparent } from '../runtime/wire/index.ts';
 import { createLogger } from '../runtime/observability/index.ts';
-import type { SagaDoc } from '../runtime/store/index.ts';
+import { isTerminal, type SagaDoc } from '../runtime/store/index.ts';
 import { appForTests } from './dist.ts';
 
 export interface TestNode extends RunningNode {
@@ -19,13 +19,41 @@ export interface TestNode extends RunningNode {
   destroy(): Promise<void>;
 }
 
+export interface TestNodeOptions {
+  roles?: Role[];
+  config?: Partial<Config>;
+  dist?: App;
+}
+
+/**
+ * Polls `predicate` until it returns something truthy, and returns that; throws, naming `what`
+ * (a function: read when the time is up, e.g. to tell the last state seen), when `timeoutMs` passes
+ * first. An error from `predicate` ends the wait at once. For tests: wait on a condition, never for a
+ * fixed time.
+ */
+export async function waitUntil<T>(
+  predicate: () => T | Promise<T>,
+  what: string | (() => string),
+  timeoutMs = 30_000,
+  intervalMs = 25,
+): Promise<NonNullable<T>> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await predicate();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > until)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`,
+      );
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
 /**
  * A jetsaga node on the run's shared infrastructure, isolated by its own namespace
  * (streams and subjects) and its own database, so test files can run in parallel.
  */
-export async function startTestNode(
-  opts: { roles?: Role[]; config?: Partial<Config>; dist?: App } = {},
-): Promise<TestNode> {
+export async function startTestNode(opts: TestNodeOptions = {}): Promise<TestNode> {
   const ns = `t${randomBytes(4).toString('hex')}`;
   const config = defaultConfig({
     natsUrl: inject('natsUrl'),
@@ -67,11 +95,7 @@ export async function startTestNode(
       }),
     waitFor,
     waitForTerminal: (sagaId: string, timeoutMs?: number) =>
-      waitFor(
-        sagaId,
-        (d) => ['completed', 'compensated', 'failed', 'cancelled'].includes(d.status),
-        timeoutMs,
-      ),
+      waitFor(sagaId, (d) => isTerminal(d.status), timeoutMs),
     async destroy() {
       await node.stop().catch(() => undefined);
       await dropTestDatabase(config.mongoUrl, config.mongoDb);
@@ -83,6 +107,26 @@ export async function startTestNode(
       await nc.close();
     },
   });
+}
+
+/**
+ * The node of the enclosing describe block (or file), started before its tests and destroyed after
+ * them: the `let node; beforeAll(start); afterAll(destroy)` of most integration files. Returns a getter,
+ * for the node exists only once the hooks ran; hooks registered after this call see it started.
+ */
+export function useTestNode(opts: TestNodeOptions | (() => TestNodeOptions) = {}): () => TestNode {
+  let node: TestNode | undefined;
+  beforeAll(async () => {
+    node = await startTestNode(typeof opts === 'function' ? opts() : opts);
+  });
+  afterAll(async () => {
+    await node?.destroy();
+    node = undefined;
+  });
+  return () => {
+    if (!node) throw new Error('the test node runs only in the tests and hooks of its describe block');
+    return node;
+  };
 }
 
 /**

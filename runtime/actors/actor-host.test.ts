@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ActorHost } from './actor-host.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Gives way `n` times: work of uneven length, with no timer. */
+const yieldTimes = async (n: number) => {
+  for (let i = 0; i < n; i++) await Promise.resolve();
+};
 
 describe('ActorHost', () => {
   it('runs one message at a time per actor, in arrival order, and actors in parallel', async () => {
@@ -16,7 +19,8 @@ describe('ActorHost', () => {
     const work = (key: string, i: number) =>
       host.run(key, async (actor) => {
         if (key === 'a') maxConcurrentA = Math.max(maxConcurrentA, ++concurrentA);
-        await sleep(5 - (i % 3));
+        // Uneven: run side by side, a2 would finish before a1.
+        await yieldTimes(5 - (i % 3));
         actor.log.push(i);
         order.push(`${key}${i}`);
         if (key === 'a') concurrentA--;
@@ -48,8 +52,8 @@ describe('ActorHost', () => {
     for (const key of ['a', 'b', 'c']) await host.run(key, async () => undefined);
     expect(host.size).toBe(2);
     expect(passivated).toEqual(['a']);
-    await sleep(200);
-    expect(host.size).toBe(0);
+    // Idle for 60 ms, the sweeper (every 50 ms) passivates both.
+    await vi.waitFor(() => expect(host.size).toBe(0), { timeout: 5_000 });
     // Re-activation creates a fresh actor: state is reloaded from the store.
     const actor = await host.run('a', async (a) => a);
     expect(actor.id).toBe(4);
@@ -78,7 +82,8 @@ describe('ActorHost', () => {
     await first;
     expect(passivated).toEqual([]);
     expect(await second).toBe(1);
-    await sleep(0);
+    // Once the mailbox's bookkeeping after its last message has run.
+    await host.drain();
     expect(passivated).toEqual(['s']);
     expect(host.size).toBe(0);
     await host.run('other', async () => undefined);

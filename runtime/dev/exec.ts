@@ -1,4 +1,5 @@
-// Small process helpers shared by the binary resolver: PATH lookup and running a command to completion.
+// Small process helpers shared by the binary resolver: PATH lookup, running a command to completion,
+// and the versions binaries report.
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -76,4 +77,17 @@ export function versionAtLeast(actual: readonly number[], minimum: readonly numb
     if (a !== m) return a > m;
   }
   return true;
+}
+
+/**
+ * The first "vX.Y.Z" printed by `<bin> --version` ("nats-server: v2.15.2", "db version v8.0.4"),
+ * or undefined when the binary cannot say.
+ */
+export async function binaryVersion(bin: string): Promise<string | undefined> {
+  try {
+    const { stdout, stderr } = await run(bin, ['--version']);
+    return /v\d+\.\d+\.\d+\S*/.exec(`${stdout}\n${stderr}`)?.[0];
+  } catch {
+    return undefined;
+  }
 }

@@ -27,7 +27,8 @@ import {
 export type { MongoWireServer } from './binaries.ts';
 export { ensureMongoWireServer, ensureNatsServer, MONGO_JAVA_SERVER_VERSION } from './binaries.ts';
 export { dockerEngineAvailable, MONGO_IMAGE, NATS_IMAGE } from './containers.ts';
-export { killAllOnExit, ManagedProcess } from './local-process.ts';
+export { type KilledOnExit, killAllOnExit, killOnExit, ManagedProcess } from './local-process.ts';
+export { type LogLine, RoleProcess, type RoleProcessOptions } from './role-process.ts';
 export { type NatsCluster, type NatsClusterOptions, startNatsCluster } from './nats-cluster.ts';
 
 export interface Infra {

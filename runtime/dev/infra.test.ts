@@ -351,12 +351,11 @@ describe('resolveInfra, local processes', () => {
 });
 
 describe('resolveInfra, containers', () => {
+  // Quickly: the test's own deadline.
   it('answers quickly and without throwing when no Docker engine is reachable', async () => {
-    const started = Date.now();
     const available = await dockerEngineAvailable({ DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(available).toBe(false);
-    expect(Date.now() - started).toBeLessThan(1500);
-  });
+  }, 1_500);
 
   it.skipIf(!dockerAvailable)(
     'starts the pinned nats and mongo images when Docker answers',

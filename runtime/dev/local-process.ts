@@ -1,6 +1,6 @@
 // A server process on loopback with a temp data dir, for tests, the demo and chaos experiments:
 // start on a free port, wait until it accepts TCP connections, stop / kill / restart on the same port
-// with the same data. Children die with the parent (see killAllOnExit). `jetsaga dev` gives a data dir
+// with the same data. Children die with the parent (see killOnExit). `jetsaga dev` gives a data dir
 // of its own instead, which is kept, so that its next run finds the same streams and sagas.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -63,6 +63,7 @@ export class ManagedProcess {
   private namedPorts: Record<string, number> = {};
   private dir: string | undefined;
   private stopping: Promise<void> | undefined;
+  private forget: (() => void) | undefined;
 
   constructor(opts: ManagedProcessOptions) {
     this.opts = opts;
@@ -113,13 +114,12 @@ export class ManagedProcess {
   async start(): Promise<void> {
     if (this.state === 'running') return;
     if (this.state !== 'new') throw new Error(`jetsaga: ${this.name} was started before; use restart()`);
-    killAllOnExit();
     // Absolute: the server runs with the data dir as its cwd and is given its store dir as a path.
     this.dir =
       this.opts.dataDir !== undefined
         ? path.resolve(this.opts.dataDir)
         : await mkdtemp(path.join(os.tmpdir(), `jetsaga-${this.name}-`));
-    live.add(this);
+    this.forget = killOnExit(this);
     try {
       await mkdir(this.storeDir(), { recursive: true });
       await this.spawnUntilReady(true);
@@ -136,7 +136,7 @@ export class ManagedProcess {
         await this.terminate('SIGTERM');
       } finally {
         this.state = 'stopped';
-        live.delete(this);
+        this.forget?.();
         const owned = this.ownedDir();
         if (owned) await rm(owned, { recursive: true, force: true });
       }
@@ -343,7 +343,14 @@ export function mongoWireProcess(server: MongoWireServer, opts: LocalServerOptio
 
 // --- process-wide cleanup -------------------------------------------------------------------------
 
-const live = new Set<ManagedProcess>();
+/** A child of this process that must not outlive it: its server or role process dies with it. */
+export interface KilledOnExit {
+  /** Synchronous (an 'exit' hook runs no more async work): SIGKILL, and whatever else must go. */
+  killSync(): void;
+}
+
+/** Every ManagedProcess and RoleProcess (role-process.ts) of this process that may still run. */
+const live = new Set<KilledOnExit>();
 let exitHooksInstalled = false;
 
 function killAllSync(): void {
@@ -352,11 +359,24 @@ function killAllSync(): void {
 }
 
 /**
- * Installs (once) the hooks that kill every running ManagedProcess when this process ends: on 'exit',
- * and on SIGINT/SIGTERM/SIGHUP when nothing else handles them. An application with its own signal
- * handlers keeps control of shutdown; its eventual exit still runs the 'exit' hook.
- * Called by ManagedProcess.start(), exported for callers that want the hooks early.
- * (A SIGKILLed parent cannot run any hook; its servers then outlive it.)
+ * Registers a child to be killed when this process ends (installing the hooks of killAllOnExit),
+ * until the returned function is called: when it stopped, or exited by itself.
+ */
+export function killOnExit(child: KilledOnExit): () => void {
+  killAllOnExit();
+  live.add(child);
+  return () => {
+    live.delete(child);
+  };
+}
+
+/**
+ * Installs (once) the hooks that kill every registered child (killOnExit: the ManagedProcess servers
+ * and the RoleProcess roles) when this process ends: on 'exit', and on SIGINT/SIGTERM/SIGHUP when
+ * nothing else handles them. An application with its own signal handlers keeps control of shutdown;
+ * its eventual exit (process.exit included) still runs the 'exit' hook.
+ * Called by the first start(), exported for callers that want the hooks early.
+ * (A SIGKILLed parent cannot run any hook; its children then outlive it.)
  */
 export function killAllOnExit(): void {
   if (exitHooksInstalled) return;

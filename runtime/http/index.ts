@@ -19,6 +19,5 @@ export {
   statusTitle,
   toProblem,
 } from './problem.ts';
-export { ensureListIndexes } from './saga-list.ts';
 export { type RunningApi, serveApi } from './server.ts';
 export type { HistoryView, SagaInspectorView, SagaSummaryView } from './views.ts';

@@ -2,8 +2,8 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Logger } from '../observability/index.ts';
-import { isTerminal, type SagaStore } from '../store/index.ts';
-import { historyView, type SagaSummarySource, sagaSummaryView, summaryProjection } from './views.ts';
+import { isTerminal, type SagaStore, type SagaSummaryDoc } from '../store/index.ts';
+import { historyView, sagaSummaryView } from './views.ts';
 
 export interface SagaEventsOptions {
   pollMs: number;
@@ -91,10 +91,7 @@ export async function streamSagaEvents(
   opts: SagaEventsOptions,
 ): Promise<Response> {
   let lastRev = resumeRev(c);
-  const first = await store.sagas.findOne<SagaSummarySource>(
-    { _id: sagaId },
-    { projection: summaryProjection },
-  );
+  const first = await store.summaryOf(sagaId);
   if (!first) throw new NotFoundError(`no saga with id "${sagaId}"`);
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
   const tailGraceMs = opts.tailGraceMs ?? 5_000;
@@ -108,16 +105,12 @@ export async function streamSagaEvents(
       // lets go of the shutdown signal.
       const release = opts.signal ? onShutdown(opts.signal, () => stop.abort()) : () => undefined;
       try {
-        let doc: SagaSummarySource | null = first;
+        let doc: SagaSummaryDoc | null = first;
         let lastSummary = '';
         let lastWrite = Date.now();
         let endedSince: number | null = null;
         while (!stop.signal.aborted && doc) {
-          const entries = await store.history
-            .find({ sagaId, rev: { $gt: lastRev } }, { projection: { _id: 0 } })
-            .sort({ rev: 1 })
-            .limit(200)
-            .toArray();
+          const entries = await store.historyAfter(sagaId, lastRev, 200);
           for (const entry of entries) {
             await stream.writeSSE({
               event: 'transition',
@@ -146,10 +139,7 @@ export async function streamSagaEvents(
             lastWrite = Date.now();
           }
           if (entries.length < 200) await sleep(opts.pollMs, stop.signal);
-          doc = await store.sagas.findOne<SagaSummarySource>(
-            { _id: sagaId },
-            { projection: summaryProjection },
-          );
+          doc = await store.summaryOf(sagaId);
         }
       } finally {
         release();

@@ -1,9 +1,8 @@
 import { z } from '@hono/zod-openapi';
-import type { Filter } from 'mongodb';
 import { ValidationError } from '../errors.ts';
-import { type SagaDoc, SagaStatus, type SagaStore } from '../store/index.ts';
+import { type SagaListPosition, SagaStatus, type SagaStore } from '../store/index.ts';
 import { PageLimitSchema } from './schemas.ts';
-import { type SagaSummarySource, type SagaSummaryView, sagaSummaryView, summaryProjection } from './views.ts';
+import { type SagaSummaryView, sagaSummaryView } from './views.ts';
 
 const statuses = Object.values(SagaStatus) as string[];
 
@@ -44,17 +43,12 @@ export const ListQuerySchema = z.object({
 });
 export type ListQuery = z.output<typeof ListQuerySchema>;
 
-/** Where the previous page ended: newest first, so the next page is strictly older. */
-interface Position {
-  createdAt: Date;
-  id: string;
-}
-
-export function encodeCursor(p: Position): string {
+/** The cursor is the store's position where the previous page ended, opaque to clients. */
+export function encodeCursor(p: SagaListPosition): string {
   return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString('base64url');
 }
 
-export function decodeCursor(raw: string): Position {
+export function decodeCursor(raw: string): SagaListPosition {
   try {
     const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as [unknown, unknown];
     const createdAt = new Date(String(at));
@@ -69,42 +63,27 @@ export function decodeCursor(raw: string): Position {
 }
 
 /**
- * Newest first, ties broken by id so the order is total: a keyset on (createdAt, _id) walks
- * every saga exactly once, however many are started while a client pages.
+ * Newest first, ties broken by id so the order is total: the store's keyset on (createdAt, _id)
+ * walks every saga exactly once, however many are started while a client pages.
  */
 export async function listSagas(
   store: SagaStore,
   query: ListQuery,
 ): Promise<{ items: SagaSummaryView[]; nextCursor: string | null }> {
-  const and: Array<Filter<SagaDoc>> = [];
-  if (query.type !== undefined) and.push({ type: query.type });
-  if (query.status !== undefined)
-    and.push(query.status.length === 1 ? { status: query.status[0] } : { status: { $in: query.status } });
-  if (query.correlationId !== undefined) and.push({ correlationId: query.correlationId });
-  if (query.createdAfter !== undefined) and.push({ createdAt: { $gte: new Date(query.createdAfter) } });
-  if (query.createdBefore !== undefined) and.push({ createdAt: { $lt: new Date(query.createdBefore) } });
-  if (query.cursor !== undefined) {
-    const after = decodeCursor(query.cursor);
-    and.push({
-      $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
-    });
-  }
-  const filter: Filter<SagaDoc> = and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
-  const docs = await store.sagas
-    .find<SagaSummarySource>(filter, { projection: summaryProjection })
-    .sort({ createdAt: -1, _id: -1 })
-    .limit(query.limit + 1)
-    .toArray();
-  const page = docs.slice(0, query.limit);
-  const last = page.at(-1);
-  const nextCursor =
-    docs.length > query.limit && last
-      ? encodeCursor({ createdAt: new Date(last.createdAt), id: last._id })
-      : null;
-  return { items: page.map(sagaSummaryView), nextCursor };
-}
-
-/** The index the list's sort walks; created by the api role at start (idempotent). */
-export async function ensureListIndexes(store: SagaStore): Promise<void> {
-  await store.sagas.createIndex({ createdAt: -1, _id: -1 });
+  // A bad cursor is the client's mistake, answered before the store is asked.
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const page = await store.listSagas(
+    {
+      type: query.type,
+      status: query.status,
+      correlationId: query.correlationId,
+      createdAfter: query.createdAfter === undefined ? undefined : new Date(query.createdAfter),
+      createdBefore: query.createdBefore === undefined ? undefined : new Date(query.createdBefore),
+    },
+    { limit: query.limit, after },
+  );
+  return {
+    items: page.items.map(sagaSummaryView),
+    nextCursor: page.next ? encodeCursor(page.next) : null,
+  };
 }

@@ -249,9 +249,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
     async (c) => {
       const { id } = c.req.valid('param');
       // Only existence matters here, so the snapshot and context are not fetched.
-      const exists = deps.store.sagas.findOne({ _id: id }, { projection: { _id: 1 } });
-      const [doc, history] = await Promise.all([exists, deps.store.historyOf(id)]);
-      if (!doc) throw unknownSaga(id);
+      const [exists, history] = await Promise.all([deps.store.sagaExists(id), deps.store.historyOf(id)]);
+      if (!exists) throw unknownSaga(id);
       return c.json(history.map(historyView), 200);
     },
   );

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,13 +19,12 @@ const types: Record<string, string> = {
   svg: 'image/svg+xml',
 };
 
-/** Files served from disk, read once: no build step, no CDN, nothing fetched at run time. */
+/**
+ * Files served from disk, read once: no build step, no CDN, nothing fetched at run time. The
+ * inspector's own scripts, styles and images are not listed here: see `uiAsset`.
+ */
 const files: Record<string, () => string> = {
   '/ui': () => join(uiDir, 'index.html'),
-  '/ui/app.js': () => join(uiDir, 'app.js'),
-  '/ui/statechart.js': () => join(uiDir, 'statechart.js'),
-  '/ui/app.css': () => join(uiDir, 'app.css'),
-  '/ui/favicon.svg': () => join(uiDir, 'favicon.svg'),
   '/ui/dagre.js': () => join(packageDir('@dagrejs/dagre'), 'dist', 'dagre.min.js'),
   '/docs': () => join(uiDir, 'docs.html'),
   '/docs/swagger-ui.css': () => join(packageDir('swagger-ui-dist'), 'swagger-ui.css'),
@@ -33,14 +32,43 @@ const files: Record<string, () => string> = {
   '/docs/init.js': () => join(uiDir, 'docs-init.js'),
 };
 
+/** What `/ui/{asset}` serves of the ui folder: the inspector's modules, styles and images. */
+const uiAssetTypes = new Set(['js', 'css', 'svg', 'png']);
+let uiAssets: Promise<Set<string>> | undefined;
+
+/**
+ * The path of `/ui/<name>` when `<name>` is one of the files the ui folder holds (listed once,
+ * like the files are read once), so new modules are served as they are added, and a name that
+ * is not exactly one of them (`..`, a folder, `tsconfig.json`) never reaches the file system.
+ */
+async function uiAsset(route: string): Promise<string | undefined> {
+  const name = /^\/ui\/([^/]+)$/.exec(route)?.[1];
+  if (!name) return undefined;
+  if (!uiAssets) {
+    const listing = readdir(uiDir, { withFileTypes: true }).then(
+      (entries) =>
+        new Set(
+          entries
+            .filter((e) => e.isFile() && uiAssetTypes.has(e.name.split('.').pop() ?? ''))
+            .map((e) => e.name),
+        ),
+    );
+    uiAssets = listing;
+    listing.catch(() => {
+      if (uiAssets === listing) uiAssets = undefined;
+    });
+  }
+  return (await uiAssets).has(name) ? join(uiDir, name) : undefined;
+}
+
 const cache = new Map<string, Promise<Buffer>>();
 
 async function serve(c: Context, route: string): Promise<Response> {
-  const locate = files[route];
-  if (!locate) throw new NotFoundError(`no file ${route}`);
   let body = cache.get(route);
   if (!body) {
-    body = readFile(locate());
+    const path = files[route]?.() ?? (await uiAsset(route));
+    if (!path) throw new NotFoundError(`no file ${route}`);
+    body = cache.get(route) ?? readFile(path);
     cache.set(route, body);
     body.catch(() => cache.delete(route));
   }
@@ -88,7 +116,7 @@ export function registerStaticRoutes(app: OpenAPIHono): void {
       path: '/ui/{asset}',
       tags: ['pages'],
       operationId: 'inspectorAsset',
-      summary: 'Scripts and styles of the inspector',
+      summary: 'Scripts (ES modules), styles and images of the inspector',
       security: [],
       request: { params: z.object({ asset: z.string().openapi({ param: { name: 'asset', in: 'path' } }) }) },
       responses: { 200: { description: 'the file' }, ...problemResponses(404) },

@@ -8,5 +8,3 @@ export {
   renderMetrics,
   sagaMetrics,
 } from './metrics.ts';
-export { nodeMetricsSource, type NodeMetricsParts } from './node-metrics.ts';
-export { sagaMetricsObserver, type TransitionObserver } from './saga-metrics.ts';

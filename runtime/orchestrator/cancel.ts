@@ -1,8 +1,8 @@
 import { ConflictError, NotFoundError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
-import type { Envelope } from '../wire/index.ts';
+import { envelope } from '../wire/index.ts';
 import { isTerminal, type SagaDoc, type SagaStore } from '../store/index.ts';
-import { RuntimeEvent } from './saga-actor.ts';
+import { RuntimeEvent } from './runtime-events.ts';
 
 /**
  * Asks a running saga to cancel: publishes `saga.cancel` to it as an ordinary event, so
@@ -24,18 +24,16 @@ export async function requestCancel(
     );
   }
   const id = `${sagaId}:cancel`;
-  const env: Envelope = {
+  const env = envelope({
     id,
     type: RuntimeEvent.cancel,
-    schemaVersion: 1,
-    occurredAt: new Date().toISOString(),
     sagaId,
     sagaType: doc.type,
     correlationId: doc.correlationId,
     causationId: null,
     traceparent: doc.traceparent,
     data: by === undefined ? { reason } : { reason, by },
-  };
+  });
   await deps.bus.publish(`evt.${RuntimeEvent.cancel}`, env, id);
   return doc;
 }

@@ -1,6 +1,7 @@
 export { defineSaga, type SagaDefinition, SagaRegistry } from './definition.ts';
 export { Orchestrator, orchestratorDurable } from './orchestrator.ts';
-export { type ActorDeps, RuntimeEvent, SagaActor } from './saga-actor.ts';
+export { type ActorDeps, SagaActor } from './saga-actor.ts';
+export { RuntimeEvent } from './runtime-events.ts';
 export {
   sagaIdForKey,
   sameStartInput,

@@ -91,7 +91,7 @@ export class Orchestrator {
       const docs = await this.deps.store.findStaleOutboxes(olderThan, 200);
       if (docs.length === 0) return total;
       const counts = await Promise.all(
-        docs.map((d) => this.host.run(d._id, (actor) => actor.flushOutbox(true))),
+        docs.map((d) => this.host.run(d._id, (actor) => actor.recoverOutbox())),
       );
       const n = counts.reduce((a, b) => a + b, 0);
       total += n;

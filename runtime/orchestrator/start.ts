@@ -1,11 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
-import type { Envelope } from '../wire/index.ts';
-import { newTraceparent } from '../wire/index.ts';
-import type { OutboxEntry, SagaDoc, SagaStore } from '../store/index.ts';
+import { envelope, newTraceparent } from '../wire/index.ts';
+import type { SagaDoc, SagaStore } from '../store/index.ts';
 import type { SagaRegistry } from './definition.ts';
-import { RuntimeEvent } from './saga-actor.ts';
+import { outboxEntry } from './records.ts';
+import { RuntimeEvent } from './runtime-events.ts';
 
 export interface StartRequest {
   type: string;
@@ -45,24 +45,21 @@ export async function startSaga(
   const traceparent = req.traceparent ?? newTraceparent();
   const now = new Date();
   const startId = `${sagaId}:start`;
-  const envelope: Envelope = {
-    id: startId,
-    type: RuntimeEvent.started,
-    schemaVersion: 1,
-    occurredAt: now.toISOString(),
-    sagaId,
-    sagaType: def.type,
-    correlationId,
-    causationId: null,
-    traceparent,
-    data: req.by === undefined ? {} : { by: req.by },
-  };
-  const entry: OutboxEntry = {
-    msgId: startId,
-    subject: `evt.${RuntimeEvent.started}`,
-    envelope,
-    createdAt: now,
-  };
+  const entry = outboxEntry(
+    `evt.${RuntimeEvent.started}`,
+    envelope({
+      id: startId,
+      type: RuntimeEvent.started,
+      occurredAt: now,
+      sagaId,
+      sagaType: def.type,
+      correlationId,
+      causationId: null,
+      traceparent,
+      data: req.by === undefined ? {} : { by: req.by },
+    }),
+    now,
+  );
   const doc: SagaDoc = {
     _id: sagaId,
     type: def.type,
@@ -89,7 +86,7 @@ export async function startSaga(
   };
   await deps.store.create(doc);
   try {
-    await deps.bus.publish(entry.subject, envelope, entry.msgId);
+    await deps.bus.publish(entry.subject, entry.envelope, entry.msgId);
     await deps.store.clearStart(sagaId, startId);
   } catch {
     // The saga is stored with its start event in the outbox: the orchestrator's outbox

@@ -121,8 +121,8 @@ export function runStep(
  * effects are inert (`defer`, `emit`, `stopChild` and `logger` do nothing) and whose
  * `actionExecutor` only collects the actions. Those functions build it anew on every call
  * with `createActor(machine)`, whose constructor computes an initial snapshot without input:
- * a context factory that reads its input throws there (caught by XState, stack and all), and
- * that was most of the cost of a step. Here it is built once per machine, and `self` is an
+ * a context factory that reads its input throws there (caught by XState, stack and all), which
+ * would be most of the cost of a step. Here it is built once per machine, and `self` is an
  * actor of the machine restored from an empty snapshot, so no context factory runs for it.
  */
 interface InertScope {

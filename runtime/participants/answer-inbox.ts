@@ -1,7 +1,9 @@
 import type { Collection, Filter } from 'mongodb';
 import { TransientError } from '../errors.ts';
-import type { Bus } from '../messaging/index.ts';
-import type { Envelope } from '../wire/index.ts';
+import { type Bus, type Delivery, DurableConsumer } from '../messaging/index.ts';
+import type { DurableSpec } from '../messaging/provision.ts';
+import type { Logger } from '../observability/index.ts';
+import { type Envelope, envelope } from '../wire/index.ts';
 import { InsertBatcher } from '../store/insert-batcher.ts';
 
 /**
@@ -9,18 +11,16 @@ import { InsertBatcher } from '../store/insert-batcher.ts';
  * correlation (and trace) as it.
  */
 export function answerEnvelope(cause: Envelope, id: string, type: string, data: Envelope['data']): Envelope {
-  return {
+  return envelope({
     id,
     type,
-    schemaVersion: 1,
-    occurredAt: new Date().toISOString(),
     sagaId: cause.sagaId,
     sagaType: cause.sagaType,
     correlationId: cause.correlationId,
     causationId: cause.id,
     traceparent: cause.traceparent,
     data,
-  };
+  });
 }
 
 /**
@@ -96,4 +96,94 @@ export class AnswerInbox<R extends { _id: string }> {
     await this.publish(seen);
     return null;
   }
+}
+
+/** What an answering host is, for its consumer's logs and its stop line. */
+export interface AnswerHostSpec<R extends { _id: string }> {
+  /** `service` (a participant) or `reactor`: the log field naming the host, and its stop line. */
+  role: 'service' | 'reactor';
+  /** The stop line's name for `answered`: `handled` (commands) or `reacted` (events). */
+  answeredAs: 'handled' | 'reacted';
+  name: string;
+  /** Its durable consumer (`participantDurable`, `reactorDurable`). */
+  durable: DurableSpec;
+  /** The inbox: one record per incoming message id. */
+  records: Collection<R>;
+  /** A record's answer to publish; null when the record answers nothing. */
+  answerOf: (record: R) => Envelope | null;
+  bus: Bus;
+  log: Logger;
+}
+
+/**
+ * The core a participant host and a reactor host share: a durable consumer whose deliveries each
+ * get one answer, recorded in the inbox (AnswerInbox) before it is published, the stats of
+ * that, and the stop line. A host adds what differs: which messages it takes and how it
+ * computes their answer (`onDelivery`, calling `answer`), what runs around start and stop.
+ */
+export abstract class AnswerHost<R extends { _id: string }> {
+  readonly consumer: DurableConsumer;
+  /** Deliveries that published an answer recorded before (a duplicate, a redelivery, a race). */
+  replayed = 0;
+  /** Deliveries whose answer this host computed, recorded first and published. */
+  protected answered = 0;
+  private readonly inbox: AnswerInbox<R>;
+
+  constructor(private readonly spec: AnswerHostSpec<R>) {
+    this.inbox = new AnswerInbox(spec.records, spec.answerOf, spec.bus);
+    this.consumer = new DurableConsumer(
+      spec.bus,
+      spec.durable,
+      (d) => this.onDelivery(d),
+      spec.log.child({ [spec.role]: spec.name }),
+    );
+  }
+
+  /** Round trips that wrote inbox records (`insert` commands), whatever the number of records in each. */
+  get recordWrites(): number {
+    return this.inbox.writes;
+  }
+
+  /** Takes one delivery: checks it, then `answer`s it (or returns to ack it unanswered). */
+  protected abstract onDelivery(d: Delivery): Promise<void>;
+
+  /**
+   * Records the answer `compute` gives to this delivery's message and publishes it, or, when the
+   * message was answered before, publishes that answer instead (see `AnswerInbox.record`).
+   * `recorded` runs only when this delivery's record is the one kept, before its publish.
+   */
+  protected async answer(d: Delivery, compute: () => Promise<R>, recorded?: () => void): Promise<void> {
+    const record = await this.inbox.record(d.envelope.id, d.attempt, compute);
+    if (!record) {
+      this.replayed++;
+      return;
+    }
+    recorded?.();
+    await this.inbox.publish(record);
+    this.answered++;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.start();
+  }
+
+  /** Stops the consumer (in-flight deliveries finish), runs `teardown`, logs the host's stats. */
+  async stop(): Promise<void> {
+    await this.consumer.stop();
+    await this.teardown();
+    const { role, answeredAs, name } = this.spec;
+    this.spec.log.info(
+      {
+        [role]: name,
+        [answeredAs]: this.answered,
+        replayed: this.replayed,
+        recordWrites: this.recordWrites,
+        ...this.consumer.stats,
+      },
+      `${role} stopped`,
+    );
+  }
+
+  /** What runs once the consumer stopped, before the stop line. */
+  protected async teardown(): Promise<void> {}
 }

@@ -1,10 +1,11 @@
 import type { Collection, Db } from 'mongodb';
 import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
-import { type Bus, type Delivery, DurableConsumer } from '../messaging/index.ts';
-import { type Envelope } from '../wire/index.ts';
+import type { Bus, Delivery, Topology } from '../messaging/index.ts';
+import type { DurableSpec } from '../messaging/provision.ts';
+import type { Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { AnswerInbox, answerEnvelope } from './answer-inbox.ts';
+import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
 import { type ScheduleDefinition, ScheduleRunner, type StartSagaOnce } from './schedule.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
@@ -105,6 +106,15 @@ export function defineReactor(def: ReactorDefinition): ReactorDefinition {
 export const reactorEventTypes = (def: ReactorDefinition): string[] =>
   typeof def.on === 'string' ? [def.on] : [...def.on];
 
+/** The durable a reactor reads its events through: its name, on `evt.<type>` of each type in `on`. */
+export function reactorDurable(def: ReactorDefinition, topo: Topology): DurableSpec {
+  return {
+    stream: topo.streams.evt,
+    durable: def.name,
+    filter: reactorEventTypes(def).map((t) => topo.evtSubject(t)),
+  };
+}
+
 export interface ReactionRecord {
   _id: string;
   /** null: the reactor had nothing to say to this event. */
@@ -141,12 +151,8 @@ export interface ReactorHostDeps {
  * per batch (InsertBatcher), each with its own answer from the unique key: inserted (this
  * reaction is published), duplicate (the stored one is), or failed (retried).
  */
-export class EventReactorHost {
-  readonly consumer: DurableConsumer;
-  reacted = 0;
-  replayed = 0;
+export class EventReactorHost extends AnswerHost<ReactionRecord> {
   readonly records: Collection<ReactionRecord>;
-  private readonly inbox: AnswerInbox<ReactionRecord>;
   private readonly on: ReadonlySet<string>;
   private readonly schedules: ScheduleRunner;
   private readonly setupCtx: ReactorSetupContext;
@@ -156,17 +162,20 @@ export class EventReactorHost {
     private readonly deps: ReactorHostDeps,
   ) {
     const { bus, db, log, config } = deps;
-    this.setupCtx = { db, log, config };
-    this.records = db.collection<ReactionRecord>(def.inbox ?? `${def.name}_reactions`);
-    this.inbox = new AnswerInbox(this.records, (r) => r.reaction, bus);
-    const types = reactorEventTypes(def);
-    this.on = new Set(types);
-    this.consumer = new DurableConsumer(
+    const records = db.collection<ReactionRecord>(def.inbox ?? `${def.name}_reactions`);
+    super({
+      role: 'reactor',
+      answeredAs: 'reacted',
+      name: def.name,
+      durable: reactorDurable(def, bus.topo),
+      records,
+      answerOf: (r) => r.reaction,
       bus,
-      { stream: bus.topo.streams.evt, durable: def.name, filter: types.map((t) => bus.topo.evtSubject(t)) },
-      (d) => this.onEvent(d),
-      log.child({ reactor: def.name }),
-    );
+      log,
+    });
+    this.records = records;
+    this.setupCtx = { db, log, config };
+    this.on = new Set(reactorEventTypes(def));
     this.schedules = new ScheduleRunner(def.name, def.schedules ?? [], {
       db,
       log: log.child({ reactor: def.name }),
@@ -175,63 +184,60 @@ export class EventReactorHost {
     });
   }
 
-  /** Round trips that wrote inbox records (`insert` commands), whatever the number of records in each. */
-  get recordWrites(): number {
-    return this.inbox.writes;
+  /** Events whose reaction this host computed, recorded first and published. */
+  get reacted(): number {
+    return this.answered;
   }
 
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.def.setup?.(this.setupCtx);
-    await this.consumer.start();
+    await super.start();
     await this.schedules.start();
   }
 
-  private async onEvent(d: Delivery): Promise<void> {
+  protected override async onDelivery(d: Delivery): Promise<void> {
     const env = d.envelope;
     // The filter should make this impossible; a stray type is not ours to answer.
     if (!this.on.has(env.type)) return;
     let reaction: Reaction | null = null;
-    const record = await this.inbox.record(env.id, d.attempt, async () => {
-      reaction = await this.def.react(env, {
-        ...this.setupCtx,
-        envelope: env,
-        attempt: d.attempt,
-        log: d.log,
-        startSaga: (type, input, opts) =>
-          this.deps.startSaga(type, input, { correlationId: env.correlationId, ...opts }),
-      });
-      const reactionEnv = reaction
-        ? answerEnvelope(
-            env,
-            `${env.id}:${this.def.idSuffix ?? 'reaction'}`,
-            `${this.def.source}.${reaction.type}`,
-            reaction.data,
-          )
-        : null;
-      return { ...reaction?.record, _id: env.id, reaction: reactionEnv, sagaId: env.sagaId, at: new Date() };
-    });
-    if (!record) {
-      this.replayed++;
-      return;
-    }
-    (reaction as Reaction | null)?.onRecorded?.();
-    this.reacted++;
-    await this.inbox.publish(record);
+    await this.answer(
+      d,
+      async () => {
+        reaction = await this.def.react(env, {
+          ...this.setupCtx,
+          envelope: env,
+          attempt: d.attempt,
+          log: d.log,
+          startSaga: (type, input, opts) =>
+            this.deps.startSaga(type, input, { correlationId: env.correlationId, ...opts }),
+        });
+        const reactionEnv = reaction
+          ? answerEnvelope(
+              env,
+              `${env.id}:${this.def.idSuffix ?? 'reaction'}`,
+              `${this.def.source}.${reaction.type}`,
+              reaction.data,
+            )
+          : null;
+        return {
+          ...reaction?.record,
+          _id: env.id,
+          reaction: reactionEnv,
+          sagaId: env.sagaId,
+          at: new Date(),
+        };
+      },
+      () => (reaction as Reaction | null)?.onRecorded?.(),
+    );
   }
 
-  async stop(): Promise<void> {
+  /** The schedules stop first, then the consumer; `teardown` runs last. */
+  override async stop(): Promise<void> {
     await this.schedules.stop();
-    await this.consumer.stop();
+    await super.stop();
+  }
+
+  protected override async teardown(): Promise<void> {
     await this.def.teardown?.();
-    this.deps.log.info(
-      {
-        reactor: this.def.name,
-        reacted: this.reacted,
-        replayed: this.replayed,
-        recordWrites: this.recordWrites,
-        ...this.consumer.stats,
-      },
-      'reactor stopped',
-    );
   }
 }

@@ -6,7 +6,7 @@ export {
   type ParticipantDefinition,
   type Reply,
 } from './participant.ts';
-export { ParticipantHost } from './participant-host.ts';
+export { participantDurable, ParticipantHost } from './participant-host.ts';
 export {
   defineReactor,
   EventReactorHost,
@@ -16,6 +16,7 @@ export {
   type ReactorDefinition,
   type ReactorHostDeps,
   type ReactorSetupContext,
+  reactorDurable,
   reactorEventTypes,
 } from './event-reactor.ts';
 export {

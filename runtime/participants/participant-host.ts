@@ -1,10 +1,16 @@
 import type { Db } from 'mongodb';
 import { ValidationError } from '../errors.ts';
-import { type Bus, type Delivery, DurableConsumer } from '../messaging/index.ts';
+import type { Bus, Delivery, Topology } from '../messaging/index.ts';
+import type { DurableSpec } from '../messaging/provision.ts';
 import { type Envelope, splitType } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { AnswerInbox, answerEnvelope } from './answer-inbox.ts';
+import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
 import type { ParticipantDefinition } from './participant.ts';
+
+/** The durable a participant reads its commands through: `svc-<name>` on `cmd.<name>.>`. */
+export function participantDurable(name: string, topo: Topology): DurableSpec {
+  return { stream: topo.streams.cmd, durable: `svc-${name}`, filter: topo.cmdFilter(name) };
+}
 
 interface Processed {
   _id: string;
@@ -57,25 +63,23 @@ interface Processed {
  * Duplicate: the stored one is read and published, as above. Failed, or unknown (the batch
  * failed as a whole): the command fails and is retried, its redelivery reads first.
  */
-export class ParticipantHost {
-  readonly consumer: DurableConsumer;
-  handled = 0;
-  replayed = 0;
-  private readonly inbox: AnswerInbox<Processed>;
-
+export class ParticipantHost extends AnswerHost<Processed> {
   constructor(
     private readonly def: ParticipantDefinition,
-    private readonly bus: Bus,
+    bus: Bus,
     private readonly db: Db,
-    private readonly log: Logger,
+    log: Logger,
   ) {
-    this.inbox = new AnswerInbox(db.collection<Processed>(`${def.name}_processed`), (p) => p.reply, bus);
-    this.consumer = new DurableConsumer(
+    super({
+      role: 'service',
+      answeredAs: 'handled',
+      name: def.name,
+      durable: participantDurable(def.name, bus.topo),
+      records: db.collection<Processed>(`${def.name}_processed`),
+      answerOf: (p) => p.reply,
       bus,
-      { stream: bus.topo.streams.cmd, durable: `svc-${def.name}`, filter: bus.topo.cmdFilter(def.name) },
-      (d) => this.onCommand(d),
-      log.child({ service: def.name }),
-    );
+      log,
+    });
   }
 
   /** The service's name (`<name>_processed`, `svc-<name>`). */
@@ -83,17 +87,17 @@ export class ParticipantHost {
     return this.def.name;
   }
 
-  /** Round trips that wrote inbox records (`insert` commands), whatever the number of records in each. */
-  get recordWrites(): number {
-    return this.inbox.writes;
+  /** Commands whose reply this host computed, recorded first and published. */
+  get handled(): number {
+    return this.answered;
   }
 
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.def.setup?.(this.db);
-    await this.consumer.start();
+    await super.start();
   }
 
-  private async onCommand(d: Delivery): Promise<void> {
+  protected override async onDelivery(d: Delivery): Promise<void> {
     const env = d.envelope;
     const { head: service, tail: name } = splitType(env.type);
     const handler = service === this.def.name ? this.def.commands[name] : undefined;
@@ -102,7 +106,7 @@ export class ParticipantHost {
         `service ${this.def.name} has no command "${env.type}"; known: ${Object.keys(this.def.commands).join(', ')}`,
       );
     }
-    const record = await this.inbox.record(env.id, d.attempt, async () => {
+    await this.answer(d, async () => {
       const reply = await handler.handle(env.data, {
         commandId: env.id,
         sagaId: env.sagaId,
@@ -113,25 +117,5 @@ export class ParticipantHost {
       const replyEnv = answerEnvelope(env, `${env.id}:reply`, `${this.def.name}.${reply.type}`, reply.data);
       return { _id: env.id, reply: replyEnv, at: new Date() };
     });
-    if (!record) {
-      this.replayed++;
-      return;
-    }
-    await this.inbox.publish(record);
-    this.handled++;
-  }
-
-  async stop(): Promise<void> {
-    await this.consumer.stop();
-    this.log.info(
-      {
-        service: this.def.name,
-        handled: this.handled,
-        replayed: this.replayed,
-        recordWrites: this.recordWrites,
-        ...this.consumer.stats,
-      },
-      'service stopped',
-    );
   }
 }

@@ -10,4 +10,12 @@ export {
   terminalStatuses,
 } from './saga-doc.ts';
 export { HistoryWriter } from './history-writer.ts';
-export { type Cleared, type DueSaga, nextWake, SagaStore, type Transition } from './saga-store.ts';
+export type { DueSaga } from './recovery-queries.ts';
+export type {
+  SagaBacklog,
+  SagaListFilter,
+  SagaListPage,
+  SagaListPosition,
+  SagaSummaryDoc,
+} from './saga-queries.ts';
+export { type Cleared, nextWake, SagaStore, type Transition } from './saga-store.ts';

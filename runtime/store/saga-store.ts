@@ -4,6 +4,17 @@ import { Batcher } from './batcher.ts';
 import { onlyDuplicates } from './duplicate-key.ts';
 import { InsertBatcher } from './insert-batcher.ts';
 import type { HistoryEntry, OutboxEntry, SagaDoc, SagaStatus, TimerEntry } from './saga-doc.ts';
+import * as recovery from './recovery-queries.ts';
+import type { DueSaga } from './recovery-queries.ts';
+import * as queries from './saga-queries.ts';
+import type {
+  SagaBacklog,
+  SagaListFilter,
+  SagaListPage,
+  SagaListPosition,
+  SagaSummaryDoc,
+} from './saga-queries.ts';
+import { withoutContext, withSnapshotContext } from './snapshot-context.ts';
 
 /** Outbox entries already published and history entries already copied: safe to remove. */
 export interface Cleared {
@@ -28,11 +39,14 @@ export interface Transition {
 }
 
 /**
- * The saga collection and its history. One atomic update per transition, filtered on
- * `{_id, rev}`: a stale writer matches nothing and retries. No multi-document
- * transactions, so it runs on a standalone mongod and on MongoDB-wire servers.
+ * The saga collection and its history, and their only owner: every read, write and index of
+ * `sagas` and `saga_history` is a method here (the inspector's and the metrics' reads are in
+ * saga-queries.ts). One atomic update per transition, filtered on `{_id, rev}`: a stale writer
+ * matches nothing and retries. No multi-document transactions, so it runs on a standalone mongod
+ * and on MongoDB-wire servers.
  */
 export class SagaStore {
+  /** The collections, for tests and tools that look at what is stored; the runtime uses the methods. */
   readonly sagas: Collection<SagaDoc>;
   readonly history: Collection<HistoryEntry>;
   /** Transitions of many sagas written together (group commit), see `applyCommits`. */
@@ -63,6 +77,8 @@ export class SagaStore {
     await this.sagas.createIndex({ outboxAt: 1 }, { sparse: true });
     await this.sagas.createIndex({ correlationId: 1 });
     await this.sagas.createIndex({ updatedAt: 1 });
+    // The list's sort, newest first (listSagas).
+    await this.sagas.createIndex(queries.listIndex);
     await this.history.createIndex({ sagaId: 1, rev: 1 }, { unique: true });
   }
 
@@ -214,72 +230,57 @@ export class SagaStore {
     }
   }
 
-  /**
-   * Every transition of a saga, oldest first: those copied to `saga_history` and those still on
-   * the saga's document on their way there (a copy lingers; see HistoryWriter). The document is
-   * read first: an entry missing from it by then was copied before it was removed.
-   */
-  async historyOf(id: string): Promise<HistoryEntry[]> {
-    const doc = await this.sagas.findOne({ _id: id }, { projection: { pendingHistory: 1 } });
-    const copied = await this.history
-      .find({ sagaId: id }, { projection: { _id: 0 } })
-      .sort({ rev: 1 })
-      .toArray();
-    const pending = Object.values(doc?.pendingHistory ?? {});
-    if (pending.length === 0) return copied;
-    const revs = new Set(copied.map((h) => h.rev));
-    return [...copied, ...pending.filter((h) => !revs.has(h.rev))].sort((a, b) => a.rev - b.rev);
+  /** Every transition of a saga, oldest first, copied or still on its document (see saga-queries.ts). */
+  historyOf(id: string): Promise<HistoryEntry[]> {
+    return queries.historyOf(this, id);
   }
 
-  /**
-   * Gives `outboxAt` to sagas written before it existed (an older jetsaga) that still hold
-   * outbox or history entries, so the sweep finds them. One unindexed query; run once per start.
-   */
-  async markUnsweptOutboxes(): Promise<number> {
-    const res = await this.sagas.updateMany(
-      {
-        outboxAt: { $exists: false },
-        $or: [{ outbox: { $ne: {} } }, { pendingHistory: { $exists: true, $ne: {} } }],
-      },
-      { $set: { outboxAt: new Date(0) } },
-    );
-    return res.modifiedCount;
+  /** Up to `limit` copied history entries of a saga after revision `afterRev`, in order. */
+  historyAfter(id: string, afterRev: number, limit: number): Promise<HistoryEntry[]> {
+    return queries.historyAfter(this, id, afterRev, limit);
   }
 
-  /**
-   * Sagas whose outbox or history entries were written before `olderThan` and are still there:
-   * left by a crash between the commit and the publish. An indexed range on `outboxAt`.
-   */
+  /** A page of summaries, newest first, from `after` on (a keyset: see saga-queries.ts). */
+  listSagas(
+    filter: SagaListFilter,
+    page: { limit: number; after?: SagaListPosition },
+  ): Promise<SagaListPage> {
+    return queries.listSagas(this, filter, page);
+  }
+
+  /** One saga's summary (no context, snapshot, outbox or timers), or null. */
+  summaryOf(id: string): Promise<SagaSummaryDoc | null> {
+    return queries.summaryOf(this, id);
+  }
+
+  /** Whether a saga exists, reading nothing else of it. */
+  sagaExists(id: string): Promise<boolean> {
+    return queries.sagaExists(this, id);
+  }
+
+  /** The outbox and timer backlogs for the metrics, each counted up to `cap`. */
+  countBacklog(at: { now: Date; outboxBefore: Date; cap: number }): Promise<SagaBacklog> {
+    return queries.countBacklog(this, at);
+  }
+
+  /** Gives `outboxAt` to sagas of an older jetsaga that still hold entries; once per start. */
+  markUnsweptOutboxes(): Promise<number> {
+    return recovery.markUnsweptOutboxes(this);
+  }
+
+  /** Sagas whose outbox or history entries were written before `olderThan` and are still there. */
   findStaleOutboxes(olderThan: Date, limit: number): Promise<Array<Pick<SagaDoc, '_id'>>> {
-    return this.sagas
-      .find({ outboxAt: { $lte: olderThan } }, { projection: { _id: 1 } })
-      .limit(limit)
-      .batchSize(limit)
-      .toArray();
+    return recovery.findStaleOutboxes(this, olderThan, limit);
   }
 
-  /**
-   * Up to `limit` due sagas, whole, for a scheduler that hands them to the sagas' actors: in
-   * index order, unsorted, so that a server stops reading at the limit.
-   */
-  async findDueDocs(now: Date, since: Date | undefined, limit: number): Promise<SagaDoc[]> {
-    // The whole page in one batch (mongod's default first batch is 101 documents).
-    const docs = await this.sagas.find(dueFilter(now, since)).limit(limit).batchSize(limit).toArray();
-    return docs.map((d) => withSnapshotContext(d));
+  /** Up to `limit` due sagas, whole, unsorted (a server stops reading at the limit). */
+  findDueDocs(now: Date, since: Date | undefined, limit: number): Promise<SagaDoc[]> {
+    return recovery.findDueDocs(this, now, since, limit);
   }
 
-  /**
-   * Sagas with a timer due by `now`, earliest first, streamed in batches: one indexed range
-   * query however large the backlog. `since` narrows it to timers that became due after a
-   * previous poll's watermark.
-   */
+  /** Sagas with a timer due by `now` (after `since`), earliest first, streamed in batches. */
   findDue(now: Date, since?: Date): AsyncIterable<DueSaga> {
-    return this.sagas
-      .find(dueFilter(now, since), {
-        projection: { _id: 1, timers: 1, type: 1, correlationId: 1, traceparent: 1, nextWakeAt: 1 },
-      })
-      .sort({ nextWakeAt: 1 })
-      .batchSize(1000);
+    return recovery.findDue(this, now, since);
   }
 }
 
@@ -294,11 +295,6 @@ interface CommitOp {
   update: UpdateFilter<SagaDoc>;
 }
 
-export type DueSaga = Pick<
-  SagaDoc,
-  '_id' | 'timers' | 'type' | 'correlationId' | 'traceparent' | 'nextWakeAt'
->;
-
 function clearedPaths(cleared: Cleared): Record<string, ''> {
   const unset: Record<string, ''> = {};
   for (const m of cleared.msgIds) unset[`outbox.${m}`] = '';
@@ -310,35 +306,4 @@ export function nextWake(timers: Record<string, TimerEntry>): Date | null {
   let min: Date | null = null;
   for (const t of Object.values(timers)) if (!min || t.dueAt < min) min = t.dueAt;
   return min;
-}
-
-/** Sagas with a timer due by `now` (and, with `since`, not due at `since` yet). */
-function dueFilter(now: Date, since?: Date): Filter<SagaDoc> {
-  return { nextWakeAt: since ? { $gt: since, $lte: now } : { $lte: now } };
-}
-
-/**
- * The persisted snapshot as stored: without its context, which the document holds already (it was a
- * third of a saga document, written again at every transition and read at every activation).
- */
-function withoutContext(snapshot: unknown): unknown {
-  if (snapshot === null || typeof snapshot !== 'object' || !('context' in snapshot)) return snapshot;
-  const { context: _context, ...rest } = snapshot as Record<string, unknown>;
-  return rest;
-}
-
-/**
- * A stored saga with its snapshot whole again: the context goes back into a snapshot stored without
- * one. Documents written before the context was left out still carry it and are returned as they are.
- */
-export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D): D;
-export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(doc: D | null): D | null;
-export function withSnapshotContext<D extends Pick<SagaDoc, 'snapshot' | 'context'>>(
-  doc: D | null,
-): D | null {
-  const snap = doc?.snapshot;
-  if (!doc || snap === null || typeof snap !== 'object' || 'context' in snap || !('value' in snap))
-    return doc;
-  doc.snapshot = { ...snap, context: doc.context };
-  return doc;
 }

@@ -1,5 +1,5 @@
 import type { Bus } from '../messaging/index.ts';
-import type { Envelope } from '../wire/index.ts';
+import { type Envelope, envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { DueSaga, SagaDoc, SagaStore } from '../store/index.ts';
 
@@ -80,9 +80,9 @@ export class TimerScheduler {
   /**
    * Fires every due timer not fired lately. A poll reads only sagas that became due
    * since the last one looked (an indexed range, minus a margin for a timer armed by a replica
-   * whose clock is behind, or committed while that poll ran); every
-   * `fullScanMs` it reads all due sagas again, which refires a timer whose event was lost
-   * once its duplicate window has passed.
+   * whose clock is behind, or committed while that poll ran); every half duplicate window (at
+   * most 30 s) it reads all due sagas again, which refires a timer whose event was lost once
+   * its duplicate window has passed.
    */
   async poll(now = new Date()): Promise<number> {
     const windowMs = this.bus.config.duplicateWindowMs;
@@ -97,9 +97,9 @@ export class TimerScheduler {
     const firing = new Firing(this, now, windowMs);
     if (this.local) {
       // Pages of whole documents. A page is stepped before the next is read: the sagas that moved
-      // have left the range, so the next page holds others. (One query for every due saga would
-      // make the server hold all of them, decoded, for the whole poll: a recovery of 100,000 sagas
-      // kept the MongoDB-wire server in garbage collection.)
+      // have left the range, so the next page holds others. One query for every due saga would
+      // make the server hold all of them, decoded, for the whole poll: after an outage that can be
+      // a large backlog, and a MongoDB-wire server spends the poll collecting garbage.
       const seen = new Set<string>();
       for (;;) {
         const page = await this.store.findDueDocs(now, since, this.pageSize);
@@ -194,18 +194,17 @@ class Firing {
           200,
         );
       if (this.scheduler.wasRecentlyFired(id)) continue;
-      const env: Envelope = {
+      const env = envelope({
         id,
         type: timerEventType,
-        schemaVersion: 1,
-        occurredAt: this.now.toISOString(),
+        occurredAt: this.now,
         sagaId: saga._id,
         sagaType: saga.type,
         correlationId: saga.correlationId,
         causationId: null,
         traceparent: saga.traceparent,
         data: { timerId: timer.id, dueAt: timer.dueAt.getTime() },
-      };
+      });
       const fired =
         local && first
           ? local(env).catch((err: unknown) => {

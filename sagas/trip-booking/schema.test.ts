@@ -1,10 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestNode, type TestNode, trip } from '../../test/harness.ts';
+import { describe, expect, it } from 'vitest';
+import { trip } from '../../test/harness.ts';
 import { maxTripPrice, maxTripTotal, TripInput } from './schema.ts';
 
 const fields = (input: unknown) =>
   TripInput.safeParse(input).error?.issues.map((i) => i.path.join('.')) ?? [];
 
+// The same limits at the API, over HTTP: test/integration/trip-booking.test.ts.
 describe('TripInput: money and quantities', () => {
   it('accepts an ordinary trip, cents included', () => {
     expect(TripInput.safeParse(trip()).success).toBe(true);
@@ -41,52 +42,5 @@ describe('TripInput: money and quantities', () => {
   it('keeps nights and days positive whole numbers', () => {
     expect(fields(trip({ hotel: { ...trip().hotel, nights: 1.5 } }))).toEqual(['hotel.nights']);
     expect(fields(trip({ car: { ...trip().car, days: 0 } }))).toEqual(['car.days']);
-  });
-});
-
-describe('POST /v1/saga-types/trip-booking/sagas: numbers at the API', () => {
-  let node: TestNode;
-  beforeAll(async () => {
-    node = await startTestNode({ roles: [{ kind: 'api' }] });
-  });
-  afterAll(async () => {
-    await node?.destroy();
-  });
-
-  interface Problem {
-    status: number;
-    errors: Array<{ field: string; message: string }>;
-  }
-  const problem = async (res: Response) => {
-    expect(res.status).toBe(400);
-    expect(res.headers.get('content-type')).toBe('application/problem+json');
-    return (await res.json()) as Problem;
-  };
-
-  it('answers 400 naming the field for prices of 1e308', async () => {
-    const body = trip({
-      flight: { ...trip().flight, price: 1e308 },
-      hotel: { ...trip().hotel, price: 1e308 },
-      car: { ...trip().car, price: 1e308 },
-    });
-    const p = await problem(await node.post('/v1/saga-types/trip-booking/sagas', body));
-    expect(p.errors.map((e) => e.field)).toEqual(['flight.price', 'hotel.price', 'car.price']);
-  });
-
-  it('answers 400 naming the field for a number JSON cannot hold (1e400), wherever it is', async () => {
-    const raw = JSON.stringify(trip({ note: { scores: [1, 'PLACEHOLDER'] } })).replace(
-      '"PLACEHOLDER"',
-      '1e400',
-    );
-    const p = await problem(await node.post('/v1/saga-types/trip-booking/sagas', raw));
-    expect(p.errors).toEqual([{ field: 'note.scores.1', message: expect.stringContaining('finite') }]);
-    const neg = JSON.stringify(trip()).replace('"price":120', '"price":-1e400');
-    const q = await problem(await node.post('/v1/saga-types/trip-booking/sagas', neg));
-    expect(q.errors.map((e) => e.field)).toEqual(['flight.price']);
-  });
-
-  it('still starts an ordinary trip (202)', async () => {
-    const res = await node.post('/v1/saga-types/trip-booking/sagas', trip());
-    expect(res.status).toBe(202);
   });
 });

@@ -1,29 +1,29 @@
 import { z } from 'zod';
-import { ValidationError } from 'jetsaga';
+import { defineSettings } from 'jetsaga';
 
 /**
- * The fraud agent's own settings, from the environment. The LLM reviewer is off unless
- * `JETSAGA_FRAUD_LLM_URL` is set. A bad value stops the role with the variable's name
- * and what it accepts.
+ * The fraud agent's own settings, in jetsaga's table (`jetsaga help` lists them): each from its
+ * JETSAGA_FRAUD_* variable or its flag (`--fraud-threshold`, ...). The LLM reviewer is off
+ * unless `JETSAGA_FRAUD_LLM_URL` is set. A bad value stops the role with the flag and variable
+ * at fault and what they accept.
  */
-
-const options = {
+export const fraudSettings = defineSettings({
   threshold: {
     env: 'JETSAGA_FRAUD_THRESHOLD',
     schema: z.coerce.number().min(0).max(1).optional(),
-    help: "flag at or above this score (default: the model's own threshold)",
+    help: "flag at or above this score; none: the model's own threshold",
   },
   modelPath: {
     env: 'JETSAGA_FRAUD_MODEL_PATH',
     schema: z.string().min(1).optional(),
-    help: 'model artifact to load (default: the shipped services/fraud-agent/model/fraud-model.json)',
+    help: 'model artifact to load; none: the shipped services/fraud-agent/model/fraud-model.json',
   },
   llmUrl: {
     env: 'JETSAGA_FRAUD_LLM_URL',
     schema: z
       .url({ protocol: /^https?$/, error: 'an http(s) URL such as http://127.0.0.1:11434/v1' })
       .optional(),
-    help: 'OpenAI-compatible base URL (…/v1); POSTs <url>/chat/completions. Unset: no LLM review',
+    help: 'OpenAI-compatible base URL (…/v1); POSTs <url>/chat/completions; none: no LLM review',
   },
   llmModel: {
     env: 'JETSAGA_FRAUD_LLM_MODEL',
@@ -33,7 +33,8 @@ const options = {
   llmKey: {
     env: 'JETSAGA_FRAUD_LLM_KEY',
     schema: z.string().min(1).optional(),
-    help: 'bearer token for the endpoint (optional)',
+    help: 'bearer token for the endpoint',
+    secret: true,
   },
   llmTimeoutMs: {
     env: 'JETSAGA_FRAUD_LLM_TIMEOUT_MS',
@@ -53,31 +54,18 @@ const options = {
       .default([0.2, 0.7]),
     help: 'scores in [low, high) are borderline and go to the reviewer',
   },
-} as const;
+});
 
-type Options = typeof options;
-export type FraudConfig = { [K in keyof Options]: z.output<Options[K]['schema']> };
+export type FraudConfig = ReturnType<typeof fraudSettings.load>;
 
+/**
+ * The settings from `env` and the flags in `argv` (by default the process's environment and
+ * command line), `overrides` winning.
+ */
 export function loadFraudConfig(
   env: Record<string, string | undefined> = process.env,
   overrides: Partial<FraudConfig> = {},
+  argv: readonly string[] = env === process.env ? process.argv.slice(2) : [],
 ): FraudConfig {
-  const out: Record<string, unknown> = {};
-  for (const [key, opt] of Object.entries(options)) {
-    const raw = env[opt.env];
-    const parsed = (opt.schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
-    if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => i.message).join('; ');
-      throw new ValidationError(`${opt.env}=${JSON.stringify(raw)} is invalid: ${why} (${opt.help})`, [
-        { field: opt.env, message: why },
-      ]);
-    }
-    out[key] = parsed.data;
-  }
-  return { ...(out as FraudConfig), ...overrides };
+  return { ...fraudSettings.load(env, argv), ...overrides };
 }
-
-export const fraudConfigHelp = (): string =>
-  Object.values(options)
-    .map((o) => `  ${o.env.padEnd(30)} ${o.help}`)
-    .join('\n');

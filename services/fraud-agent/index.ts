@@ -4,16 +4,16 @@ import { fraudAgentReactor } from './agent.ts';
 import { LlmReviewer } from './llm-reviewer.ts';
 import { defaultModelPath, loadArtifact, Scorer } from './scorer.ts';
 
-export { type FraudConfig, fraudConfigHelp, loadFraudConfig } from './config.ts';
+export { type FraudConfig, fraudSettings, loadFraudConfig } from './config.ts';
 export { factsOf, fraudAgentReactor, PaymentAuthorizedData, type Verdict } from './agent.ts';
 export { fraudMetrics } from './metrics.ts';
 export { loadArtifact, Scorer } from './scorer.ts';
 export { VelocityStore } from './velocity-store.ts';
 
 /**
- * The `fraud-agent` reactor: at start, settings from the environment (JETSAGA_FRAUD_*;
- * `overrides` win, for tests), the shipped model and the optional LLM reviewer; then a
- * verdict for every `payment.authorized`.
+ * The `fraud-agent` reactor: at start, its settings from the environment and the command line
+ * (JETSAGA_FRAUD_* and their flags, see `fraudSettings`; `overrides` win, for tests), the
+ * shipped model and the optional LLM reviewer; then a verdict for every `payment.authorized`.
  */
 export function fraudAgent(overrides: Partial<FraudConfig> = {}): ReactorDefinition {
   let agent: ReactorDefinition | undefined;

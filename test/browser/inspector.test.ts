@@ -39,6 +39,11 @@ describe.skipIf(!executablePath)('inspector UI', () => {
   async function openPage(path: string): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     page.on('pageerror', (err) => errors.push(err.message));
+    // A module the page imports but the server does not serve fails the page quietly: say which.
+    page.on('response', (res) => {
+      if (new URL(res.url()).pathname.startsWith('/ui/') && res.status() >= 400)
+        errors.push(`${res.status()} ${res.url()}`);
+    });
     await page.goto(`${node.api!.url}${path}`);
     return page;
   }

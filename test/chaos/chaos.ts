@@ -20,10 +20,10 @@ import { resolveInfra } from '../../runtime/dev/index.ts';
 import { type DeadLetter, DeadLetterSchema, topology } from '../../runtime/messaging/index.ts';
 import { type Envelope } from '../../runtime/wire/index.ts';
 import type { SagaDoc } from '../../runtime/store/index.ts';
+import { Cluster, orderParticipants, roleArgs } from '../cluster.ts';
 import { appForTests } from '../dist.ts';
 import { checkOrderInvariants, checkSagaHistory, seededStock } from '../invariants.ts';
 import { planOrders, prng } from '../scale/orders.ts';
-import { killAllChildren, RoleProcess } from '../scale/role-process.ts';
 
 export interface Args {
   sagas: number;
@@ -87,14 +87,10 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     `chaos: seed ${args.seed}, ${args.sagas} sagas, ${args.kills} kills; ${infra.describe()}; logs in ${logDir}`,
   );
 
-  const dist = appForTests;
-  const victims = [
-    new RoleProcess('orchestrator', ['orchestrator'], env, logDir),
-    ...['inventory', 'payment', 'shipping'].map((s) => new RoleProcess(s, ['service', s], env, logDir)),
-    ...Object.keys(dist.reactors).map((r) => new RoleProcess(r, [r], env, logDir)),
-  ];
-  const api = new RoleProcess('api', ['api'], env, logDir);
-  const all = [...victims, api];
+  // Every role the order saga needs, each its own process; any of them but the API may be killed.
+  const cluster = new Cluster({ env, logDir, roles: roleArgs(appForTests, 'roles', orderParticipants) });
+  const api = cluster.roles.api!;
+  const victims = cluster.list().filter((r) => r !== api);
   const mongo = new MongoClient(infra.mongoUrl);
   const nc = await connect({ servers: infra.natsUrl, maxReconnectAttempts: -1, reconnectTimeWait: 200 });
   const topo = topology(ns);
@@ -102,7 +98,7 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
   let restarts = 0;
   const injected = new Set<string>();
   try {
-    await Promise.all(all.map((r) => r.start()));
+    await cluster.start();
     await mongo.connect();
     const db = mongo.db(dbName);
 
@@ -206,7 +202,7 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     }
     // Poison for an unknown saga is retried before it is dead-lettered: give it its bounded time.
     await waitForDeadLetters(nc, topo, injected, 60_000);
-    await Promise.all(all.map((r) => r.stop(15_000)));
+    await cluster.stop(15_000);
 
     // --- the verdict, from the stores and the streams only
     const report = await checkOrderInvariants(db, { initialStock: seededStock });
@@ -249,9 +245,7 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
       ? 0
       : 1;
   } finally {
-    await Promise.all(all.map((r) => r.stop(5_000).catch(() => undefined)));
-    await Promise.all(all.map((r) => r.close()));
-    killAllChildren();
+    await cluster.stop(5_000);
     await nc.close().catch(() => undefined);
     await mongo.close().catch(() => undefined);
     await infra.stop();
@@ -364,8 +358,8 @@ async function waitForDeadLetters(
   }
 }
 
+// Run by itself: every role and server it started dies with it (killOnExit), whatever way it exits.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  process.on('exit', killAllChildren);
   let code = 1;
   try {
     code = await runChaos(parseArgs(process.argv.slice(2)));

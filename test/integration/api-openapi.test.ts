@@ -1,32 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { operationScopes, requiredScope } from '../../runtime/http/auth.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, useTestNode, waitUntil } from '../harness.ts';
 import { readSse, SpecValidator } from './api-support.ts';
 
 /** Every route is documented, and what the API really answers matches the document. */
 describe('OpenAPI document', () => {
-  let node: TestNode;
+  const node = useTestNode({ config: { maxDeliver: 2, retryBaseMs: 20, retryMaxMs: 40 } });
   let spec: SpecValidator;
   const json = { 'content-type': 'application/json' };
 
   beforeAll(async () => {
-    node = await startTestNode({ config: { maxDeliver: 2, retryBaseMs: 20, retryMaxMs: 40 } });
-    const res = await node.fetch('/openapi.json');
+    const res = await node().fetch('/openapi.json');
     expect(res.status).toBe(200);
     spec = new SpecValidator((await res.json()) as ConstructorParameters<typeof SpecValidator>[0]);
-  });
-  afterAll(async () => {
-    await node?.destroy();
   });
 
   it('is OpenAPI 3.1 and documents every route the app serves', async () => {
     expect(spec.doc).toMatchObject({ openapi: '3.1.0', info: { title: 'jetsaga API' } });
     const { createApp } = await import('../../runtime/http/index.ts');
     const app = createApp({
-      store: node.store,
-      bus: node.bus,
+      store: node().store,
+      bus: node().bus,
       registry: (await import('../dist.ts')).appForTests.registry,
-      log: node.log,
+      log: node().log,
       auth: { mode: 'off' },
       probes: { nats: async () => true, mongo: async () => true },
     });
@@ -123,7 +119,7 @@ describe('OpenAPI document', () => {
   });
 
   it('the answers of every route validate against the document', async () => {
-    const base = node.api!.url;
+    const base = node().api!.url;
     const call = (method: string, path: string, init: RequestInit = {}) =>
       spec.call(base, method, path, init);
 
@@ -182,7 +178,7 @@ describe('OpenAPI document', () => {
     });
     expect(conflict.res.status).toBe(422);
 
-    await node.waitForTerminal(sagaId);
+    await node().waitForTerminal(sagaId);
     expect((await call('GET', `/v1/sagas/${sagaId}`)).res.status).toBe(200);
     expect((await call('GET', `/v1/sagas/${sagaId}/history`)).res.status).toBe(200);
     expect((await call('GET', '/v1/sagas?limit=2&status=completed,compensated')).res.status).toBe(200);
@@ -216,19 +212,23 @@ describe('OpenAPI document', () => {
     for (const e of events) spec.validateSchema(spec.component(shapes[e.event]!), e.data, `SSE ${e.event}`);
 
     // Dead letters: list, replay, delete, and their problems.
-    await node.bus.js.publish(`${node.bus.topo.namespace}.cmd.inventory.reserve`, 'not json', {
+    await node().bus.js.publish(`${node().bus.topo.namespace}.cmd.inventory.reserve`, 'not json', {
       msgID: 'spec-poison-1',
     });
-    await node.bus.js.publish(`${node.bus.topo.namespace}.cmd.inventory.reserve`, 'not json', {
+    await node().bus.js.publish(`${node().bus.topo.namespace}.cmd.inventory.reserve`, 'not json', {
       msgID: 'spec-poison-2',
     });
-    let letters: Array<{ id: string }> = [];
-    for (let i = 0; i < 200 && letters.length < 2; i++) {
-      letters = (
-        (await call('GET', '/v1/dlq?consumer=svc-inventory')).body as { items: Array<{ id: string }> }
-      ).items;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const letters = await waitUntil(
+      async () => {
+        const { items } = (await call('GET', '/v1/dlq?consumer=svc-inventory')).body as {
+          items: Array<{ id: string }>;
+        };
+        return items.length >= 2 ? items : null;
+      },
+      'two dead letters of svc-inventory',
+      10_000,
+      50,
+    );
     expect(letters.length).toBe(2);
     expect((await call('GET', '/v1/dlq?limit=1')).res.status).toBe(200);
     expect((await call('GET', '/v1/dlq?consumer=has spaces')).res.status).toBe(400);

@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defineParticipant, type ParticipantDefinition } from '../../runtime/participants/index.ts';
 import { appForTests } from '../dist.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, useTestNode, waitUntil } from '../harness.ts';
 import { readSse } from './api-support.ts';
 
 /** Shipping that never answers for country ZZ, so a saga can be held mid-flight and watched live. */
@@ -30,19 +30,13 @@ interface Summary {
 }
 
 describe('saga API', () => {
-  let node: TestNode;
-  beforeAll(async () => {
-    node = await startTestNode({
-      dist: { ...appForTests, participants: { ...appForTests.participants, shipping: holdingShipping } },
-      config: { ackWaitMs: 60_000, shutdownTimeoutMs: 500, ssePollMs: 50 },
-    });
-  });
-  afterAll(async () => {
-    await node?.destroy();
+  const node = useTestNode({
+    dist: { ...appForTests, participants: { ...appForTests.participants, shipping: holdingShipping } },
+    config: { ackWaitMs: 60_000, shutdownTimeoutMs: 500, ssePollMs: 50 },
   });
 
   const start = async (body: unknown, headers: Record<string, string> = {}) => {
-    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', body, headers);
+    const res = await node().post('/v1/saga-types/order-fulfillment/sagas', body, headers);
     return { res, body: (await res.json()) as { sagaId: string } & Record<string, unknown> };
   };
 
@@ -67,53 +61,55 @@ describe('saga API', () => {
     // The key is per saga type and per key: another key is another saga.
     const other = await start(order(), { 'Idempotency-Key': 'order-78' });
     expect(other.body.sagaId).not.toBe(first.body.sagaId);
-    expect(await node.store.sagas.countDocuments({ _id: first.body.sagaId })).toBe(1);
+    expect(await node().store.sagas.countDocuments({ _id: first.body.sagaId })).toBe(1);
     // The same key with a different body is refused, not silently answered with the first saga.
     const changed = await start(order({ customerId: 'cust-2' }), { 'Idempotency-Key': 'order-77' });
     expect(changed.res.status).toBe(422);
     expect(changed.res.headers.get('content-type')).toBe('application/problem+json');
     expect((await start(order(), { 'Idempotency-Key': 'has spaces' })).res.status).toBe(400);
     // An empty key is a mistake, not "no key": a 400 naming the header, and no saga.
-    const before = await node.store.sagas.countDocuments({});
+    const before = await node().store.sagas.countDocuments({});
     const empty = await start(order(), { 'Idempotency-Key': '' });
     expect(empty.res.status).toBe(400);
     expect(empty.body).toMatchObject({ errors: [{ field: 'Idempotency-Key' }] });
-    expect(await node.store.sagas.countDocuments({})).toBe(before);
-    await node.waitForTerminal(first.body.sagaId);
+    expect(await node().store.sagas.countDocuments({})).toBe(before);
+    await node().waitForTerminal(first.body.sagaId);
   });
 
   it('the deprecated POST /v1/sagas/{type} still starts, says so, and shares the Idempotency-Key space', async () => {
     const first = await start(order(), { 'Idempotency-Key': 'alias-1' });
     expect(first.res.status).toBe(202);
-    const old = await node.post('/v1/sagas/order-fulfillment', order(), { 'Idempotency-Key': 'alias-1' });
+    const old = await node().post('/v1/sagas/order-fulfillment', order(), { 'Idempotency-Key': 'alias-1' });
     expect(old.status).toBe(200);
     expect(((await old.json()) as { sagaId: string }).sagaId).toBe(first.body.sagaId);
     expect(old.headers.get('deprecation')).toMatch(/^@\d+$/);
     expect(old.headers.get('link')).toBe('</v1/saga-types/order-fulfillment/sagas>; rel="successor-version"');
-    const fresh = await node.post('/v1/sagas/order-fulfillment', order());
+    const fresh = await node().post('/v1/sagas/order-fulfillment', order());
     expect(fresh.status).toBe(202);
-    await node.waitForTerminal(((await fresh.json()) as { sagaId: string }).sagaId);
-    await node.waitForTerminal(first.body.sagaId);
+    await node().waitForTerminal(((await fresh.json()) as { sagaId: string }).sagaId);
+    await node().waitForTerminal(first.body.sagaId);
   });
 
   it('SSE delivers every transition live, in order, once, then ends', async () => {
     const { body } = await start(held());
-    const url = `${node.api!.url}/v1/sagas/${body.sagaId}/events`;
+    const url = `${node().api!.url}/v1/sagas/${body.sagaId}/events`;
+    const arrived: Array<{ rev: number; to: string }> = [];
     const cancelled = (async () => {
-      await node.waitFor(body.sagaId, (d) => d.state === 'creatingShipment');
-      // Let the stream see the saga parked there before it moves on.
-      await new Promise((r) => setTimeout(r, 300));
-      const res = await node.post(`/v1/sagas/${body.sagaId}/cancel`, { reason: 'watching it live' });
+      // Once the stream has shown the saga parked at the shipment (it stays there until cancelled).
+      await waitUntil(
+        () => arrived.some((t) => t.to === 'creatingShipment'),
+        'the stream to show the saga at creatingShipment',
+      );
+      const res = await node().post(`/v1/sagas/${body.sagaId}/cancel`, { reason: 'watching it live' });
       expect(res.status).toBe(202);
-      return Date.now();
+      return arrived.length;
     })();
-    const arrivals: Array<{ rev: number; at: number }> = [];
     const { res, events } = await readSse(url, {}, (e) => {
-      if (e.event === 'transition') arrivals.push({ rev: Number(e.id), at: Date.now() });
+      if (e.event === 'transition') arrived.push(e.data as { rev: number; to: string });
       return e.event === 'end';
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const cancelAt = await cancelled;
+    const arrivedBeforeCancel = await cancelled;
     const transitions = events
       .filter((e) => e.event === 'transition')
       .map((e) => e.data as { rev: number; to: string });
@@ -121,8 +117,8 @@ describe('saga API', () => {
     expect(revs).toEqual(revs.map((_, i) => i + 1));
     expect(events.map((e) => e.id).filter(Boolean)).toEqual(revs.map(String));
     // The compensation after the cancel arrived on the open stream, not in a replay.
-    expect(arrivals.filter((a) => a.at >= cancelAt).length).toBeGreaterThanOrEqual(2);
-    const history = (await (await node.fetch(`/v1/sagas/${body.sagaId}/history`)).json()) as unknown[];
+    expect(arrived.length - arrivedBeforeCancel).toBeGreaterThanOrEqual(2);
+    const history = (await (await node().fetch(`/v1/sagas/${body.sagaId}/history`)).json()) as unknown[];
     expect(transitions).toEqual(history);
     const end = events.at(-1)!;
     expect(end).toMatchObject({ event: 'end', data: { sagaId: body.sagaId, status: 'cancelled' } });
@@ -146,13 +142,15 @@ describe('saga API', () => {
       Array.from({ length: 23 }, (_, i) => start(order(), { 'X-Correlation-Id': `page-${i % 3}` })),
     );
     expect(created.every((c) => c.res.status === 202)).toBe(true);
-    const all = await node.store.sagas.find({}, { projection: { _id: 1 } }).toArray();
+    const all = await node()
+      .store.sagas.find({}, { projection: { _id: 1 } })
+      .toArray();
     const seen: Summary[] = [];
     let cursor: string | null = null;
     let pages = 0;
     do {
       const query: string = `/v1/sagas?limit=4${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = (await (await node.fetch(query)).json()) as {
+      const page = (await (await node().fetch(query)).json()) as {
         items: Summary[];
         nextCursor: string | null;
         links: { next: string | null };
@@ -170,24 +168,24 @@ describe('saga API', () => {
     expect(keys).toEqual([...keys].sort().reverse());
 
     // Filters combine with pagination.
-    const byCorrelation = (await (await node.fetch('/v1/sagas?correlationId=page-1&limit=500')).json()) as {
+    const byCorrelation = (await (await node().fetch('/v1/sagas?correlationId=page-1&limit=500')).json()) as {
       items: Summary[];
     };
     expect(byCorrelation.items).toHaveLength(created.filter((_, i) => i % 3 === 1).length);
     const oldest = seen.at(-1)!.createdAt;
     const newest = seen[0]!.createdAt;
     const inRange = (await (
-      await node.fetch(`/v1/sagas?createdAfter=${oldest}&createdBefore=${newest}&limit=500`)
+      await node().fetch(`/v1/sagas?createdAfter=${oldest}&createdBefore=${newest}&limit=500`)
     ).json()) as { items: Summary[] };
     expect(inRange.items.length).toBe(
       seen.filter((s) => s.createdAt >= oldest && s.createdAt < newest).length,
     );
-    const bad = await node.fetch('/v1/sagas?cursor=not-a-cursor');
+    const bad = await node().fetch('/v1/sagas?cursor=not-a-cursor');
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors: Array<{ field: string }> }).errors[0]!.field).toBe('cursor');
-    for (const c of created) await node.waitForTerminal(c.body.sagaId);
+    for (const c of created) await node().waitForTerminal(c.body.sagaId);
     const completed = (await (
-      await node.fetch('/v1/sagas?status=completed&type=order-fulfillment&limit=500')
+      await node().fetch('/v1/sagas?status=completed&type=order-fulfillment&limit=500')
     ).json()) as { items: Summary[] };
     expect(completed.items.length).toBeGreaterThanOrEqual(23);
     expect(completed.items.every((s) => s.status === 'completed')).toBe(true);
@@ -196,10 +194,10 @@ describe('saga API', () => {
   it('one trace id follows a saga from the HTTP request through every command and event', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const { body } = await start(order(), { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
-    await node.waitForTerminal(body.sagaId);
-    const jsm = await jetstreamManager(node.bus.nc);
+    await node().waitForTerminal(body.sagaId);
+    const jsm = await jetstreamManager(node().bus.nc);
     const seen: Array<{ stream: string; type: string; traceparent: string | undefined }> = [];
-    for (const stream of [node.bus.topo.streams.cmd, node.bus.topo.streams.evt]) {
+    for (const stream of [node().bus.topo.streams.cmd, node().bus.topo.streams.evt]) {
       const info = await jsm.streams.info(stream);
       for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
         const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
@@ -219,7 +217,7 @@ describe('saga API', () => {
 
   it('metrics move as sagas run', async () => {
     const scrape = async () => {
-      const text = await (await node.fetch('/metrics')).text();
+      const text = await (await node().fetch('/metrics')).text();
       return (name: string) => {
         const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(name));
         return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
@@ -228,8 +226,8 @@ describe('saga API', () => {
     const before = await scrape();
     const a = await start(order());
     const b = await start(order({ payment: { token: 'tok_declined' } }));
-    await node.waitForTerminal(a.body.sagaId);
-    await node.waitForTerminal(b.body.sagaId);
+    await node().waitForTerminal(a.body.sagaId);
+    await node().waitForTerminal(b.body.sagaId);
     const after = await scrape();
     const delta = (name: string) => after(name) - before(name);
     expect(delta('jetsaga_sagas_started_total{type="order-fulfillment"}')).toBe(2);
@@ -243,7 +241,7 @@ describe('saga API', () => {
     ).toBeGreaterThan(0);
     // Both sagas ended: their actors left memory as soon as their last step was cleared.
     expect(delta('jetsaga_actors_passivated_total')).toBeGreaterThanOrEqual(2);
-    const text = await (await node.fetch('/metrics')).text();
+    const text = await (await node().fetch('/metrics')).text();
     for (const name of [
       'jetsaga_consumer_pending_messages{',
       'jetsaga_consumer_ack_pending_messages{',

@@ -1,28 +1,22 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeadLetterSchema } from '../../runtime/messaging/index.ts';
 import { type Envelope } from '../../runtime/wire/index.ts';
-import { startTestNode, type TestNode } from '../harness.ts';
+import { useTestNode, waitUntil } from '../harness.ts';
 
 /** Invalid input is never dropped silently and never crashes a process: it is dead-lettered with a reason. */
 describe('dead letters', () => {
-  let node: TestNode;
-  beforeAll(async () => {
-    node = await startTestNode({ config: { maxDeliver: 3, retryBaseMs: 20, retryMaxMs: 50 } });
-  });
-  afterAll(async () => {
-    await node?.destroy();
-  });
+  const node = useTestNode({ config: { maxDeliver: 3, retryBaseMs: 20, retryMaxMs: 50 } });
 
   async function deadLetters(min: number) {
-    const jsm = await jetstreamManager(node.bus.nc);
-    const stream = node.bus.topo.streams.dlq;
-    const until = Date.now() + 15_000;
-    for (;;) {
-      const info = await jsm.streams.info(stream);
-      if (info.state.messages >= min || Date.now() > until) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const jsm = await jetstreamManager(node().bus.nc);
+    const stream = node().bus.topo.streams.dlq;
+    await waitUntil(
+      async () => (await jsm.streams.info(stream)).state.messages >= min,
+      `${min} dead letters`,
+      15_000,
+      50,
+    );
     const out = [];
     const info = await jsm.streams.info(stream);
     for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
@@ -46,17 +40,17 @@ describe('dead letters', () => {
   });
 
   it('keeps malformed payloads, bad command data and events for unknown sagas, each with its reason', async () => {
-    const ns = node.bus.topo.namespace;
-    await node.bus.js.publish(`${ns}.cmd.inventory.reserve`, 'not json at all', { msgID: 'poison-1' });
-    await node.bus.js.publish(`${ns}.cmd.inventory.reserve`, JSON.stringify({ id: 'x', type: 'Nope' }), {
+    const ns = node().bus.topo.namespace;
+    await node().bus.js.publish(`${ns}.cmd.inventory.reserve`, 'not json at all', { msgID: 'poison-1' });
+    await node().bus.js.publish(`${ns}.cmd.inventory.reserve`, JSON.stringify({ id: 'x', type: 'Nope' }), {
       msgID: 'poison-2',
     });
-    await node.bus.publish(
+    await node().bus.publish(
       'cmd.inventory.reserve',
       envelope({ id: 'bad-data', data: { orderId: 'o', items: [] } }),
       'poison-3',
     );
-    await node.bus.publish(
+    await node().bus.publish(
       'evt.inventory.reserved',
       envelope({ id: 'orphan', type: 'inventory.reserved' }),
       'poison-4',

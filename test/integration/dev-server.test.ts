@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scenarios } from '../../demo/scenarios.ts';
+import { waitUntil } from '../harness.ts';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -67,15 +68,8 @@ class DevProcess {
 }
 
 /** Polls until `f` gives a value; an error thrown by `f` ends the wait at once. */
-async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await f();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = <T>(what: string, f: () => Promise<T | undefined>, ms = 120_000): Promise<T> =>
+  waitUntil(f, what, ms, 100) as Promise<T>;
 
 function alive(pid: number): boolean {
   try {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeLlm } from '../../services/fraud-agent/fake-llm.ts';
 import { fraudAgent } from '../../services/fraud-agent/index.ts';
 import { appForTests } from '../dist.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, useTestNode } from '../harness.ts';
 import { fullHistory } from './fraud-support.ts';
 
 /**
@@ -12,33 +12,28 @@ import { fullHistory } from './fraud-support.ts';
  */
 describe('fraud agent with an LLM reviewer', () => {
   const llm = new FakeLlm();
-  let node: TestNode;
-  beforeAll(async () => {
-    await llm.start();
-    node = await startTestNode({
-      dist: {
-        ...appForTests,
-        reactors: {
-          'fraud-agent': fraudAgent({
-            llmUrl: llm.url,
-            llmModel: 'reviewer-1',
-            llmBand: [0, 1],
-            llmTimeoutMs: 1_500,
-          }),
-        },
+  beforeAll(() => llm.start());
+  afterAll(() => llm.stop());
+  // Its options once the endpoint listens: the agent is given its URL.
+  const node = useTestNode(() => ({
+    dist: {
+      ...appForTests,
+      reactors: {
+        'fraud-agent': fraudAgent({
+          llmUrl: llm.url,
+          llmModel: 'reviewer-1',
+          llmBand: [0, 1],
+          llmTimeoutMs: 1_500,
+        }),
       },
-    });
-  });
-  afterAll(async () => {
-    await node?.destroy();
-    await llm.stop();
-  });
+    },
+  }));
 
   async function run(orderId: string) {
-    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId }));
+    const res = await node().post('/v1/saga-types/order-fulfillment/sagas', order({ orderId }));
     const { sagaId } = (await res.json()) as { sagaId: string };
-    const doc = await node.waitForTerminal(sagaId);
-    const verdict = (await fullHistory(node, sagaId, doc.rev)).find((h) =>
+    const doc = await node().waitForTerminal(sagaId);
+    const verdict = (await fullHistory(node(), sagaId, doc.rev)).find((h) =>
       h.event.type.startsWith('fraud.'),
     )!;
     return { doc, verdict: verdict.event.data as { reviewer: string; reasons: string[] } };

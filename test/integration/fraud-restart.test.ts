@@ -1,9 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../runtime/wire/index.ts';
 import type { Role } from '../../runtime/node.ts';
 import { appForTests } from '../dist.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, startTestNode, type TestNode, useTestNode, waitUntil } from '../harness.ts';
 import { fullHistory } from './fraud-support.ts';
 
 const agent: Role = { kind: 'reactor', name: 'fraud-agent' };
@@ -14,32 +14,28 @@ const agent: Role = { kind: 'reactor', name: 'fraud-agent' };
  * verdict: one record, one message on the stream, one verdict event in its saga.
  */
 describe('fraud agent stopped and restarted mid-run', () => {
-  let node: TestNode;
+  const node = useTestNode({
+    roles: [
+      { kind: 'orchestrator' },
+      ...Object.keys(appForTests.participants).map((name): Role => ({ kind: 'service', name })),
+      { kind: 'api' },
+    ],
+    config: { ackWaitMs: 3_000 },
+  });
   let agentNode: TestNode | undefined;
   const startAgent = () =>
     startTestNode({
       roles: [agent],
-      config: { namespace: node.config.namespace, mongoDb: node.config.mongoDb, ackWaitMs: 3_000 },
+      config: { namespace: node().config.namespace, mongoDb: node().config.mongoDb, ackWaitMs: 3_000 },
     });
-  beforeAll(async () => {
-    node = await startTestNode({
-      roles: [
-        { kind: 'orchestrator' },
-        ...Object.keys(appForTests.participants).map((name): Role => ({ kind: 'service', name })),
-        { kind: 'api' },
-      ],
-      config: { ackWaitMs: 3_000 },
-    });
-  });
   afterAll(async () => {
     await agentNode?.stop();
-    await node?.destroy();
   });
-  const db = () => node.mongo.db(node.config.mongoDb);
+  const db = () => node().mongo.db(node().config.mongoDb);
   const verdicts = () => db().collection('fraud_verdicts');
 
   async function start(i: number): Promise<string> {
-    const res = await node.post(
+    const res = await node().post(
       '/v1/saga-types/order-fulfillment/sagas',
       order({ orderId: `fr-rs-${i}`, customerId: `cust-rs-${i % 4}` }),
     );
@@ -49,8 +45,8 @@ describe('fraud agent stopped and restarted mid-run', () => {
 
   /** Every fraud verdict message in the event stream, by the authorization it answers. */
   async function verdictMessages(): Promise<Map<string, number>> {
-    const jsm = await jetstreamManager(node.bus.nc);
-    const stream = node.bus.topo.streams.evt;
+    const jsm = await jetstreamManager(node().bus.nc);
+    const stream = node().bus.topo.streams.evt;
     const info = await jsm.streams.info(stream);
     const byCause = new Map<string, number>();
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
@@ -62,13 +58,7 @@ describe('fraud agent stopped and restarted mid-run', () => {
     return byCause;
   }
 
-  async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await pred())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  const until = (what: string, pred: () => Promise<boolean>) => waitUntil(pred, what);
 
   it('each payment gets exactly one verdict', async () => {
     agentNode = await startAgent();
@@ -79,7 +69,7 @@ describe('fraud agent stopped and restarted mid-run', () => {
 
     // Payments keep coming while no agent runs: their sagas wait in screening.
     const second = await Promise.all(Array.from({ length: 8 }, (_, i) => start(8 + i)));
-    for (const sagaId of second) await node.waitFor(sagaId, (d) => d.state === 'screeningPayment');
+    for (const sagaId of second) await node().waitFor(sagaId, (d) => d.state === 'screeningPayment');
     const whileDown = await verdicts().countDocuments({});
     expect(whileDown).toBeLessThan(16);
 
@@ -87,7 +77,7 @@ describe('fraud agent stopped and restarted mid-run', () => {
     const all = [...first, ...second];
     const revs = new Map<string, number>();
     for (const sagaId of all) {
-      const doc = await node.waitForTerminal(sagaId);
+      const doc = await node().waitForTerminal(sagaId);
       expect(doc.status).toBe('completed');
       revs.set(sagaId, doc.rev);
     }
@@ -95,7 +85,7 @@ describe('fraud agent stopped and restarted mid-run', () => {
     expect(await verdicts().countDocuments({})).toBe(16);
     const messages = await verdictMessages();
     for (const sagaId of all) {
-      const history = await fullHistory(node, sagaId, revs.get(sagaId)!);
+      const history = await fullHistory(node(), sagaId, revs.get(sagaId)!);
       const authorized = history.filter((h) => h.event.type === 'payment.authorized');
       const verdictEvents = history.filter((h) => h.event.type.startsWith('fraud.'));
       expect(authorized).toHaveLength(1);
@@ -109,8 +99,8 @@ describe('fraud agent stopped and restarted mid-run', () => {
   it('a redelivered authorization republishes the recorded verdict, not a new one', async () => {
     agentNode ??= await startAgent();
     const sagaId = await start(100);
-    const done = await node.waitForTerminal(sagaId);
-    const history = await fullHistory(node, sagaId, done.rev);
+    const done = await node().waitForTerminal(sagaId);
+    const history = await fullHistory(node(), sagaId, done.rev);
     const authorized = history.find((h) => h.event.type === 'payment.authorized')!;
     const recorded = await verdicts().findOne({ _id: authorized.event.id } as never);
     expect(recorded).not.toBeNull();
@@ -127,10 +117,10 @@ describe('fraud agent stopped and restarted mid-run', () => {
       causationId: null,
       data: authorized.event.data as Record<string, unknown>,
     };
-    await node.bus.publish('evt.payment.authorized', env, `${authorized.event.id}:again`);
-    const jsm = await jetstreamManager(node.bus.nc);
+    await node().bus.publish('evt.payment.authorized', env, `${authorized.event.id}:again`);
+    const jsm = await jetstreamManager(node().bus.nc);
     await until('the agent to take the redelivery', async () => {
-      const c = await jsm.consumers.info(node.bus.topo.streams.evt, 'fraud-agent');
+      const c = await jsm.consumers.info(node().bus.topo.streams.evt, 'fraud-agent');
       return c.num_pending === 0 && c.num_ack_pending === 0;
     });
     expect(
@@ -140,7 +130,7 @@ describe('fraud agent stopped and restarted mid-run', () => {
     ).toEqual([recorded]);
     expect((await verdictMessages()).get(authorized.event.id)).toBe(1);
     expect(
-      (await node.store.historyOf(sagaId)).filter((h) => h.event.type.startsWith('fraud.')),
+      (await node().store.historyOf(sagaId)).filter((h) => h.event.type.startsWith('fraud.')),
     ).toHaveLength(1);
   });
 });

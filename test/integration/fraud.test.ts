@@ -1,29 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { register } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FraudOutcome } from '../../sagas/order-fulfillment/index.ts';
 import { payments } from '../../services/payment/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, useTestNode } from '../harness.ts';
 import { fullHistory } from './fraud-support.ts';
 
 /** The fraud agent in the running system: real NATS, a real MongoDB-wire server, every role. */
 describe('fraud agent end to end', () => {
-  let node: TestNode;
-  beforeAll(async () => {
-    node = await startTestNode();
-  });
-  afterAll(async () => {
-    await node?.destroy();
-  });
-  const db = () => node.mongo.db(node.config.mongoDb);
+  const node = useTestNode();
+  const db = () => node().mongo.db(node().config.mongoDb);
 
   async function run(body: unknown) {
-    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', body);
+    const res = await node().post('/v1/saga-types/order-fulfillment/sagas', body);
     expect(res.status).toBe(202);
     const { sagaId } = (await res.json()) as { sagaId: string };
-    const doc = await node.waitForTerminal(sagaId);
-    const history = await fullHistory(node, sagaId, doc.rev);
+    const doc = await node().waitForTerminal(sagaId);
+    const history = await fullHistory(node(), sagaId, doc.rev);
     return { sagaId, doc, history, fraud: (doc.context as { fraud: FraudOutcome | null }).fraud };
   }
 
@@ -116,7 +110,7 @@ describe('fraud agent end to end', () => {
     }
 
     // The inspector shows the verdict and its reasons.
-    const view = (await (await node.fetch(`/v1/sagas/${last.sagaId}`)).json()) as {
+    const view = (await (await node().fetch(`/v1/sagas/${last.sagaId}`)).json()) as {
       reason: string;
       context: { fraud: { reasons: string[] } };
     };

@@ -1,8 +1,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeadLetterSchema } from '../../runtime/messaging/index.ts';
 import { prng } from '../scale/orders.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, useTestNode } from '../harness.ts';
 
 /**
  * Random and mutated input at every HTTP endpoint and every subject: no process crashes,
@@ -64,13 +64,7 @@ function mutate(value: unknown): unknown {
 const rawBodies = ['', '{', 'null', '[]', '"str"', '{"a":', '\u0000\u0001', '{"customerId": 1e999}', 'true'];
 
 describe('fuzz', () => {
-  let node: TestNode;
-  beforeAll(async () => {
-    node = await startTestNode({ config: { maxDeliver: 2, retryBaseMs: 10, retryMaxMs: 20 } });
-  });
-  afterAll(async () => {
-    await node?.destroy();
-  });
+  const node = useTestNode({ config: { maxDeliver: 2, retryBaseMs: 10, retryMaxMs: 20 } });
 
   it('every HTTP endpoint answers bad input with 4xx problem+json, never 5xx', async () => {
     const statuses = new Map<number, number>();
@@ -86,21 +80,21 @@ describe('fuzz', () => {
       const body =
         rand() < 0.3 ? pick(rawBodies) : JSON.stringify(rand() < 0.5 ? randomValue() : mutate(order()));
       await check(
-        await node.post(`/v1/saga-types/${encodeURIComponent(type)}/sagas`, body),
+        await node().post(`/v1/saga-types/${encodeURIComponent(type)}/sagas`, body),
         `POST ${type} ${body.slice(0, 80)}`,
       );
     }
     for (let i = 0; i < 40; i++) {
       const id = encodeURIComponent(pick(['nope', '', '..', "'; drop", 'x'.repeat(500), '$gt']));
-      await check(await node.fetch(`/v1/sagas/${id}`), `GET ${id}`);
-      await check(await node.post(`/v1/sagas/${id}/cancel`, pick(rawBodies)), `cancel ${id}`);
+      await check(await node().fetch(`/v1/sagas/${id}`), `GET ${id}`);
+      await check(await node().post(`/v1/sagas/${id}/cancel`, pick(rawBodies)), `cancel ${id}`);
       const q = new URLSearchParams({
         [pick(['status', 'type', 'limit', 'cursor', 'x'])]: String(randomValue()),
       });
-      await check(await node.fetch(`/v1/sagas?${q}`), `list ${q}`);
+      await check(await node().fetch(`/v1/sagas?${q}`), `list ${q}`);
     }
     expect(statuses.get(202) ?? 0).toBeLessThan(150);
-    expect((await node.fetch('/readyz')).status).toBe(200);
+    expect((await node().fetch('/readyz')).status).toBe(200);
   });
 
   it('random and mutated messages on every subject land in the DLQ with a reason; the node keeps working', async () => {
@@ -138,7 +132,7 @@ describe('fuzz', () => {
       causationId: null,
       data: { orderId: 'o-1', items: [{ sku: 'SKU-1', qty: 1 }] },
     };
-    const ns = node.bus.topo.namespace;
+    const ns = node().bus.topo.namespace;
     let sent = 0;
     for (const subject of subjects) {
       for (let i = 0; i < 4; i++) {
@@ -150,27 +144,27 @@ describe('fuzz', () => {
                   ? randomValue()
                   : { ...(mutate(valid) as object), id: `fuzz-${sent}`, sagaId: `fuzz-saga-${sent}` },
               );
-        await node.bus.js.publish(`${ns}.${subject}`, payload, { msgID: `fuzz-msg-${sent++}` });
+        await node().bus.js.publish(`${ns}.${subject}`, payload, { msgID: `fuzz-msg-${sent++}` });
       }
     }
     // Every message is either handled or dead-lettered; none is dropped silently.
-    const jsm = await jetstreamManager(node.bus.nc);
+    const jsm = await jetstreamManager(node().bus.nc);
     await expect
-      .poll(async () => (await jsm.streams.info(node.bus.topo.streams.dlq)).state.messages, {
+      .poll(async () => (await jsm.streams.info(node().bus.topo.streams.dlq)).state.messages, {
         timeout: 30_000,
         interval: 200,
       })
       .toBeGreaterThan(sent / 2);
-    const info = await jsm.streams.info(node.bus.topo.streams.dlq);
+    const info = await jsm.streams.info(node().bus.topo.streams.dlq);
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
       const letter = DeadLetterSchema.parse(
-        (await jsm.streams.getMessage(node.bus.topo.streams.dlq, { seq }))!.json(),
+        (await jsm.streams.getMessage(node().bus.topo.streams.dlq, { seq }))!.json(),
       );
       expect(letter.reason).toMatch(/^(validation|exhausted|terminal|not-found|conflict)$/);
       expect(letter.error.length).toBeGreaterThan(0);
     }
-    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order());
+    const res = await node().post('/v1/saga-types/order-fulfillment/sagas', order());
     const { sagaId } = (await res.json()) as { sagaId: string };
-    expect((await node.waitForTerminal(sagaId)).status).toBe('completed');
+    expect((await node().waitForTerminal(sagaId)).status).toBe('completed');
   });
 });

@@ -25,9 +25,9 @@ import {
   type RolePermissions,
 } from '../../runtime/permissions.ts';
 import { allRoles, provisionApp, type RunningNode, startNode } from '../../runtime/node.ts';
-import { nodeMetricsSource } from '../../runtime/observability/index.ts';
+import { nodeMetricsSource } from '../../runtime/node-metrics.ts';
 import { appForTests } from '../dist.ts';
-import { dropTestDatabase, order, testEnvelope } from '../harness.ts';
+import { dropTestDatabase, order, testEnvelope, waitUntil } from '../harness.ts';
 
 interface LogLine {
   level: number;
@@ -141,13 +141,16 @@ describe('NATS permissions per role', () => {
     });
     expect(res.status).toBe(202);
     const { sagaId } = (await res.json()) as { sagaId: string };
-    const until = Date.now() + 30_000;
     let doc = await api.store.load(sagaId);
-    while (doc?.status !== 'completed' && Date.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-      doc = await api.store.load(sagaId);
-    }
-    expect(doc?.status, `saga ${sagaId}: ${doc?.status} in ${doc?.state}`).toBe('completed');
+    await waitUntil(
+      async () => {
+        doc = await api.store.load(sagaId);
+        return doc?.status === 'completed';
+      },
+      () => `saga ${sagaId} to complete: ${doc?.status} in ${doc?.state}`,
+      30_000,
+      50,
+    );
     // The fraud agent's verdict was part of it.
     expect((await api.mongo.db(mongoDb).collection('fraud_verdicts').countDocuments({ sagaId })) > 0).toBe(
       true,

@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
-import { order, startTestNode, type TestNode } from '../harness.ts';
+import { order, useTestNode } from '../harness.ts';
 
 /** Real NATS JetStream + a real MongoDB-wire server, every role in one process. */
 describe('order-fulfillment end to end', () => {
-  let node: TestNode;
-  beforeAll(async () => {
-    node = await startTestNode();
-  });
-  afterAll(async () => {
-    await node?.destroy();
-  });
-  const db = () => node.mongo.db(node.config.mongoDb);
+  const node = useTestNode();
+  const db = () => node().mongo.db(node().config.mongoDb);
 
   async function start(body: unknown): Promise<string> {
-    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', body);
+    const res = await node().post('/v1/saga-types/order-fulfillment/sagas', body);
     expect(res.status).toBe(202);
     const json = (await res.json()) as { sagaId: string; links: { self: string } };
     expect(res.headers.get('location')).toBe(`/v1/sagas/${json.sagaId}`);
@@ -29,7 +23,7 @@ describe('order-fulfillment end to end', () => {
     const sagaId = await start(
       order({ orderId: 'ord-ok-1', items: [{ sku: 'SKU-2', qty: 3, unitPrice: 10 }] }),
     );
-    const doc = await node.waitForTerminal(sagaId);
+    const doc = await node().waitForTerminal(sagaId);
     expect(doc.status).toBe('completed');
     expect(doc.state).toBe('completed');
 
@@ -45,7 +39,7 @@ describe('order-fulfillment end to end', () => {
     expect(await reservations(db()).countDocuments({ _id: 'ord-ok-1', status: 'committed' })).toBe(1);
     // One command handled per step: nothing ran twice.
     expect(await db().collection('inventory_processed').countDocuments({})).toBeGreaterThanOrEqual(1);
-    const history = await node.store.historyOf(sagaId);
+    const history = await node().store.historyOf(sagaId);
     expect(history.flatMap((h) => h.commands.map((c) => c.type))).toEqual([
       'inventory.reserve',
       'payment.authorize',
@@ -66,7 +60,7 @@ describe('order-fulfillment end to end', () => {
         payment: { token: 'tok_declined' },
       }),
     );
-    const doc = await node.waitForTerminal(sagaId);
+    const doc = await node().waitForTerminal(sagaId);
     expect(doc.status).toBe('compensated');
     expect(doc.reason).toBe('payment-declined: card-declined');
 
@@ -76,7 +70,7 @@ describe('order-fulfillment end to end', () => {
     expect(await shipments(db()).countDocuments({ _id: 'ord-declined' })).toBe(0);
     expect((await payments(db()).findOne({ _id: 'ord-declined' }))?.status).toBe('declined');
 
-    const res = await node.fetch(`/v1/sagas/${sagaId}`);
+    const res = await node().fetch(`/v1/sagas/${sagaId}`);
     expect(res.status).toBe(200);
     const view = (await res.json()) as {
       status: string;
@@ -100,7 +94,7 @@ describe('order-fulfillment end to end', () => {
     const sagaId = await start(
       order({ orderId: 'ord-oos', items: [{ sku: 'SKU-OUT', qty: 1, unitPrice: 5 }] }),
     );
-    const doc = await node.waitForTerminal(sagaId);
+    const doc = await node().waitForTerminal(sagaId);
     expect(doc.status).toBe('compensated');
     expect(doc.reason).toBe('out-of-stock');
     expect(await payments(db()).countDocuments({ _id: 'ord-oos' })).toBe(0);
@@ -112,16 +106,16 @@ describe('order-fulfillment end to end', () => {
     const b = await start(
       order({ orderId: 'ord-aq', shippingAddress: { ...order().shippingAddress, country: 'AQ' } }),
     );
-    expect((await node.waitForTerminal(a)).status).toBe('compensated');
-    expect((await node.waitForTerminal(b)).status).toBe('compensated');
+    expect((await node().waitForTerminal(a)).status).toBe('compensated');
+    expect((await node().waitForTerminal(b)).status).toBe('compensated');
     expect((await payments(db()).findOne({ _id: 'ord-capture' }))?.status).toBe('voided');
     expect((await payments(db()).findOne({ _id: 'ord-aq' }))?.status).toBe('refunded');
     expect(await shipments(db()).countDocuments({ _id: 'ord-aq' })).toBe(0);
   });
 
   it('invalid input gets 400 problem+json naming the field, and starts nothing', async () => {
-    const count = await node.store.sagas.countDocuments({});
-    const res = await node.post(
+    const count = await node().store.sagas.countDocuments({});
+    const res = await node().post(
       '/v1/saga-types/order-fulfillment/sagas',
       order({ items: [{ sku: 'SKU-1', qty: 0, unitPrice: 1 }] }),
     );
@@ -129,22 +123,22 @@ describe('order-fulfillment end to end', () => {
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     const problem = (await res.json()) as { errors: Array<{ field: string }> };
     expect(problem.errors.map((e) => e.field)).toContain('items.0.qty');
-    expect(await node.store.sagas.countDocuments({})).toBe(count);
+    expect(await node().store.sagas.countDocuments({})).toBe(count);
   });
 
   it('malformed JSON is 400 and an unknown saga type is 404, both problem+json', async () => {
-    const bad = await node.post('/v1/saga-types/order-fulfillment/sagas', '{"customerId": ');
+    const bad = await node().post('/v1/saga-types/order-fulfillment/sagas', '{"customerId": ');
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
-    const unknown = await node.post('/v1/sagas/no-such-saga', order());
+    const unknown = await node().post('/v1/sagas/no-such-saga', order());
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toContain('application/problem+json');
     expect(((await unknown.json()) as { detail: string }).detail).toContain('order-fulfillment');
   });
 
   it('health and readiness', async () => {
-    expect((await node.fetch('/healthz')).status).toBe(200);
-    const ready = await node.fetch('/readyz');
+    expect((await node().fetch('/healthz')).status).toBe(200);
+    const ready = await node().fetch('/readyz');
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ checks: { nats: 'ok', mongo: 'ok' } });
   });

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
-import { order, outboxSettled, startTestNode, type TestNode } from '../harness.ts';
+import { order, outboxSettled, startTestNode, useTestNode } from '../harness.ts';
 
 /**
  * A transition's write also removes what the previous one published; a saga that stops moving
@@ -8,22 +8,16 @@ import { order, outboxSettled, startTestNode, type TestNode } from '../harness.t
  * write of its own, and leaves the outbox sweep's index. Real NATS and MongoDB-wire server.
  */
 describe('outbox clearing', () => {
-  let node: TestNode;
-  beforeAll(async () => {
-    node = await startTestNode();
-  });
-  afterAll(async () => {
-    await node?.destroy();
-  });
-  const db = () => node.mongo.db(node.config.mongoDb);
+  const node = useTestNode();
+  const db = () => node().mongo.db(node().config.mongoDb);
 
   const isClean = (d: SagaDoc) => outboxSettled(d) && (d.outboxAt === undefined || d.outboxAt === null);
 
   it('an ended saga has nothing left in its outbox, its history is whole, and the sweep finds nothing', async () => {
-    const res = await node.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'oc-done-1' }));
+    const res = await node().post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'oc-done-1' }));
     const { sagaId } = (await res.json()) as { sagaId: string };
-    const ended = await node.waitForTerminal(sagaId);
-    const clean = await node.waitFor(sagaId, isClean, 5_000);
+    const ended = await node().waitForTerminal(sagaId);
+    const clean = await node().waitFor(sagaId, isClean, 5_000);
     expect(clean.rev).toBe(ended.rev);
     const history = await db()
       .collection<HistoryEntry>('saga_history')
@@ -31,7 +25,7 @@ describe('outbox clearing', () => {
       .sort({ rev: 1 })
       .toArray();
     expect(history.map((h) => h.rev)).toEqual(Array.from({ length: ended.rev }, (_, i) => i + 1));
-    expect(await node.store.findStaleOutboxes(new Date(), 10)).toEqual([]);
+    expect(await node().store.findStaleOutboxes(new Date(), 10)).toEqual([]);
   });
 
   it('an outbox written by an older jetsaga (no outboxAt) is found, published and cleared', async () => {
@@ -51,7 +45,7 @@ describe('outbox clearing', () => {
       data: {},
     };
     const input = order({ orderId: 'oc-legacy-1' });
-    await node.store.sagas.insertOne({
+    await node().store.sagas.insertOne({
       _id: sagaId,
       type: 'order-fulfillment',
       version: 1,
@@ -70,13 +64,13 @@ describe('outbox clearing', () => {
       createdAt: now,
       updatedAt: now,
     });
-    expect(await node.store.findStaleOutboxes(new Date(), 10)).toEqual([]);
+    expect(await node().store.findStaleOutboxes(new Date(), 10)).toEqual([]);
     // What an orchestrator does at start: mark, then sweep.
-    expect(await node.store.markUnsweptOutboxes()).toBe(1);
-    await node.orchestrator!.sweepOutboxes(new Date());
-    const ended = await node.waitForTerminal(sagaId);
+    expect(await node().store.markUnsweptOutboxes()).toBe(1);
+    await node().orchestrator!.sweepOutboxes(new Date());
+    const ended = await node().waitForTerminal(sagaId);
     expect(ended.status).toBe('completed');
-    await node.waitFor(sagaId, isClean, 5_000);
+    await node().waitFor(sagaId, isClean, 5_000);
   });
 
   it('a saga waiting on a participant that is not running is cleared without a next transition', async () => {

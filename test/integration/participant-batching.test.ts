@@ -10,7 +10,7 @@ import {
 } from '../../runtime/participants/index.ts';
 import { InsertBatcher } from '../../runtime/store/insert-batcher.ts';
 import { inventory, reservations, stock } from '../../services/inventory/index.ts';
-import { startTestNode, type TestNode, testEnvelope, watchEvents } from '../harness.ts';
+import { testEnvelope, useTestNode, waitUntil, watchEvents } from '../harness.ts';
 
 /**
  * Inbox records in batches: many commands handled at once share `insertMany` round trips, and
@@ -20,7 +20,7 @@ import { startTestNode, type TestNode, testEnvelope, watchEvents } from '../harn
  * subjects, where every publish shows, even those the event stream drops as duplicates.
  */
 describe('participant inbox in batches', () => {
-  let node: TestNode;
+  const node = useTestNode({ roles: [] });
   let client: MongoClient;
   let watched: Awaited<ReturnType<typeof watchEvents>>;
   let host: ParticipantHost;
@@ -42,50 +42,49 @@ describe('participant inbox in batches', () => {
   };
 
   beforeAll(async () => {
-    node = await startTestNode({ roles: [] });
-    client = new MongoClient(node.config.mongoUrl, { monitorCommands: true });
+    const { bus, config, log } = node();
+    client = new MongoClient(config.mongoUrl, { monitorCommands: true });
     client.on('commandStarted', (e: CommandStartedEvent) => {
       if (e.commandName !== 'insert') return;
       const docs = (e.command as { documents?: unknown[] }).documents;
       inserts.push({ collection: String(e.command.insert), records: docs?.length ?? -1 });
     });
-    const db = client.db(node.config.mongoDb);
-    host = new ParticipantHost(inventory, node.bus, db, node.log);
+    const db = client.db(config.mongoDb);
+    host = new ParticipantHost(inventory, bus, db, log);
     reactorHost = new EventReactorHost(reactor, {
-      bus: node.bus,
+      bus,
       db,
-      log: node.log,
-      config: node.config,
+      log,
+      config,
       startSaga: () => Promise.reject(new Error('this reactor starts no saga')),
     });
     await host.start();
     await reactorHost.start();
-    watched = await watchEvents(node);
+    watched = await watchEvents(node());
   });
   afterAll(async () => {
     watched?.stop();
     await host?.stop();
     await reactorHost?.stop();
     await client?.close();
-    await node?.destroy();
   });
-  const db = (): Db => client.db(node.config.mongoDb);
+  const db = (): Db => client.db(node().config.mongoDb);
 
   const envelope = (type: string, id: string, data: Record<string, unknown>): Envelope =>
     testEnvelope(type, id, `saga-${id}`, data);
 
   /** Every reply to `causes` so far, by cause, once each has `want(cause)` of them. */
   async function repliesTo(causes: string[], want: (id: string) => number): Promise<Map<string, Envelope[]>> {
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const by = new Map<string, Envelope[]>(causes.map((id) => [id, []]));
-      for (const r of replies()) if (r.causationId) by.get(r.causationId)?.push(r);
-      const missing = causes.filter((id) => by.get(id)!.length < want(id));
-      if (missing.length === 0) return by;
-      if (Date.now() > until)
-        throw new Error(`no reply yet to ${missing.length} of them, e.g. ${missing[0]}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    let missing: string[] = [];
+    return waitUntil(
+      () => {
+        const by = new Map<string, Envelope[]>(causes.map((id) => [id, []]));
+        for (const r of replies()) if (r.causationId) by.get(r.causationId)?.push(r);
+        missing = causes.filter((id) => by.get(id)!.length < want(id));
+        return missing.length === 0 ? by : null;
+      },
+      () => `a reply to each of them; none yet to ${missing.length}, e.g. ${missing[0]}`,
+    );
   }
 
   /**
@@ -95,8 +94,8 @@ describe('participant inbox in batches', () => {
   async function sendWithCopies(kind: 'cmd' | 'evt', messages: Envelope[], copy: (i: number) => boolean) {
     const copies = messages.filter((_, i) => copy(i));
     await Promise.all([
-      ...messages.map((m) => node.bus.publish(`${kind}.${m.type}`, m, `${m.id}:m1`)),
-      ...copies.map((m) => node.bus.publish(`${kind}.${m.type}`, m, `${m.id}:m2`)),
+      ...messages.map((m) => node().bus.publish(`${kind}.${m.type}`, m, `${m.id}:m1`)),
+      ...copies.map((m) => node().bus.publish(`${kind}.${m.type}`, m, `${m.id}:m2`)),
     ]);
     const ids = messages.map((m) => m.id);
     const copied = new Set(copies.map((m) => m.id));

@@ -6,7 +6,7 @@ import type { Role } from '../../runtime/node.ts';
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
-import { startTestNode, type TestNode, testEnvelope, watchEvents } from '../harness.ts';
+import { testEnvelope, useTestNode, waitUntil, watchEvents } from '../harness.ts';
 
 const services = ['payment', 'shipping', 'inventory'];
 
@@ -21,21 +21,19 @@ const services = ['payment', 'shipping', 'inventory'];
  * every publish shows, even those the event stream drops as duplicates.
  */
 describe('participant inbox: a command delivered twice has one effect and one reply', () => {
-  let node: TestNode;
+  const node = useTestNode({
+    roles: services.map((name): Role => ({ kind: 'service', name })),
+  });
   let watched: Awaited<ReturnType<typeof watchEvents>>;
   const replies = () => watched.events;
   beforeAll(async () => {
-    node = await startTestNode({
-      roles: services.map((name): Role => ({ kind: 'service', name })),
-    });
-    watched = await watchEvents(node);
+    watched = await watchEvents(node());
   });
   afterAll(async () => {
     watched?.stop();
-    await node?.destroy();
   });
-  const db = () => node.mongo.db(node.config.mongoDb);
-  const host = (name: string) => node.services.find((s) => s.name === name)!;
+  const db = () => node().mongo.db(node().config.mongoDb);
+  const host = (name: string) => node().services.find((s) => s.name === name)!;
   const run = randomBytes(3).toString('hex');
 
   /** A command envelope as a saga would send it; the same object is sent for every copy. */
@@ -46,13 +44,9 @@ describe('participant inbox: a command delivered twice has one effect and one re
 
   /** Sends `cmd` under message id `msgId` and waits for the `n`th reply to it; returns every reply so far. */
   async function deliver(cmd: Envelope, msgId: string, n: number): Promise<Envelope[]> {
-    await node.bus.publish(`cmd.${cmd.type}`, cmd, msgId);
+    await node().bus.publish(`cmd.${cmd.type}`, cmd, msgId);
     const mine = () => replies().filter((r) => r.causationId === cmd.id);
-    const until = Date.now() + 20_000;
-    while (mine().length < n) {
-      if (Date.now() > until) throw new Error(`no reply #${n} to ${cmd.type} ${cmd.id}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(() => mine().length >= n, `reply #${n} to ${cmd.type} ${cmd.id}`, 20_000, 20);
     return mine();
   }
 
@@ -82,8 +76,8 @@ describe('participant inbox: a command delivered twice has one effect and one re
 
   /** The stream stored one reply per command: the second publish was deduplicated by its id. */
   async function storedReplies(cmd: Envelope): Promise<number> {
-    const jsm = await jetstreamManager(node.bus.nc);
-    const stream = node.bus.topo.streams.evt;
+    const jsm = await jetstreamManager(node().bus.nc);
+    const stream = node().bus.topo.streams.evt;
     const info = await jsm.streams.info(stream);
     let n = 0;
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {

@@ -9,7 +9,7 @@ import {
   type ReactorDefinition,
 } from '../../runtime/participants/index.ts';
 import { clockService, reminderV1 } from '../fixtures/reminder.ts';
-import { startTestNode, type TestNode, testEnvelope, watchEvents } from '../harness.ts';
+import { testEnvelope, useTestNode, waitUntil, watchEvents } from '../harness.ts';
 
 /**
  * The reactor API as a user meets it: a reactor on two event types that starts a saga once per
@@ -34,33 +34,30 @@ const starter = defineReactor({
 });
 
 describe('event reactors', () => {
-  let node: TestNode;
+  const node = useTestNode({
+    dist: defineApp({ sagas: [reminderV1], participants: [clockService()], reactors: [starter] }),
+    roles: [{ kind: 'reactor', name: 'starter' }, { kind: 'orchestrator' }],
+  });
   let watched: Awaited<ReturnType<typeof watchEvents>>;
 
   beforeAll(async () => {
-    const app = defineApp({ sagas: [reminderV1], participants: [clockService()], reactors: [starter] });
-    node = await startTestNode({
-      dist: app,
-      roles: [{ kind: 'reactor', name: 'starter' }, { kind: 'orchestrator' }],
-    });
-    watched = await watchEvents(node);
+    watched = await watchEvents(node());
   });
   afterAll(async () => {
     watched?.stop();
-    await node?.destroy();
   });
 
-  const publish = (env: Envelope, msgId = env.id) => node.bus.publish(`evt.${env.type}`, env, msgId);
-  const records = () => node.mongo.db(node.config.mongoDb).collection<ReactionRecord>('starter_reactions');
+  const publish = (env: Envelope, msgId = env.id) => node().bus.publish(`evt.${env.type}`, env, msgId);
+  const records = () =>
+    node().mongo.db(node().config.mongoDb).collection<ReactionRecord>('starter_reactions');
 
+  /** `probe` until it finds something (anything but undefined). */
   async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    const found = await waitUntil(async () => {
       const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
+      return value === undefined ? null : { value };
+    }, what);
+    return found.value;
   }
 
   it('starts one saga per idempotency key, however often and from however many events it is asked', async () => {
@@ -79,11 +76,11 @@ describe('event reactors', () => {
     // reaction recorded first, so at most one recorded reaction says it created the saga.
     const byCause = new Map(reactions.map((r) => [r.causationId, r.data.created]));
     expect([...byCause.values()].filter((created) => created === true).length).toBeLessThanOrEqual(1);
-    const doc = await node.waitFor(sagaId, (d) => d.state !== null);
+    const doc = await node().waitFor(sagaId, (d) => d.state !== null);
     expect(doc.type).toBe('reminder');
     // The saga joins the correlation of the event that started it.
     expect(['outside-1', 'outside-2']).toContain(doc.correlationId);
-    expect(await node.store.sagas.countDocuments({ type: 'reminder' })).toBe(1);
+    expect(await node().store.sagas.countDocuments({ type: 'reminder' })).toBe(1);
   });
 
   it('an event it answers with null is recorded, and nothing is published for it', async () => {
@@ -95,12 +92,12 @@ describe('event reactors', () => {
     );
     expect(record.reaction).toBeNull();
     // Flushed after the record: anything the reactor published for it would be here by now.
-    await node.bus.nc.flush();
+    await node().bus.nc.flush();
     expect(watched.events.filter((e) => e.causationId === 'noise-1')).toEqual([]);
   });
 
   it('a scheduled job runs once per period across competing replicas', async () => {
-    const db = node.mongo.db(node.config.mongoDb);
+    const db = node().mongo.db(node().config.mongoDb);
     const runs = db.collection<{ _id: string; replicas: string[] }>('tick_runs');
     const ticker = (replica: string): ReactorDefinition =>
       defineReactor({
@@ -125,10 +122,10 @@ describe('event reactors', () => {
     const hosts = ['a', 'b'].map(
       (replica) =>
         new EventReactorHost(ticker(replica), {
-          bus: node.bus,
+          bus: node().bus,
           db,
-          log: node.log,
-          config: node.config,
+          log: node().log,
+          config: node().config,
           startSaga: () => Promise.reject(new Error('starts no saga')),
         }),
     );

@@ -1,12 +1,31 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { MongoClient } from 'mongodb';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { type Db, MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Infra, resolveInfra } from '../../runtime/dev/index.ts';
 import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
-import { outboxSettled } from '../harness.ts';
+import { outboxSettled, waitUntil } from '../harness.ts';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Waits until every write so far is on the store's disk: a marker written last is. mongod journals it
+ * (j: true); the local MongoDB-wire server commits its H2 file about once a second, documents as plain
+ * BSON, so the marker's bytes show up in that file once the commit holding it (and all before) is written.
+ */
+async function onDisk(db: Db, infra: Infra): Promise<void> {
+  const marker = `durable-${randomBytes(8).toString('hex')}`;
+  await db.collection('durability_marks').insertOne({ marker }, { writeConcern: { w: 1, j: true } });
+  if (infra.mongoKind !== 'mongo-java-server') return;
+  // ManagedProcess keeps the local store's H2 file at <dataDir>/mongo/data.mv.
+  const file = path.join(infra.mongo!.dataDir!, 'mongo', 'data.mv');
+  await waitUntil(
+    async () => (await readFile(file)).includes(marker),
+    `${file} to hold ${marker}`,
+    30_000,
+    100,
+  );
+}
 
 /** Every process dies while a saga waits on a 5 s timer; after the deadline they come back and it fires once. */
 describe('a durable timer survives the death of every process', () => {
@@ -33,15 +52,9 @@ describe('a durable timer survives the death of every process', () => {
       },
       stdio: 'ignore',
     });
-  const until = async <T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const v = await f().catch(() => undefined);
-      if (v !== undefined) return v;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await sleep(100);
-    }
-  };
+  /** `f` until it returns something; an error (a server still down) is a no for now. */
+  const until = <T>(what: string, f: () => Promise<T | undefined>): Promise<T> =>
+    waitUntil(() => f().catch(() => undefined), what, 30_000, 100) as Promise<T>;
 
   it('fires exactly once at restart', async () => {
     // Its own servers: this test kills them.
@@ -66,7 +79,6 @@ describe('a durable timer survives the death of every process', () => {
     });
     expect(res.status).toBe(202);
     const { sagaId } = (await res.json()) as { sagaId: string };
-    const startedAt = Date.now();
 
     const client = new MongoClient(urls.mongo);
     const sagas = client.db(`jetsaga_${ns}`).collection<SagaDoc>('sagas');
@@ -75,14 +87,16 @@ describe('a durable timer survives the death of every process', () => {
       return d && Object.keys(d.timers).length === 1 ? d : undefined;
     });
     expect(armed.state).toBe('waiting');
+    // A real mongod would have the timer in its journal by now; the local store writes its file later.
+    await onDisk(client.db(`jetsaga_${ns}`), infra);
     await client.close();
-    // The local MongoDB-wire server writes its file about once a second; a real mongod journals at once.
-    await sleep(1500);
 
     node.kill('SIGKILL');
     await infra.nats!.kill();
     await infra.mongo!.kill();
-    await sleep(Math.max(0, startedAt + 6000 - Date.now()));
+    // Everything stays down until the timer is due.
+    const dueAt = new Date(Object.values(armed.timers)[0]!.dueAt).getTime();
+    await waitUntil(() => Date.now() > dueAt, 'the timer to fall due while every process is down');
 
     await infra.nats!.restart();
     await infra.mongo!.restart();

@@ -10,11 +10,18 @@ import path from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { type Db, MongoClient } from 'mongodb';
-import { type Infra, type NatsCluster, resolveInfra, startNatsCluster } from '../../runtime/dev/index.ts';
+import {
+  type Infra,
+  type LogLine,
+  type NatsCluster,
+  resolveInfra,
+  type RoleProcess,
+  startNatsCluster,
+} from '../../runtime/dev/index.ts';
 import { type Topology, topology } from '../../runtime/messaging/index.ts';
 import { checkOrderInvariants, checkSagaHistory, terminalStatuses } from '../invariants.ts';
+import { repoRoot, roleProcess } from '../cluster.ts';
 import { planOrders, prng } from './orders.ts';
-import { killAllChildren, type LogLine, RoleProcess, repoRoot } from './role-process.ts';
 import { run } from '../../runtime/dev/exec.ts';
 
 const NATS_NODES = 3;
@@ -86,7 +93,7 @@ async function main(): Promise<number> {
     };
     const fraudAgent = await hasFraudAgent(env);
     const add = (name: string, roleArgs: string[]) => {
-      const role = new RoleProcess(name, roleArgs, env, logDir);
+      const role = roleProcess({ name, args: roleArgs, env, logDir });
       roles.push(role);
       return role;
     };
@@ -223,8 +230,6 @@ async function main(): Promise<number> {
     }
   } finally {
     await Promise.allSettled(roles.map((r) => r.stop(5_000)));
-    killAllChildren();
-    await Promise.allSettled(roles.map((r) => r.close()));
     await infra?.stop();
     await cluster?.stop();
   }
@@ -394,12 +399,11 @@ function describeReplica(r: RoleProcess): string {
   return `${s.msg}: ${fields}${lives}`;
 }
 
-// Every exit path takes the children down: a normal end, an error, Ctrl-C, or the run limit.
-process.on('exit', killAllChildren);
+// Every exit path takes the children down (killOnExit, on 'exit'): a normal end, an error, Ctrl-C, or
+// the run limit.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     say(`${signal}: killing every child`);
-    killAllChildren();
     process.exit(130);
   });
 }

@@ -1,19 +1,50 @@
-/* global dagre, document */
+// @ts-check
+/* global window, document */
 // Draws a saga's statechart (GET .../definition) as SVG, laid out with dagre (served locally).
+import { curve, el } from './svg.js';
 
-const SVG = 'http://www.w3.org/2000/svg';
+/** @typedef {import('./model.js').MachineGraph} MachineGraph */
+/** @typedef {import('./model.js').MachineState} MachineState */
+/** @typedef {import('./model.js').MachineTransition} MachineTransition */
+/** @typedef {import('@dagrejs/dagre').Point} Point */
+
+/**
+ * The layout's nodes: a compound state drawn as a box around its children, a state, the start dot.
+ * @typedef {{ cluster: true, start?: undefined, label: string, paddingTop: number, paddingLeft: number, paddingRight: number, paddingBottom: number }} ClusterNode
+ * @typedef {{ cluster?: undefined, start?: undefined, label: string, width: number, height: number, state: MachineState }} StateNode
+ * @typedef {{ cluster?: undefined, start: true, width: number, height: number }} StartNode
+ * @typedef {ClusterNode | StateNode | StartNode} ChartNode
+ * @typedef {ChartNode & { x: number, y: number, width: number, height: number }} PlacedNode
+ *   where dagre.layout put it (clusters get their size there too)
+ *
+ * The layout's edges: the start arrow, and one per (source, target) with its triggers.
+ * @typedef {{ kind: 'start', width: number, height: number }} StartEdge
+ * @typedef {{ kind?: undefined, key: string, label: string, kinds: Set<string>, hidden: boolean, width: number, height: number, labelpos: 'c' }} MoveEdge
+ * @typedef {StartEdge | MoveEdge} ChartEdge
+ * @typedef {ChartEdge & { points: Point[], x: number, y: number }} PlacedEdge
+ *
+ * @typedef {object} ChartView what to highlight
+ * @property {string | null} current the saga's state
+ * @property {string} status the saga's status
+ * @property {Set<string>} visited the states it was in
+ * @property {Set<string>} taken the moves it made, `source->target`
+ * @property {Map<string, number>} retries how often a state was re-entered with commands (a resend)
+ * @property {boolean} all `false` leaves out timeouts and cancels that this saga did not take,
+ *   which keeps the drawing readable
+ */
+
+/** @returns {typeof import('@dagrejs/dagre').default} dagre, which /ui/dagre.js (a classic script) puts on window */
+const dagreLib = () => Reflect.get(window, 'dagre');
+
 const statusWords = new Set(['completed', 'compensated', 'failed', 'cancelled']);
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [k, v] of Object.entries(attrs))
-    if (v !== undefined && v !== null) node.setAttribute(k, String(v));
-  for (const c of children) if (c) node.append(c);
-  return node;
-}
-
+/**
+ * @param {string} text
+ * @param {number} px
+ */
 const textWidth = (text, px) => Math.ceil(text.length * px * 0.58) + 2;
 
+/** @param {MachineTransition} t */
 function edgeLabel(t) {
   if (t.kind === 'after') return `after ${t.delay}`;
   if (t.kind === 'always') return t.guard ? `[${t.guard}]` : 'always';
@@ -21,38 +52,31 @@ function edgeLabel(t) {
   return t.event ?? '';
 }
 
-/** The atomic state a transition really enters: a compound target enters its initial child. */
+/**
+ * The atomic state a transition really enters: a compound target enters its initial child.
+ * @param {string} id
+ * @param {Map<string, MachineState>} byId
+ */
 function resolveTarget(id, byId) {
   let state = byId.get(id);
   for (let i = 0; state && state.initial && i < 20; i++) state = byId.get(state.initial);
   return state ? state.id : id;
 }
 
-/** A smooth path through dagre's edge points. */
-function curve(points) {
-  const [first, ...rest] = points;
-  let d = `M${first.x},${first.y}`;
-  for (let i = 0; i < rest.length - 1; i++) {
-    const p = rest[i];
-    const n = rest[i + 1];
-    d += ` Q${p.x},${p.y} ${(p.x + n.x) / 2},${(p.y + n.y) / 2}`;
-  }
-  const last = rest.at(-1);
-  if (last) d += ` L${last.x},${last.y}`;
-  return d;
-}
-
 /**
+ * Replaces what `container` holds with the drawing.
  * @param {HTMLElement} container
- * @param {{ states: any[], transitions: any[] }} graph
- * @param {{ current: string|null, status: string, visited: Set<string>, taken: Set<string>, retries: Map<string, number>, all: boolean }} view
- *   `all: false` leaves out timeouts and cancels that this saga did not take, which keeps the drawing readable.
+ * @param {MachineGraph} graph
+ * @param {ChartView} view
  */
 export function drawStatechart(container, graph, view) {
+  const dagre = dagreLib();
   const byId = new Map(graph.states.map((s) => [s.id, s]));
   const root = graph.states.find((s) => s.parent === null);
+  /** @type {Set<string>} */
   const compTags = new Set();
   for (const s of graph.states) {
+    /** @type {MachineState | undefined} */
     let p = s;
     while (p) {
       if (p.tags.includes('compensating')) compTags.add(s.id);
@@ -60,9 +84,10 @@ export function drawStatechart(container, graph, view) {
     }
   }
 
+  /** @type {import('@dagrejs/dagre').Graph<import('@dagrejs/dagre').GraphLabel, ChartNode, ChartEdge>} */
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
   g.setGraph({ rankdir: 'TB', nodesep: 26, ranksep: 38, edgesep: 10, marginx: 14, marginy: 14 });
-  g.setDefaultEdgeLabel(() => ({}));
+  g.setDefaultEdgeLabel(() => /** @type {ChartEdge} */ ({}));
   for (const s of graph.states) {
     if (s === root) continue;
     if (s.kind === 'compound' || s.kind === 'parallel') {
@@ -86,9 +111,11 @@ export function drawStatechart(container, graph, view) {
     g.setEdge('__start', resolveTarget(root.initial, byId), { kind: 'start', width: 0, height: 0 }, 'start');
   }
   // One drawn edge per (source, target), labels merged: a statechart often has several triggers for one move.
+  /** @type {Map<string, { source: string, target: string, labels: string[], kinds: Set<string>, hidden: boolean }>} */
   const merged = new Map();
   for (const t of graph.transitions) {
-    if (!byId.has(t.source) || byId.get(t.source).kind === 'compound') continue;
+    const source = byId.get(t.source);
+    if (!source || source.kind === 'compound') continue;
     for (const raw of t.targets) {
       const target = resolveTarget(raw, byId);
       if (target === t.source) continue; // re-entry (a resend on timeout): shown as ↻ on the state
@@ -132,7 +159,7 @@ export function drawStatechart(container, graph, view) {
   }
   dagre.layout(g);
 
-  const { width, height } = g.graph();
+  const { width, height } = /** @type {{ width: number, height: number }} */ (g.graph());
   const svg = el('svg', {
     viewBox: `0 0 ${Math.ceil(width)} ${Math.ceil(height)}`,
     width: Math.ceil(width),
@@ -162,8 +189,10 @@ export function drawStatechart(container, graph, view) {
   }
   svg.append(defs);
 
+  /** @param {string} id */
+  const placed = (id) => /** @type {PlacedNode} */ (g.node(id));
   for (const id of g.nodes()) {
-    const n = g.node(id);
+    const n = placed(id);
     if (!n.cluster) continue;
     const cls = compTags.has(id) ? 'sc-cluster comp' : 'sc-cluster';
     svg.append(
@@ -181,7 +210,7 @@ export function drawStatechart(container, graph, view) {
   }
 
   for (const e of g.edges()) {
-    const d = g.edge(e);
+    const d = /** @type {PlacedEdge} */ (g.edge(e));
     if (d.kind === 'start') {
       svg.append(
         el('g', { class: 'sc-edge' }, el('path', { d: curve(d.points), 'marker-end': 'url(#arrow)' })),
@@ -204,7 +233,7 @@ export function drawStatechart(container, graph, view) {
   }
 
   for (const id of g.nodes()) {
-    const n = g.node(id);
+    const n = placed(id);
     if (n.cluster) continue;
     if (n.start) {
       svg.append(el('circle', { class: 'sc-initial', cx: n.x, cy: n.y, r: 6 }));

@@ -9,8 +9,8 @@
 // nothing owed: the bound is the store at its best.
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
-import type { Infra } from '../runtime/dev/index.ts';
-import { isExecutable, run } from '../runtime/dev/exec.ts';
+import type { Infra } from '../../runtime/dev/index.ts';
+import { isExecutable, run } from '../../runtime/dev/exec.ts';
 
 /** A function that collects the local store's heap, or undefined when the store is not a local JVM. */
 export async function storeHeapCollector(

@@ -6,10 +6,10 @@
 // stream's own timestamps and the envelopes' (see `legBreakdown`); no runtime code is instrumented.
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Collection } from 'mongodb';
-import type { Envelope } from '../runtime/wire/index.ts';
-import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
-import type { Finished } from './e2e.ts';
-import { round, summarize } from './stats.ts';
+import type { Envelope } from '../../runtime/wire/index.ts';
+import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
+import type { Finished } from '../e2e.ts';
+import { round, summarize } from '../stats.ts';
 
 export interface Spread {
   count: number;

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import type { Cleared, SagaDoc } from '../store/index.ts';
+import { envelope } from '../wire/index.ts';
+import { applyCommitted, transitionOf } from './commit.ts';
+import type { Change } from './decide.ts';
+import { commandEntries } from './records.ts';
+
+const now = new Date('2026-01-01T00:00:05Z');
+const none: Cleared = { msgIds: [], historyRevs: [] };
+const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+const doc = (): SagaDoc => ({
+  _id: 's-1',
+  type: 'order',
+  version: 1,
+  status: 'running',
+  state: 'a',
+  context: { n: 0 },
+  snapshot: { value: 'a' },
+  input: {},
+  rev: 4,
+  outbox: {},
+  pendingHistory: {},
+  inbox: ['e-1', 'e-2'],
+  timers: {},
+  nextWakeAt: null,
+  correlationId: 'c-1',
+  traceparent,
+  createdAt: now,
+  updatedAt: now,
+  reason: null,
+});
+
+const reply = envelope({
+  id: 'e-3',
+  type: 'svc.done',
+  sagaId: 's-1',
+  sagaType: 'order',
+  correlationId: 'c-1',
+  causationId: 's-1:4:0',
+  data: { ok: true },
+});
+
+const change = (over: Partial<Change> = {}): Change => ({
+  status: 'running',
+  state: 'b',
+  context: { n: 1 },
+  snapshot: { value: 'b' },
+  reason: null,
+  commands: [
+    { type: 'svc.one', data: { x: 1 } },
+    { type: 'svc.two', data: {} },
+  ],
+  resends: [],
+  timers: {},
+  timersSet: [],
+  timersCancelled: [],
+  ...over,
+});
+
+describe('commandEntries', () => {
+  it('builds each command as the wire has it: ids from saga and revision, caused by the event', () => {
+    const [one] = commandEntries(doc(), reply, change().commands, 5, now);
+    expect(one).toStrictEqual({
+      msgId: 's-1:5:0',
+      subject: 'cmd.svc.one',
+      createdAt: now,
+      envelope: {
+        id: 's-1:5:0',
+        type: 'svc.one',
+        schemaVersion: 1,
+        occurredAt: now.toISOString(),
+        sagaId: 's-1',
+        sagaType: 'order',
+        correlationId: 'c-1',
+        causationId: 'e-3',
+        traceparent,
+        data: { x: 1 },
+      },
+    });
+  });
+
+  it("carries the event's trace, else the saga's, else none", () => {
+    const other = '00-11111111111111111111111111111111-2222222222222222-01';
+    const trace = (d: SagaDoc, tp: string | undefined) =>
+      commandEntries(d, { id: 'e', traceparent: tp }, change().commands, 5, now)[0]!.envelope;
+    expect(trace(doc(), other).traceparent).toBe(other);
+    expect(trace(doc(), undefined).traceparent).toBe(traceparent);
+    expect(trace({ ...doc(), traceparent: undefined }, undefined)).not.toHaveProperty('traceparent');
+  });
+});
+
+describe('transitionOf', () => {
+  it('writes the new state, the commands, the inbox (bounded), the history entry of the step, and removes what is done', () => {
+    const d = doc();
+    const done = { msgIds: ['s-1:4:0'], historyRevs: [4] };
+    const t = transitionOf(d, reply, change({ timersCancelled: ['x'] }), done, undefined, 2, now);
+    expect(t.cleared).toBe(done);
+    expect(t).toMatchObject({ status: 'running', state: 'b', context: { n: 1 }, snapshot: { value: 'b' } });
+    expect(t.outboxAdd.map((e) => e.msgId)).toEqual(['s-1:5:0', 's-1:5:1']);
+    expect(t.inbox).toEqual(['e-2', 'e-3']);
+    expect(t.history).toStrictEqual({
+      sagaId: 's-1',
+      rev: 5,
+      event: { id: 'e-3', type: 'svc.done', data: { ok: true } },
+      from: 'a',
+      to: 'b',
+      status: 'running',
+      commands: [
+        { msgId: 's-1:5:0', type: 'svc.one', data: { x: 1 } },
+        { msgId: 's-1:5:1', type: 'svc.two', data: {} },
+      ],
+      timers: { set: [], cancelled: ['x'] },
+      at: now,
+    });
+    expect(d.rev).toBe(4);
+  });
+
+  it('arms a resend timer for each command with a policy, and none once the saga ended', () => {
+    const policies = { 'svc.two': { resendAfterMs: 1000, maxResends: 2 } };
+    const t = transitionOf(doc(), reply, change(), none, policies, 10, now);
+    const armed = Object.values(t.timers);
+    expect(armed.map((x) => [x.id, x.dueAt])).toEqual([
+      ['jetsaga.resend.s-1:5:1', new Date(now.getTime() + 1000)],
+    ]);
+    expect(t.history.timers.set).toEqual([{ id: 'jetsaga.resend.s-1:5:1', dueAt: armed[0]!.dueAt }]);
+    const timer = { id: 't', event: { type: 'x' }, dueAt: now };
+    const ended = transitionOf(
+      doc(),
+      reply,
+      change({ status: 'completed', timers: { t: timer } }),
+      none,
+      policies,
+      10,
+      now,
+    );
+    expect(ended.timers).toEqual({});
+    expect(ended.history.timers.set).toEqual([]);
+  });
+
+  it('writes resends after the commands, with their own msg ids', () => {
+    const [resend] = commandEntries(doc(), reply, [{ type: 'svc.one', data: {} }], 2, now);
+    const t = transitionOf(
+      doc(),
+      reply,
+      change({ resends: [{ ...resend!, msgId: 's-1:2:0:resend:1' }] }),
+      none,
+      undefined,
+      10,
+      now,
+    );
+    expect(t.outboxAdd.map((e) => e.msgId)).toEqual(['s-1:5:0', 's-1:5:1', 's-1:2:0:resend:1']);
+    expect(t.history.commands.map((c) => c.msgId)).toEqual(['s-1:5:0', 's-1:5:1', 's-1:2:0:resend:1']);
+  });
+});
+
+describe('applyCommitted', () => {
+  it('makes the cached document what the store holds after the write', () => {
+    const d = doc();
+    d.pendingHistory = {
+      '4': { ...transitionOf(doc(), reply, change(), none, undefined, 10, now).history, rev: 4 },
+    };
+    const t = transitionOf(d, reply, change(), none, undefined, 10, now);
+    applyCommitted(d, t, 5, now);
+    expect(d).toMatchObject({ rev: 5, state: 'b', status: 'running', context: { n: 1 }, inbox: t.inbox });
+    expect(Object.keys(d.outbox)).toEqual(['s-1:5:0', 's-1:5:1']);
+    expect(Object.keys(d.pendingHistory!)).toEqual(['4', '5']);
+  });
+});

@@ -1,0 +1,65 @@
+import type { Envelope } from '../wire/index.ts';
+import { type Cleared, isTerminal, type SagaDoc, type Transition } from '../store/index.ts';
+import type { Change } from './decide.ts';
+import { commandEntries, historyEntry } from './records.ts';
+import { armResends, type StepPolicy } from './step-policies.ts';
+
+/**
+ * One step's write, and the cached document after it. The write itself is one conditional
+ * update through the store (`SagaStore.commit`, filtered on the revision the change was decided
+ * at), which the actor makes.
+ */
+
+/**
+ * The write of `change`, decided on `doc` for the event `env` (removing `cleared`, what the
+ * outbox has published and copied since the last write): the new state, the outbox
+ * entries of its commands (and its resends), a resend timer for each command with a policy, the
+ * event added to the inbox (the last `inboxSize` ids), and the step's history entry. An ended
+ * saga keeps no timers; otherwise the resend timers are added to `change.timers`, which is the
+ * write's timers.
+ */
+export function transitionOf(
+  doc: SagaDoc,
+  env: Envelope,
+  change: Change,
+  cleared: Cleared,
+  policies: Record<string, StepPolicy> | undefined,
+  inboxSize: number,
+  now: Date,
+): Transition {
+  const rev = doc.rev + 1;
+  const commands = commandEntries(doc, env, change.commands, rev, now);
+  const ended = isTerminal(change.status);
+  const timers = ended ? {} : change.timers;
+  const armed = ended ? [] : armResends(policies, commands, change.state, timers, now);
+  const outbox = [...commands, ...change.resends];
+  return {
+    status: change.status,
+    state: change.state,
+    context: change.context,
+    snapshot: change.snapshot,
+    outboxAdd: outbox,
+    history: historyEntry(doc, env, rev, change, outbox, armed, now),
+    inbox: [...doc.inbox, env.id].slice(-inboxSize),
+    timers,
+    cleared,
+    reason: change.reason,
+    // The store leaves `error` alone when undefined.
+    error: change.error,
+  };
+}
+
+/** Brings the cached `doc` to what the store holds once `t` is written at revision `rev`. */
+export function applyCommitted(doc: SagaDoc, t: Transition, rev: number, now: Date): void {
+  doc.status = t.status;
+  doc.state = t.state;
+  doc.context = t.context;
+  doc.snapshot = t.snapshot;
+  doc.rev = rev;
+  doc.inbox = t.inbox;
+  doc.timers = t.timers;
+  doc.reason = t.reason;
+  doc.updatedAt = now;
+  for (const e of t.outboxAdd) doc.outbox[e.msgId] = e;
+  doc.pendingHistory = { ...doc.pendingHistory, [String(rev)]: t.history };
+}

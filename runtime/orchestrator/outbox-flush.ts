@@ -1,0 +1,171 @@
+import type { Config } from '../config.ts';
+import type { Bus } from '../messaging/index.ts';
+import type { Logger } from '../observability/index.ts';
+import {
+  type Cleared,
+  type HistoryWriter,
+  isTerminal,
+  type SagaDoc,
+  type SagaStore,
+} from '../store/index.ts';
+
+export interface OutboxDeps {
+  store: SagaStore;
+  /** Batches the copies of history entries to `saga_history` across sagas. */
+  history: HistoryWriter;
+  bus: Bus;
+  config: Config;
+  log: Logger;
+}
+
+/** The actor an outbox belongs to: its saga, and its cached document when a clear runs. */
+export interface OutboxOwner {
+  readonly id: string;
+  readonly cached: SagaDoc | null;
+}
+
+/**
+ * How long published outbox entries may wait for the saga's next transition to remove them
+ * (in the same write) before a write of their own does: a third of the sweep's grace period
+ * (1 s by default), so the sweep never takes them for entries a crash left behind.
+ */
+const clearDelayMs = (config: Config) => Math.max(1, Math.floor(config.outboxGraceMs / 3));
+
+/**
+ * One saga's outbox after its steps are written: publishes the entries (PubAck awaited) and
+ * copies the history entries to `saga_history`, then keeps track of what is done but still on
+ * the document. Those are removed by the saga's next transition (`take` for its write), or by a
+ * write of their own a moment later when no transition comes (at once when the saga has ended
+ * or is being recovered).
+ */
+export class OutboxFlush {
+  /** Published outbox entries still on the document. */
+  private readonly msgIds = new Set<string>();
+  /** Copied history entries still on the document. */
+  private readonly historyRevs = new Set<number>();
+  /** History entries on their way to `saga_history` (they may linger there, see HistoryWriter). */
+  private readonly copying = new Map<number, Promise<void>>();
+  private clearTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly owner: OutboxOwner,
+    private readonly deps: OutboxDeps,
+  ) {}
+
+  /** Everything published, copied and removed from the document: nothing left to do. */
+  get settled(): boolean {
+    return (
+      this.clearTimer === null &&
+      this.copying.size === 0 &&
+      this.msgIds.size === 0 &&
+      this.historyRevs.size === 0
+    );
+  }
+
+  /** The outbox entry `msgId` is known to be published (the saga handles it as its own event). */
+  published(msgId: string): void {
+    this.msgIds.add(msgId);
+  }
+
+  /**
+   * Publishes every entry of `doc`'s outbox not published yet with its original msg id, and
+   * copies the history entries not copied yet (both idempotent, so in parallel). Somebody waits
+   * for the copies of an ended saga, or of one being recovered (`recovering`, the sweep): they
+   * go at once, and so does the clear. Resolves with the number of entries published.
+   */
+  async flush(doc: SagaDoc, recovering = false): Promise<number> {
+    const entries = Object.values(doc.outbox).filter((e) => !this.msgIds.has(e.msgId));
+    const histories = Object.values(doc.pendingHistory ?? {}).filter(
+      (h) => !this.historyRevs.has(h.rev) && !this.copying.has(h.rev),
+    );
+    const urgent = recovering || isTerminal(doc.status);
+    if (entries.length > 0 || histories.length > 0) {
+      for (const h of histories) {
+        const copy = this.deps.history.append(h).then(
+          () => {
+            this.copying.delete(h.rev);
+            this.historyRevs.add(h.rev);
+          },
+          (err: unknown) => {
+            // Still pending on the document: the next flush or the outbox sweep copies it later.
+            this.copying.delete(h.rev);
+            this.deps.log.warn({ err: String(err), sagaId: doc._id }, 'history copy failed');
+          },
+        );
+        this.copying.set(h.rev, copy);
+      }
+      if (urgent) this.deps.history.flushNow();
+      const copies = [...this.copying.values()];
+      await Promise.all(entries.map((e) => this.deps.bus.publish(e.subject, e.envelope, e.msgId)));
+      for (const e of entries) this.msgIds.add(e.msgId);
+      // A saga that has ended, or one being recovered, gets no next transition to clear it.
+      if (urgent) {
+        await Promise.all(copies);
+        await this.clear();
+        return entries.length;
+      }
+      void Promise.all(copies).then(() => this.scheduleClear());
+    } else if (urgent) {
+      this.deps.history.flushNow();
+      await Promise.all(this.copying.values());
+      await this.clear();
+    }
+    return entries.length;
+  }
+
+  /**
+   * Removes what is published and copied from the owner's cached document and the stored one;
+   * the saga leaves the sweep's index when nothing is left.
+   */
+  async clear(): Promise<void> {
+    if (this.clearTimer) clearTimeout(this.clearTimer);
+    this.clearTimer = null;
+    const doc = this.owner.cached;
+    if (!doc) return;
+    const cleared = this.take();
+    if (cleared.msgIds.length === 0 && cleared.historyRevs.length === 0) return;
+    const emptiesIt =
+      Object.keys(doc.outbox).every((m) => cleared.msgIds.includes(m)) &&
+      Object.values(doc.pendingHistory ?? {}).every((h) => cleared.historyRevs.includes(h.rev));
+    try {
+      await this.deps.store.clearOutbox(doc._id, cleared, emptiesIt ? doc.rev : undefined);
+    } catch (err) {
+      this.putBack(cleared);
+      throw err;
+    }
+    this.forget(doc, cleared);
+  }
+
+  private scheduleClear(): void {
+    if (this.clearTimer || (this.msgIds.size === 0 && this.historyRevs.size === 0)) return;
+    this.clearTimer = setTimeout(() => {
+      this.clearTimer = null;
+      this.clear().catch((err: unknown) =>
+        this.deps.log.warn(
+          { err: String(err), sagaId: this.owner.id },
+          'outbox clear failed; the sweep retries',
+        ),
+      );
+    }, clearDelayMs(this.deps.config));
+    this.clearTimer.unref();
+  }
+
+  /** What is done and still on the document, for a write to remove; `putBack` if it fails. */
+  take(): Cleared {
+    const cleared = { msgIds: [...this.msgIds], historyRevs: [...this.historyRevs] };
+    this.msgIds.clear();
+    this.historyRevs.clear();
+    return cleared;
+  }
+
+  putBack(cleared: Cleared): void {
+    for (const m of cleared.msgIds) this.msgIds.add(m);
+    for (const r of cleared.historyRevs) this.historyRevs.add(r);
+  }
+
+  /** The cached document after `cleared` was removed from the stored one. */
+  forget(doc: SagaDoc, cleared: Cleared): void {
+    for (const m of cleared.msgIds) delete doc.outbox[m];
+    if (doc.pendingHistory) for (const r of cleared.historyRevs) delete doc.pendingHistory[String(r)];
+  }
+}

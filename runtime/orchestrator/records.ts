@@ -1,0 +1,76 @@
+import { type Envelope, envelope } from '../wire/index.ts';
+import type { HistoryEntry, OutboxEntry, SagaDoc, TimerEntry } from '../store/index.ts';
+import type { Change } from './decide.ts';
+import type { EmittedCommand } from './step.ts';
+
+/**
+ * The records a saga's steps write: outbox entries (each holding the envelope it will be
+ * published as) and history entries. Pure builders; ids are derived from the saga and its
+ * revision, so a step that is written again writes the same ids.
+ */
+
+/** An outbox entry for `env`, published to the local subject `subject` with `env.id` as msg id. */
+export function outboxEntry(subject: string, env: Envelope, createdAt: Date): OutboxEntry {
+  return { msgId: env.id, subject, envelope: env, createdAt };
+}
+
+/**
+ * The outbox entries of the commands a step at revision `rev` asked for. A command's id
+ * (its msg id, and the receiver's idempotency key) is `<sagaId>:<rev>:<index>`; it is caused
+ * by the event the step handled and carries that event's trace, or else the saga's.
+ */
+export function commandEntries(
+  doc: Pick<SagaDoc, '_id' | 'type' | 'correlationId' | 'traceparent'>,
+  cause: Pick<Envelope, 'id' | 'traceparent'>,
+  commands: readonly EmittedCommand[],
+  rev: number,
+  now: Date,
+): OutboxEntry[] {
+  return commands.map((c, i) =>
+    outboxEntry(
+      `cmd.${c.type}`,
+      envelope({
+        id: `${doc._id}:${rev}:${i}`,
+        type: c.type,
+        occurredAt: now,
+        sagaId: doc._id,
+        sagaType: doc.type,
+        correlationId: doc.correlationId,
+        causationId: cause.id,
+        traceparent: cause.traceparent ?? doc.traceparent,
+        data: c.data,
+      }),
+      now,
+    ),
+  );
+}
+
+/**
+ * The inspector's record of the step that moved the saga in `doc` to revision `rev`: the event,
+ * the move, what went out (`outbox`: commands and resends), the timers set (the machine's and
+ * the resend timers `armed` for its commands) and cancelled.
+ */
+export function historyEntry(
+  doc: Pick<SagaDoc, '_id' | 'state'>,
+  event: Pick<Envelope, 'id' | 'type' | 'data'>,
+  rev: number,
+  change: Pick<Change, 'state' | 'status' | 'timersSet' | 'timersCancelled'>,
+  outbox: readonly OutboxEntry[],
+  armed: readonly TimerEntry[],
+  now: Date,
+): HistoryEntry {
+  return {
+    sagaId: doc._id,
+    rev,
+    event: { id: event.id, type: event.type, data: event.data },
+    from: doc.state,
+    to: change.state,
+    status: change.status,
+    commands: outbox.map((e) => ({ msgId: e.msgId, type: e.envelope.type, data: e.envelope.data })),
+    timers: {
+      set: [...change.timersSet, ...armed].map((t) => ({ id: t.id, dueAt: t.dueAt })),
+      cancelled: change.timersCancelled,
+    },
+    at: now,
+  };
+}

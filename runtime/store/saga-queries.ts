@@ -1,0 +1,172 @@
+import type { Collection, Filter } from 'mongodb';
+import type { HistoryEntry, SagaDoc, SagaStatus } from './saga-doc.ts';
+
+/**
+ * The reads of the inspector (the API's list, a saga's history and its live events) and of the
+ * metrics, on the collections SagaStore owns. SagaStore's methods are the way in; nobody else
+ * queries `sagas` or `saga_history`.
+ */
+export interface SagaCollections {
+  sagas: Collection<SagaDoc>;
+  history: Collection<HistoryEntry>;
+}
+
+/** What a saga's summary is made of: no context, snapshot, outbox or timers. */
+export type SagaSummaryDoc = Pick<
+  SagaDoc,
+  | '_id'
+  | 'type'
+  | 'version'
+  | 'status'
+  | 'state'
+  | 'reason'
+  | 'correlationId'
+  | 'rev'
+  | 'createdAt'
+  | 'updatedAt'
+>;
+
+/** The projection that loads exactly a summary. */
+export const summaryProjection = {
+  _id: 1,
+  type: 1,
+  version: 1,
+  status: 1,
+  state: 1,
+  reason: 1,
+  correlationId: 1,
+  rev: 1,
+  createdAt: 1,
+  updatedAt: 1,
+} as const;
+
+/** Every field optional; given ones must all match. */
+export interface SagaListFilter {
+  type?: string;
+  /** One of these statuses. */
+  status?: SagaStatus[];
+  correlationId?: string;
+  /** Created at or after. */
+  createdAfter?: Date;
+  /** Created before. */
+  createdBefore?: Date;
+}
+
+/** Where a page of the list ended: newest first, so the next page is strictly older. */
+export interface SagaListPosition {
+  createdAt: Date;
+  id: string;
+}
+
+export interface SagaListPage {
+  items: SagaSummaryDoc[];
+  /** Where the next page starts; null on the last page. */
+  next: SagaListPosition | null;
+}
+
+/** The index the list's sort walks (a keyset on it), in SagaStore's `ensureIndexes`. */
+export const listIndex = { createdAt: -1, _id: -1 } as const;
+
+/**
+ * Newest first, ties broken by id so the order is total: a keyset on (createdAt, _id) walks every
+ * saga exactly once, however many are started while a client pages.
+ */
+export async function listSagas(
+  { sagas }: SagaCollections,
+  filter: SagaListFilter,
+  page: { limit: number; after?: SagaListPosition },
+): Promise<SagaListPage> {
+  const and: Array<Filter<SagaDoc>> = [];
+  if (filter.type !== undefined) and.push({ type: filter.type });
+  if (filter.status !== undefined)
+    and.push(filter.status.length === 1 ? { status: filter.status[0] } : { status: { $in: filter.status } });
+  if (filter.correlationId !== undefined) and.push({ correlationId: filter.correlationId });
+  if (filter.createdAfter !== undefined) and.push({ createdAt: { $gte: filter.createdAfter } });
+  if (filter.createdBefore !== undefined) and.push({ createdAt: { $lt: filter.createdBefore } });
+  const after = page.after;
+  if (after !== undefined) {
+    and.push({
+      $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
+    });
+  }
+  const query: Filter<SagaDoc> = and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
+  const docs = await sagas
+    .find<SagaSummaryDoc>(query, { projection: summaryProjection })
+    .sort(listIndex)
+    .limit(page.limit + 1)
+    .toArray();
+  const items = docs.slice(0, page.limit);
+  const last = items.at(-1);
+  // Dates may come back as strings from some MongoDB-wire servers.
+  const next =
+    docs.length > page.limit && last ? { createdAt: new Date(last.createdAt), id: last._id } : null;
+  return { items, next };
+}
+
+/** One saga's summary, or null when there is no such saga. */
+export function summaryOf({ sagas }: SagaCollections, id: string): Promise<SagaSummaryDoc | null> {
+  return sagas.findOne<SagaSummaryDoc>({ _id: id }, { projection: summaryProjection });
+}
+
+/** Whether a saga exists, reading nothing else of it. */
+export async function sagaExists({ sagas }: SagaCollections, id: string): Promise<boolean> {
+  return (await sagas.findOne({ _id: id }, { projection: { _id: 1 } })) !== null;
+}
+
+/**
+ * Every transition of a saga, oldest first: those copied to `saga_history` and those still on
+ * the saga's document on their way there (a copy lingers; see HistoryWriter). The document is
+ * read first: an entry missing from it by then was copied before it was removed.
+ */
+export async function historyOf({ sagas, history }: SagaCollections, id: string): Promise<HistoryEntry[]> {
+  const doc = await sagas.findOne({ _id: id }, { projection: { pendingHistory: 1 } });
+  const copied = await history
+    .find({ sagaId: id }, { projection: { _id: 0 } })
+    .sort({ rev: 1 })
+    .toArray();
+  const pending = Object.values(doc?.pendingHistory ?? {});
+  if (pending.length === 0) return copied;
+  const revs = new Set(copied.map((h) => h.rev));
+  return [...copied, ...pending.filter((h) => !revs.has(h.rev))].sort((a, b) => a.rev - b.rev);
+}
+
+/**
+ * Up to `limit` entries of `saga_history` after revision `afterRev`, in revision order: the next
+ * page of a saga's live events. Only copied entries: one still on its way is read at a later poll.
+ */
+export function historyAfter(
+  { history }: SagaCollections,
+  id: string,
+  afterRev: number,
+  limit: number,
+): Promise<HistoryEntry[]> {
+  return history
+    .find({ sagaId: id, rev: { $gt: afterRev } }, { projection: { _id: 0 } })
+    .sort({ rev: 1 })
+    .limit(limit)
+    .toArray();
+}
+
+/** What waits in the store, for the metrics: each count stops at `cap`, so a scrape stays cheap. */
+export interface SagaBacklog {
+  /** Sagas with outbox or history entries written before `outboxBefore`. */
+  outbox: number;
+  /** Sagas with a durable timer armed. */
+  timersArmed: number;
+  /** Sagas whose next timer was due by `now`. */
+  timersOverdue: number;
+}
+
+/** Three indexed counts; rejects when any of them fails. */
+export async function countBacklog(
+  { sagas }: SagaCollections,
+  at: { now: Date; outboxBefore: Date; cap: number },
+): Promise<SagaBacklog> {
+  const count = (filter: Filter<SagaDoc>) => sagas.countDocuments(filter, { limit: at.cap });
+  const [outbox, timersArmed, timersOverdue] = await Promise.all([
+    count({ outboxAt: { $lte: at.outboxBefore } }),
+    count({ nextWakeAt: { $ne: null } }),
+    count({ nextWakeAt: { $lte: at.now } }),
+  ]);
+  return { outbox, timersArmed, timersOverdue };
+}

@@ -11,7 +11,7 @@ import {
 import { nodeMetricsSource, sagaMetricsObserver } from './node-metrics.ts';
 import { addMetricsSource, collectProcessMetrics, createLogger, type Logger } from './observability/index.ts';
 import { Orchestrator, orchestratorDurable, startSagaOnce } from './orchestrator/index.ts';
-import { EventReactorHost, ParticipantHost } from './participants/index.ts';
+import { EventReactorHost, ParticipantHost, participantDurable } from './participants/index.ts';
 import { durablesOf } from './permissions.ts';
 import { SagaStore } from './store/index.ts';
 
@@ -25,24 +25,9 @@ import { SagaStore } from './store/index.ts';
  */
 export const recommendedNodeFlags: readonly string[] = ['--max-semi-space-size=32'];
 
-export type Role =
-  | { kind: 'api' }
-  | { kind: 'orchestrator' }
-  | { kind: 'service'; name: string }
-  | { kind: 'reactor'; name: string };
+import { type Role, roleName } from './roles.ts';
 
-export const roleName = (r: Role): string =>
-  r.kind === 'service' ? `service:${r.name}` : r.kind === 'reactor' ? r.name : r.kind;
-
-/** Every role of an app, for `jetsaga all`, `jetsaga dev` and the demo. */
-export function allRoles(app: App): Role[] {
-  return [
-    { kind: 'orchestrator' },
-    ...Object.keys(app.participants).map((name): Role => ({ kind: 'service', name })),
-    ...Object.keys(app.reactors).map((name): Role => ({ kind: 'reactor', name })),
-    { kind: 'api' },
-  ];
-}
+export { allRoles, type Role, roleName } from './roles.ts';
 
 export interface RunningNode {
   config: Config;
@@ -135,8 +120,10 @@ export async function startNode(
         );
         await host.start();
         node.services.push(host);
-        // The participant host's durable is `svc-<name>`.
-        consumers.push({ consumer: `svc-${role.name}`, stats: host.consumer.stats });
+        consumers.push({
+          consumer: participantDurable(role.name, bus.topo).durable,
+          stats: host.consumer.stats,
+        });
         stops.push(() => host.stop());
       } else if (role.kind === 'reactor') {
         const def = app.reactors[role.name];

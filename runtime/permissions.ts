@@ -1,7 +1,7 @@
 import type { App } from './app.ts';
-import type { Role } from './node.ts';
+import type { Role } from './roles.ts';
 import { orchestratorDurable } from './orchestrator/orchestrator.ts';
-import { RuntimeEvent } from './orchestrator/saga-actor.ts';
+import { RuntimeEvent } from './orchestrator/index.ts';
 import { participantDurable, reactorDurable } from './participants/index.ts';
 import type { DurableSpec } from './messaging/provision.ts';
 import type { Topology } from './messaging/topology.ts';

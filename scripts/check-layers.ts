@@ -30,6 +30,7 @@ export const layers: ReadonlyArray<{ name: string; units: readonly string[] }> =
       'cli.ts',
       'process-io.ts',
       'permissions.ts',
+      'roles.ts',
       'bin.ts',
       'index.ts',
       'dev',

@@ -6,6 +6,7 @@ import type { App } from '../runtime/app.ts';
 import { allRoles, type Role, type RunningNode, startNode } from '../runtime/node.ts';
 import { type Envelope, newTraceparent } from '../runtime/wire/index.ts';
 import { createLogger } from '../runtime/observability/index.ts';
+import { type Infra, resolveInfra } from '../runtime/dev/index.ts';
 import { isTerminal, type SagaDoc } from '../runtime/store/index.ts';
 import { appForTests } from './dist.ts';
 
@@ -151,6 +152,18 @@ export const order = (over: Record<string, unknown> = {}) => ({
   },
   ...over,
 });
+
+/**
+ * Local servers of a test's own, outside the run's shared ones (NATS_URL / MONGO_URL ignored): for
+ * tests that stop, kill or freeze them.
+ */
+export function ownLocalInfra(): Promise<Infra> {
+  return resolveInfra({
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, JETSAGA_CACHE_DIR: process.env.JETSAGA_CACHE_DIR },
+    preferLocal: true,
+    log: () => undefined,
+  });
+}
 
 /** A trip-booking input that completes: one flight, one hotel, one car (cents in the car's price). */
 export const trip = (over: Record<string, unknown> = {}) => ({

@@ -17,17 +17,15 @@ import {
   startMongoContainer,
   startNatsContainer,
 } from './containers.ts';
-import {
-  type LocalServerOptions,
-  type ManagedProcess,
-  mongoWireProcess,
-  natsServerProcess,
-} from './local-process.ts';
+import type { LocalServerOptions, ManagedProcess } from './local-process.ts';
+import { mongoWireProcess, natsServerProcess } from './server-processes.ts';
 
 export type { MongoWireServer } from './binaries.ts';
 export { ensureMongoWireServer, ensureNatsServer, MONGO_JAVA_SERVER_VERSION } from './binaries.ts';
 export { dockerEngineAvailable, MONGO_IMAGE, NATS_IMAGE } from './containers.ts';
-export { type KilledOnExit, killAllOnExit, killOnExit, ManagedProcess } from './local-process.ts';
+export { type KilledOnExit, killAllOnExit, killOnExit } from './kill-on-exit.ts';
+export { ManagedProcess } from './local-process.ts';
+export { mongoWireProcess, natsServerProcess } from './server-processes.ts';
 export { type LogLine, RoleProcess, type RoleProcessOptions } from './role-process.ts';
 export { type NatsCluster, type NatsClusterOptions, startNatsCluster } from './nats-cluster.ts';
 

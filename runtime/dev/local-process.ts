@@ -5,13 +5,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { type MongoWireServer, mongoJavaServerArgs } from './binaries.ts';
+import { killOnExit } from './kill-on-exit.ts';
+import { canConnect, delay, freePort, LOOPBACK as HOST, waitUntilBindable } from './ports.ts';
 
-const HOST = '127.0.0.1';
 const OUTPUT_TAIL_BYTES = 16 * 1024;
 const ADDRESS_IN_USE = /address already in use|EADDRINUSE/i;
 const MAX_START_ATTEMPTS = 5;
@@ -278,171 +277,7 @@ export class ManagedProcess {
   }
 }
 
-export function natsServerProcess(
-  command: string,
-  opts: LocalServerOptions & {
-    monitor?: boolean;
-    /**
-     * A nats-server config file (accounts, users and permissions, TLS) read besides the flags; the
-     * flags (address, port, JetStream and its store) win over what it says about the same.
-     */
-    configFile?: string;
-  } = {},
-): ManagedProcess {
-  return new ManagedProcess({
-    dataDir: opts.dataDir,
-    detached: opts.detached,
-    name: 'nats-server',
-    command,
-    scheme: 'nats',
-    storeSubdir: 'jetstream',
-    extraPorts: opts.monitor ? ['monitor'] : [],
-    args: ({ host, port, ports, storeDir }) => {
-      const args = [
-        ...(opts.configFile ? ['-c', opts.configFile] : []),
-        ...['-a', host, '-p', String(port), '-js', '-sd', storeDir],
-      ];
-      if (ports.monitor !== undefined) args.push('-m', String(ports.monitor));
-      return args;
-    },
-  });
-}
-
-export function mongoWireProcess(server: MongoWireServer, opts: LocalServerOptions = {}): ManagedProcess {
-  if (server.kind === 'mongod') {
-    return new ManagedProcess({
-      dataDir: opts.dataDir,
-      detached: opts.detached,
-      name: 'mongod',
-      command: server.path,
-      scheme: 'mongodb',
-      storeSubdir: 'mongod',
-      args: ({ host, port, storeDir }) => [
-        '--bind_ip',
-        host,
-        '--port',
-        String(port),
-        '--dbpath',
-        storeDir,
-        '--quiet',
-      ],
-      readyTimeoutMs: 60_000, // mongod preallocates and recovers its journal before listening
-    });
-  }
-  return new ManagedProcess({
-    dataDir: opts.dataDir,
-    detached: opts.detached,
-    name: 'mongo-java-server',
-    command: server.java,
-    scheme: 'mongodb',
-    // The H2 MVStore file is <dataDir>/mongo/data.mv: the data dir is kept across restart() and kill().
-    storeSubdir: 'mongo',
-    args: ({ host, port, storeDir }) => mongoJavaServerArgs(server.path, { host, port, storeDir }),
-  });
-}
-
-// --- process-wide cleanup -------------------------------------------------------------------------
-
-/** A child of this process that must not outlive it: its server or role process dies with it. */
-export interface KilledOnExit {
-  /** Synchronous (an 'exit' hook runs no more async work): SIGKILL, and whatever else must go. */
-  killSync(): void;
-}
-
-/** Every ManagedProcess and RoleProcess (role-process.ts) of this process that may still run. */
-const live = new Set<KilledOnExit>();
-let exitHooksInstalled = false;
-
-function killAllSync(): void {
-  for (const proc of live) proc.killSync();
-  live.clear();
-}
-
-/**
- * Registers a child to be killed when this process ends (installing the hooks of killAllOnExit),
- * until the returned function is called: when it stopped, or exited by itself.
- */
-export function killOnExit(child: KilledOnExit): () => void {
-  killAllOnExit();
-  live.add(child);
-  return () => {
-    live.delete(child);
-  };
-}
-
-/**
- * Installs (once) the hooks that kill every registered child (killOnExit: the ManagedProcess servers
- * and the RoleProcess roles) when this process ends: on 'exit', and on SIGINT/SIGTERM/SIGHUP when
- * nothing else handles them. An application with its own signal handlers keeps control of shutdown;
- * its eventual exit (process.exit included) still runs the 'exit' hook.
- * Called by the first start(), exported for callers that want the hooks early.
- * (A SIGKILLed parent cannot run any hook; its children then outlive it.)
- */
-export function killAllOnExit(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on('exit', killAllSync);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      if (process.listenerCount(signal) > 1) return; // someone else owns shutdown
-      killAllSync();
-      process.off(signal, onSignal);
-      process.kill(process.pid, signal); // default action again: exit with the signal's status
-    };
-    process.on(signal, onSignal);
-  }
-}
-
 // --- helpers --------------------------------------------------------------------------------------
-
-/** Lets the kernel pick a free port; there is a small window where another process may take it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port);
-        else reject(new Error('jetsaga: could not allocate a free port'));
-      });
-    });
-  });
-}
-
-/** Waits until `port` can be bound on loopback, i.e. the previous holder has let go of it. */
-async function waitUntilBindable(port: number, timeoutMs: number, name: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await canBind(port))) {
-    if (Date.now() > deadline) {
-      throw new Error(`jetsaga: cannot restart ${name}: port ${HOST}:${port} is held by another process`);
-    }
-    await delay(100);
-  }
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
-}
-
-function canConnect(host: string, port: number, timeoutMs = 500): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(timeoutMs, () => done(false));
-    socket.once('connect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
 
 function isAlive(child: ChildProcess | undefined): boolean {
   return child !== undefined && child.exitCode === null && child.signalCode === null;
@@ -471,8 +306,4 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   } finally {
     clearTimeout(timer);
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -118,8 +118,7 @@ async function ensureMongoJavaServer(
  * pages, our in-memory indexes), which every write dirties: with the serial collector a
  * collection cost about 100 ms whatever the young generation's size. With the JVM's default (a
  * third of 1/64 of the RAM: 128 MB on 24 GB) a store under load collected more than once a second
- * and spent a sixth of a core on it; 1.5-2 GB makes that some 15 times rarer (bench/JOURNAL.md,
- * thirteenth pass). The sizes are shares of the RAM the JVM sees (a container's limit included):
+ * and spent a sixth of a core on it; 1.5-2 GB makes that some 15 times rarer. The sizes are shares of the RAM the JVM sees (a container's limit included):
  * an initial heap of 1/8, half of it young, the young part capped at 2 GB; the maximum stays the
  * JVM's (1/4).
  * `JETSAGA_STORE_JAVA_OPTS` comes later on the command line, so `-Xmn`/`-Xms` there win.
@@ -142,9 +141,9 @@ export function mongoJavaServerArgs(
   const args = [
     '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
     // The parallel collector: stop-the-world like serial, on every core, and nothing that runs
-    // between collections (G1's refinement threads woke idle vCPUs: bench/JOURNAL.md, ninth pass).
-    // With `storeHeapOptions` it gave 293-298 sagas/s at 256 in flight against serial's 233-278, and
-    // recoveries of 30-31 s against 35-39 (thirteenth pass). Default (tiered) JIT on purpose:
+    // between collections (G1's refinement threads woke idle vCPUs). With `storeHeapOptions` it gave
+    // 293-298 sagas/s at 256 in flight against serial's 233-278, and recoveries of 30-31 s against
+    // 35-39. Default (tiered) JIT on purpose:
     // startup is ~0.4 s either way and C2 matters for the throughput of long test runs.
     ...(extra.some((o) => /^-XX:\+Use\w+GC$/.test(o)) ? [] : ['-XX:+UseParallelGC']),
     ...storeHeapOptions,

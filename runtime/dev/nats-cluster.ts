@@ -4,7 +4,8 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ensureNatsServer } from './binaries.ts';
-import { freePort, ManagedProcess } from './local-process.ts';
+import { ManagedProcess } from './local-process.ts';
+import { freePort } from './ports.ts';
 
 const HOST = '127.0.0.1';
 

@@ -8,7 +8,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { killOnExit } from './local-process.ts';
+import { killOnExit } from './kill-on-exit.ts';
 
 /** A JSON log line of a role (pino's fields), or of anything else that writes one line per object. */
 export interface LogLine {

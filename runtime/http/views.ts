@@ -1,4 +1,4 @@
-import type { HistoryEntry, SagaDoc } from '../store/index.ts';
+import type { HistoryEntry, SagaDoc, SagaSummaryDoc } from '../store/index.ts';
 import type { SagaSummary, SagaView, Transition } from './schemas.ts';
 
 /**
@@ -22,35 +22,7 @@ export const sagaPath = (sagaId: string) => `/v1/sagas/${encodeURIComponent(saga
 /** Where sagas of a type are started (`POST`). */
 export const startPath = (type: string) => `/v1/saga-types/${encodeURIComponent(type)}/sagas`;
 
-export type SagaSummarySource = Pick<
-  SagaDoc,
-  | '_id'
-  | 'type'
-  | 'version'
-  | 'status'
-  | 'state'
-  | 'reason'
-  | 'correlationId'
-  | 'rev'
-  | 'createdAt'
-  | 'updatedAt'
->;
-
-/** The projection that loads exactly a summary. */
-export const summaryProjection = {
-  _id: 1,
-  type: 1,
-  version: 1,
-  status: 1,
-  state: 1,
-  reason: 1,
-  correlationId: 1,
-  rev: 1,
-  createdAt: 1,
-  updatedAt: 1,
-} as const;
-
-export function sagaSummaryView(doc: SagaSummarySource): SagaSummaryView {
+export function sagaSummaryView(doc: SagaSummaryDoc): SagaSummaryView {
   return {
     sagaId: doc._id,
     type: doc.type,

@@ -45,7 +45,7 @@ export class Bus {
       // caller's retry (nak with backoff, the outbox sweep) is the durable path.
       waitOnFirstConnect: true,
       // Otherwise every request (each JetStream publish) captures two stack traces up front for
-      // errors that almost never happen (bench/JOURNAL.md, profile finding 4).
+      // errors that almost never happen: a measurable share of a publish's CPU.
       noAsyncTraces: true,
       ...security,
     }).catch((err: unknown) => {

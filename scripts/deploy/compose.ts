@@ -3,8 +3,6 @@
 import path from 'node:path';
 import { run } from '../../runtime/dev/exec.ts';
 import referenceApp from '../../app.ts';
-
-const { participants } = referenceApp;
 import {
   containerRoles,
   defaultShutdownTimeoutMs,
@@ -20,6 +18,8 @@ import {
   unpinnedImage,
 } from './findings.ts';
 import { composeSecurityFindings } from './security.ts';
+
+const { participants } = referenceApp;
 
 interface ComposeService {
   image?: string;

@@ -2,8 +2,6 @@
 // ships the API's OpenAPI schemas compiled, so nothing is fetched), then jetsaga's own rules: pinned images,
 // known settings, probes, resources, non-root, references that resolve, durability in production.
 import referenceApp from '../../app.ts';
-
-const { participants } = referenceApp;
 import {
   containerRoles,
   defaultShutdownTimeoutMs,
@@ -19,6 +17,8 @@ import {
   unpinnedImage,
 } from './findings.ts';
 import type { K8sObject, Located } from './render.ts';
+
+const { participants } = referenceApp;
 
 export interface EnvVar {
   name: string;

@@ -1,10 +1,10 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Infra, resolveInfra } from '../../runtime/dev/index.ts';
+import type { Infra } from '../../runtime/dev/index.ts';
 import { topology } from '../../runtime/messaging/index.ts';
 import { ProcessCluster } from '../cluster.ts';
-import { order, waitUntil } from '../harness.ts';
+import { order, ownLocalInfra, waitUntil } from '../harness.ts';
 import { checkOrderInvariants, checkSagaHistory, seededStock } from '../invariants.ts';
 
 /**
@@ -16,15 +16,7 @@ describe('exactly-once effects under crashes', () => {
   let cluster: ProcessCluster | undefined;
   beforeAll(async () => {
     // Own servers: some tests stop or freeze them.
-    infra = await resolveInfra({
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        JETSAGA_CACHE_DIR: process.env.JETSAGA_CACHE_DIR,
-      },
-      preferLocal: true,
-      log: () => undefined,
-    });
+    infra = await ownLocalInfra();
   });
   afterEach(async () => {
     await cluster?.stop();

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Config, defaultConfig } from '../../runtime/config.ts';
 import { ensureNatsServer } from '../../runtime/dev/binaries.ts';
 import { findOnPath } from '../../runtime/dev/exec.ts';
-import { type ManagedProcess, natsServerProcess } from '../../runtime/dev/local-process.ts';
+import type { ManagedProcess } from '../../runtime/dev/local-process.ts';
+import { natsServerProcess } from '../../runtime/dev/server-processes.ts';
 import { natsSecurityOptions } from '../../runtime/messaging/bus.ts';
 import { Bus, topology } from '../../runtime/messaging/index.ts';
 import {

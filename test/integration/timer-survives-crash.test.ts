@@ -4,9 +4,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { type Db, MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Infra, resolveInfra } from '../../runtime/dev/index.ts';
+import type { Infra } from '../../runtime/dev/index.ts';
 import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
-import { outboxSettled, waitUntil } from '../harness.ts';
+import { outboxSettled, ownLocalInfra, waitUntil } from '../harness.ts';
 
 /**
  * Waits until every write so far is on the store's disk: a marker written last is. mongod journals it
@@ -58,15 +58,7 @@ describe('a durable timer survives the death of every process', () => {
 
   it('fires exactly once at restart', async () => {
     // Its own servers: this test kills them.
-    infra = await resolveInfra({
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        JETSAGA_CACHE_DIR: process.env.JETSAGA_CACHE_DIR,
-      },
-      preferLocal: true,
-      log: () => undefined,
-    });
+    infra = await ownLocalInfra();
     expect(infra.nats && infra.mongo).toBeTruthy();
     const urls = { nats: infra.natsUrl, mongo: infra.mongoUrl };
     node = startNode(urls);

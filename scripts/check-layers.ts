@@ -16,7 +16,15 @@ import ts from 'typescript';
 export const layers: ReadonlyArray<{ name: string; units: readonly string[] }> = [
   {
     name: 'base',
-    units: ['wire', 'observability', 'errors.ts', 'api-tokens.ts', 'config.ts', 'faults.ts'],
+    units: [
+      'wire',
+      'observability',
+      'errors.ts',
+      'api-tokens.ts',
+      'config-options.ts',
+      'config.ts',
+      'faults.ts',
+    ],
   },
   { name: 'data', units: ['store', 'messaging'] },
   { name: 'engine', units: ['actors', 'timers', 'participants', 'orchestrator'] },

@@ -1,0 +1,169 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { ConflictError } from '../errors.ts';
+import { type SagaRegistry, sagaIdForKey, startSaga } from '../orchestrator/index.ts';
+import type { SagaStore } from '../store/index.ts';
+import type { Bus } from '../messaging/index.ts';
+import { anonymousCaller, callerOf, operationMarker, operationScopes } from './auth.ts';
+import { assertSameStart, readIdempotencyKey } from './idempotency.ts';
+import { assertJsonBody, authProblems, json, problemResponses, scopeOf } from './openapi-util.ts';
+import { type SagaSummarySchema, StartedSchema } from './schemas.ts';
+import { readCorrelationId, readJsonObject, readTraceparent } from './start-request.ts';
+import { sagaPath, startPath } from './views.ts';
+
+// Starting sagas: `POST /v1/saga-types/{type}/sagas`, documented once per registered type, and
+// the deprecated `POST /v1/sagas/{type}` it replaced.
+
+const startHeaders = z.object({
+  'idempotency-key': z.string().min(1).max(255).optional().openapi({
+    description:
+      'makes the start safe to retry: the same key (per saga type) always names the same saga. A retry answers 200 with that saga and `Idempotent-Replayed: true`; the same key with another body is a 422. 1 to 255 printable ASCII characters; an empty header is a 400.',
+    example: 'order-42-attempt',
+  }),
+  'x-correlation-id': z.string().optional().openapi({
+    description: 'your business id for this saga (printable ASCII, at most 200); defaults to the saga id',
+  }),
+  traceparent: z.string().optional().openapi({
+    description: 'W3C trace context; every command and event of the saga carries its trace id',
+  }),
+});
+
+const startResponses = {
+  202: {
+    ...json(StartedSchema, 'the saga was created and its first step is on its way'),
+    headers: { Location: { schema: { type: 'string' as const }, description: 'the saga' } },
+  },
+  200: {
+    ...json(StartedSchema, 'an Idempotency-Key retry: the saga this key started before'),
+    headers: { 'Idempotent-Replayed': { schema: { type: 'string' as const }, description: '"true"' } },
+  },
+  ...problemResponses(400, 404, 413, 415, 422, ...authProblems(operationScopes.startSaga)),
+};
+
+const pascal = (type: string) => type.replace(/(^|-)([a-z0-9])/g, (_m, _d, ch: string) => ch.toUpperCase());
+
+/** The path `POST /v1/sagas/{type}` had before it moved: served, deprecated, not in the document. */
+export const deprecatedStartPath = '/v1/sagas/{type}';
+
+/** When the old start path was deprecated (RFC 9745 `Deprecation: @<epoch seconds>`). */
+const startAliasDeprecatedAt = Date.UTC(2026, 11, 7) / 1000;
+
+/** One documented start path per registered type, with that type's own input schema. */
+function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'post',
+      path: '/v1/saga-types/{type}/sagas',
+      tags: ['sagas'],
+      operationId: 'startSaga',
+      summary: 'Start a saga of any registered type',
+      description: [
+        `The body is the saga's input, validated by the schema of the type's newest version (see the typed paths). Registered types: ${registry.types().join(', ') || '(none)'}.`,
+        '',
+        `Deprecated alias: \`POST ${deprecatedStartPath}\` does the same (same body, headers, answers and Idempotency-Key space) and adds \`Deprecation\` and \`Link: <this path>; rel="successor-version"\` headers to its answers. It is not listed among the paths because, as a template, it is the same path as \`GET /v1/sagas/{id}\`, which OpenAPI 3.1 forbids.`,
+      ].join('\n'),
+      ...scopeOf('startSaga'),
+      request: {
+        params: z.object({
+          type: z.string().openapi({ param: { name: 'type', in: 'path' }, description: 'saga type' }),
+        }),
+        headers: startHeaders,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+      },
+      responses: startResponses,
+    }),
+  );
+  for (const type of registry.types().sort()) {
+    const def = registry.latest(type);
+    // Inline: a saga's schema is plain zod, without the `.openapi()` naming extension.
+    const input = def.input as z.ZodType;
+    app.openAPIRegistry.registerPath(
+      createRoute({
+        method: 'post',
+        path: `/v1/saga-types/${type}/sagas`,
+        tags: ['sagas'],
+        operationId: `start${pascal(type)}`,
+        summary: `Start a saga of type ${type} (v${def.version})`,
+        description: def.description ?? `Starts ${type}; new instances run version ${def.version}.`,
+        ...scopeOf('startSaga'),
+        request: {
+          headers: startHeaders,
+          body: { required: true, content: { 'application/json': { schema: input } } },
+        },
+        responses: startResponses,
+      }),
+    );
+  }
+}
+
+/** The start routes: the documented one and the deprecated alias, one handler. */
+export function registerStartRoutes(
+  app: OpenAPIHono,
+  deps: { store: SagaStore; bus: Bus; registry: SagaRegistry },
+): void {
+  documentStartPaths(app, deps.registry);
+
+  // Plain route: the body is read here, after the type is known, so an unknown type is a
+  // 404 whatever the body holds and the input is checked against that type's schema.
+  const start = async (c: Context) => {
+    const type = c.req.param('type')!;
+    deps.registry.latest(type);
+    await assertJsonBody(c, true);
+    const input = await readJsonObject(c.req);
+    const key = readIdempotencyKey(c.req);
+    const request = {
+      type,
+      input,
+      correlationId: readCorrelationId(c.req),
+      traceparent: readTraceparent(c.req),
+      by: callerOf(c) ?? anonymousCaller,
+      ...(key ? { sagaId: sagaIdForKey(type, key) } : {}),
+    };
+    try {
+      const { sagaId, doc } = await startSaga(deps, request);
+      return started(c, sagaId, doc, 202);
+    } catch (err) {
+      if (!(key && request.sagaId && err instanceof ConflictError)) throw err;
+      const existing = await deps.store.load(request.sagaId);
+      if (!existing) throw err;
+      assertSameStart(deps.registry, existing, input);
+      c.header('Idempotent-Replayed', 'true');
+      return started(c, existing._id, existing, 200);
+    }
+  };
+  app.post('/v1/saga-types/:type/sagas', operationMarker('startSaga'), start);
+  app.post(
+    '/v1/sagas/:type',
+    operationMarker('startSaga'),
+    async (c, next) => {
+      // Set before the handler runs, so that its problems carry them too.
+      c.header('Deprecation', `@${startAliasDeprecatedAt}`);
+      c.header('Link', `<${startPath(c.req.param('type'))}>; rel="successor-version"`);
+      await next();
+    },
+    start,
+  );
+}
+
+function started(
+  c: Context,
+  sagaId: string,
+  doc: { type: string; version: number; status: z.infer<typeof SagaSummarySchema>['status'] },
+  status: 200 | 202,
+): Response {
+  const self = sagaPath(sagaId);
+  c.header('Location', self);
+  return c.json(
+    {
+      sagaId,
+      type: doc.type,
+      version: doc.version,
+      status: doc.status,
+      links: { self, history: `${self}/history`, events: `${self}/events` },
+    } satisfies z.infer<typeof StartedSchema>,
+    status,
+  );
+}

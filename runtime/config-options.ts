@@ -117,6 +117,16 @@ export const options = {
     schema: z.coerce.number().int().min(0).max(65535).default(8080),
     help: 'HTTP listen port (0 picks a free one)',
   },
+  opsHost: {
+    env: 'JETSAGA_OPS_HOST',
+    schema: z.string().min(1).optional(),
+    help: "listen address of the ops endpoint (/healthz, /readyz, /metrics) every role serves; none: JETSAGA_HTTP_HOST's",
+  },
+  opsPort: {
+    env: 'JETSAGA_OPS_PORT',
+    schema: z.coerce.number().int().min(0).max(65535).default(0),
+    help: 'port of the ops endpoint, one per process (0 picks a free one, logged as "ops endpoint"; deploy/k8s sets 9464)',
+  },
   auth: {
     env: 'JETSAGA_AUTH',
     schema: z.enum(['tokens', 'off']).default('tokens'),

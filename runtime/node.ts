@@ -10,6 +10,7 @@ import {
 } from './messaging/index.ts';
 import { nodeMetricsSource, sagaMetricsObserver } from './node-metrics.ts';
 import { addMetricsSource, collectProcessMetrics, createLogger, type Logger } from './observability/index.ts';
+import { startTracing } from './observability/tracing.ts';
 import { Orchestrator, orchestratorDurable, startSagaOnce } from './orchestrator/index.ts';
 import { EventReactorHost, ParticipantHost, participantDurable } from './participants/index.ts';
 import { durablesOf } from './permissions.ts';
@@ -38,6 +39,8 @@ export interface RunningNode {
   orchestrator?: Orchestrator;
   services: ParticipantHost[];
   api?: { port: number; url: string };
+  /** The ops endpoint of this process (/healthz, /readyz, /metrics; JETSAGA_OPS_PORT). */
+  ops?: { port: number; url: string };
   stop(): Promise<void>;
 }
 
@@ -57,15 +60,33 @@ export async function startNode(
   const { authSettings } = await import('./http/index.ts');
   const auth = wantsApi ? authSettings(config) : undefined;
   collectProcessMetrics();
-  const bus = await Bus.connect(config, log, `jetsaga-${roles.map(roleName).join('+')}`);
+  const { localUrl, nodeProbes, opsAddress, serveOps } = await import('./ops-server.ts');
+  const processName = `jetsaga-${roles.map(roleName).join('+')}`;
+  // OpenTelemetry traces when OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set: one provider per process.
+  const tracing = await startTracing({ serviceName: processName });
+  const bus = await Bus.connect(config, log, processName).catch(async (err) => {
+    await tracing?.stop();
+    throw err;
+  });
   const { client: mongo, store } = await SagaStore.connect(config.mongoUrl, config.mongoDb).catch(
     async (err) => {
       await bus.close();
+      await tracing?.stop();
       throw err;
     },
   );
   const stops: Array<() => Promise<void>> = [];
   const consumers: Array<{ consumer: string; stats: Orchestrator['consumer']['stats'] }> = [];
+  // What readiness asks, here and on the api role's port: one probe set, so one cached result.
+  const running: Array<Orchestrator['consumer']> = [];
+  let started = false;
+  const probes = nodeProbes({
+    bus,
+    mongo,
+    mongoDb: config.mongoDb,
+    consumers: () => running,
+    started: () => started,
+  });
   const node: RunningNode = {
     config,
     log,
@@ -74,14 +95,23 @@ export async function startNode(
     mongo,
     services: [],
     async stop() {
+      started = false; // not ready from here on: /readyz answers 503 while the roles drain
       // Reverse start order: stop taking work, finish in-flight, then close connections.
       for (const stop of stops.reverse())
         await stop().catch((err) => log.warn({ err: String(err) }, 'stop failed'));
       await bus.close();
       await mongo.close();
+      // Exports what the batch still holds.
+      await tracing?.stop().catch((err) => log.warn({ err: String(err) }, 'trace flush failed'));
     },
   };
   try {
+    // First, so a process that is slow to start (provisioning, a consumer waiting for its durable)
+    // answers /healthz and a 503 on /readyz meanwhile; closed last.
+    const ops = await serveOps({ ...opsAddress(config), probes });
+    node.ops = { port: ops.port, url: ops.url };
+    stops.push(() => ops.close());
+    log.info({ url: ops.url, roles: roles.map(roleName) }, 'ops endpoint');
     // In production (`skip`) streams and consumers are `jetsaga provision`'s job, under its own NATS user.
     if (config.provision === 'auto') await provisionStreams(bus);
     await store.ensureIndexes();
@@ -98,6 +128,7 @@ export async function startNode(
         await orchestrator.start();
         node.orchestrator = orchestrator;
         consumers.push({ consumer: orchestratorDurable, stats: orchestrator.consumer.stats });
+        running.push(orchestrator.consumer);
         stops.push(() => orchestrator.stop());
         // Commands (and events) no consumer reads: dead-lettered instead of kept for ever, unseen.
         const unrouted = new UnroutedGuard(bus, {
@@ -124,6 +155,7 @@ export async function startNode(
           consumer: participantDurable(role.name, bus.topo).durable,
           stats: host.consumer.stats,
         });
+        running.push(host.consumer);
         stops.push(() => host.stop());
       } else if (role.kind === 'reactor') {
         const def = app.reactors[role.name];
@@ -139,6 +171,7 @@ export async function startNode(
         });
         await host.start();
         consumers.push({ consumer: def.name, stats: host.consumer.stats });
+        running.push(host.consumer);
         stops.push(() => host.stop());
       } else {
         const { createApp, serveApi } = await import('./http/index.ts');
@@ -158,25 +191,10 @@ export async function startNode(
           maxBodyBytes: config.httpMaxBodyBytes,
           ssePollMs: config.ssePollMs,
           signal: closing.signal,
-          probes: {
-            nats: () =>
-              bus.nc.flush().then(
-                () => true,
-                () => false,
-              ),
-            mongo: () =>
-              mongo
-                .db(config.mongoDb)
-                .command({ ping: 1 })
-                .then(
-                  () => true,
-                  () => false,
-                ),
-          },
+          probes,
         });
         const server = await serveApi(http, { host: config.httpHost, port: config.httpPort });
-        const host = config.httpHost === '0.0.0.0' ? '127.0.0.1' : config.httpHost;
-        node.api = { port: server.port, url: `http://${host}:${server.port}` };
+        node.api = { port: server.port, url: localUrl(config.httpHost, server.port) };
         // Live event streams end first, so closing the server does not wait for them.
         stops.push(async () => {
           closing.abort();
@@ -201,6 +219,7 @@ export async function startNode(
       }),
     );
     stops.push(async () => removeSource());
+    started = true;
   } catch (err) {
     await node.stop();
     throw err;

@@ -35,6 +35,7 @@ export const layers: ReadonlyArray<{ name: string; units: readonly string[] }> =
       'app.ts',
       'node.ts',
       'node-metrics.ts',
+      'ops-server.ts',
       'cli.ts',
       'process-io.ts',
       'permissions.ts',

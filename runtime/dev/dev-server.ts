@@ -128,8 +128,9 @@ async function serve(o: {
     return 1;
   }
   const api = node.api!.url;
-  log.info({ roles: roles.map(roleName), api, dataDir }, 'jetsaga started');
-  await writeOut(process.stdout, banner({ api, config, infra, dataDir, app }));
+  const ops = node.ops?.url;
+  log.info({ roles: roles.map(roleName), api, ops, dataDir }, 'jetsaga started');
+  await writeOut(process.stdout, banner({ api, ops, config, infra, dataDir, app }));
   return untilSignal(log, config.shutdownTimeoutMs, async () => {
     await node.stop();
     await infra.stop();
@@ -148,8 +149,15 @@ function infraEnv(config: Config): NodeJS.ProcessEnv {
   return env;
 }
 
-function banner(o: { api: string; config: Config; infra: Infra; dataDir: string; app: App }): string {
-  const { api, config, infra, dataDir, app } = o;
+function banner(o: {
+  api: string;
+  ops: string | undefined;
+  config: Config;
+  infra: Infra;
+  dataDir: string;
+  app: App;
+}): string {
+  const { api, ops, config, infra, dataDir, app } = o;
   const where = (local: boolean, variable: string, sub: string) =>
     local ? `local, data in ${path.join(dataDir, sub)}` : `from ${variable}`;
   const mongoSub = infra.mongoKind === 'mongod' ? 'mongod' : 'mongo';
@@ -158,6 +166,7 @@ function banner(o: { api: string; config: Config; infra: Infra; dataDir: string;
     ['Inspector', `${api}/ui`],
     ['API docs', `${api}/docs`],
     ['OpenAPI', `${api}/openapi.json`],
+    ...(ops ? ([['Ops', `${ops}/healthz, /readyz, /metrics`]] as Array<[string, string]>) : []),
     ['NATS', `${redact(infra.natsUrl)}  (${where(!!infra.nats, 'NATS_URL', 'jetstream')})`],
     [
       'MongoDB',

@@ -13,6 +13,7 @@ import { registerDlqRoutes } from './dlq-routes.ts';
 import { registerHealthRoutes } from './health-routes.ts';
 import { bearerScheme, validationHook } from './openapi-util.ts';
 import { problem, statusTitle, toProblem } from './problem.ts';
+import { registerOverviewRoutes } from './overview-routes.ts';
 import { requestLog } from './request-log.ts';
 import { registerSagaRoutes } from './saga-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
@@ -121,6 +122,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     events: { pollMs: deps.ssePollMs ?? 250, log, ...(deps.signal ? { signal: deps.signal } : {}) },
   });
   registerDlqRoutes(app, new DeadLetterAdmin(deps.bus));
+  registerOverviewRoutes(app, deps);
   registerOperationsRoutes(app);
   registerStaticRoutes(app);
 

@@ -39,6 +39,7 @@ export const operationScopes = {
   listSagaTypes: 'read',
   getSagaDefinition: 'read',
   listDeadLetters: 'read',
+  getOverview: 'read',
   startSaga: 'write',
   cancelSaga: 'write',
   replayDeadLetter: 'admin',

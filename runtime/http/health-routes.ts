@@ -2,35 +2,25 @@ import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { json, problemResponses } from './openapi-util.ts';
 import { HealthSchema, ReadySchema } from './schemas.ts';
 import { problem } from './problem.ts';
+import { checkReadiness, notReadyProblem, type Probe } from './probes.ts';
 
-export type Probe = () => Promise<boolean>;
-export type CheckResult = 'ok' | 'down';
-
-export const probeTimeoutMs = 2_000;
+export {
+  type CheckResult,
+  checkReadiness,
+  notReadyProblem,
+  type Probe,
+  probeTimeoutMs,
+  type Readiness,
+  readinessCacheMs,
+  runProbe,
+} from './probes.ts';
 
 /**
- * A probe that hangs, throws or answers false counts as down: readiness must answer within
- * the orchestrator's (e.g. Kubernetes') own probe timeout, whatever the dependency does.
+ * Liveness says the process serves requests (it asks nothing else: NATS or MongoDB away does not
+ * fail it); readiness says its dependencies answer too (and, on a process with consumers, that they
+ * run). The api role serves them on its port, every process on its ops port (runtime/ops-server.ts),
+ * from the same probes and the same cached result.
  */
-export async function runProbe(probe: Probe, timeoutMs = probeTimeoutMs): Promise<CheckResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), timeoutMs);
-  });
-  try {
-    const reachable = await Promise.race([
-      Promise.resolve()
-        .then(probe)
-        .catch(() => false),
-      timedOut,
-    ]);
-    return reachable ? 'ok' : 'down';
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Liveness says the process serves requests; readiness says its dependencies answer too. */
 export function registerHealthRoutes(app: OpenAPIHono, probes: Record<string, Probe>): void {
   app.openapi(
     createRoute({
@@ -51,7 +41,7 @@ export function registerHealthRoutes(app: OpenAPIHono, probes: Record<string, Pr
       path: '/readyz',
       tags: ['operations'],
       operationId: 'ready',
-      summary: 'Readiness: NATS and MongoDB answer (no auth)',
+      summary: 'Readiness: NATS and MongoDB answer, the consumers of this process run (no auth)',
       security: [],
       responses: {
         200: json(ReadySchema, 'ready'),
@@ -59,19 +49,9 @@ export function registerHealthRoutes(app: OpenAPIHono, probes: Record<string, Pr
       },
     }),
     async (c) => {
-      const entries = Object.entries(probes);
-      const results = await Promise.all(entries.map(([, probe]) => runProbe(probe)));
-      const checks: Record<string, CheckResult> = {};
-      entries.forEach(([name], i) => {
-        checks[name] = results[i] ?? 'down';
-      });
-      const down = entries.map(([name]) => name).filter((name) => checks[name] === 'down');
-      if (down.length === 0) return c.json({ status: 'ready' as const, checks }, 200);
-      return problem(c, 503, {
-        title: 'Service Unavailable',
-        detail: `not ready: ${down.join(', ')} unreachable`,
-        checks,
-      }) as never;
+      const readiness = await checkReadiness(probes);
+      if (readiness.ready) return c.json({ status: 'ready' as const, checks: readiness.checks }, 200);
+      return problem(c, 503, notReadyProblem(readiness)) as never;
     },
   );
 }

@@ -223,3 +223,99 @@ export type SagaSummary = z.infer<typeof SagaSummarySchema>;
 export type SagaView = z.infer<typeof SagaViewSchema>;
 export type MachineGraph = z.infer<typeof MachineGraphSchema>;
 export type DeadLetterView = z.infer<typeof DeadLetterSchema>;
+
+/** The windows `GET /v1/overview` accepts, with their length; each is cut into 60 buckets. */
+export const overviewWindows = { '5m': 5 * 60_000, '15m': 15 * 60_000, '1h': 3_600_000, '6h': 6 * 3_600_000 };
+export type OverviewWindowName = keyof typeof overviewWindows;
+
+export const OverviewQuerySchema = z.object({
+  window: z
+    .enum(Object.keys(overviewWindows) as [OverviewWindowName, ...OverviewWindowName[]])
+    .default('1h')
+    .openapi({ description: 'how far back to look, ending now; cut into 60 buckets', example: '1h' }),
+});
+
+const countOf = (description: string) => z.number().int().min(0).openapi({ description });
+
+export const OverviewSchema = z
+  .object({
+    window: z.string().openapi({ example: '1h' }),
+    since: isoDate.openapi({ description: 'start of the window (inclusive)' }),
+    until: isoDate.openapi({ description: 'end of the window: when this was computed' }),
+    counts: z
+      .object({
+        total: countOf('sagas created, moved or ended in the window'),
+        byStatus: z.record(SagaStatusSchema, z.number().int()).openapi({
+          description: 'the same sagas by current status (every status present, 0 when none)',
+        }),
+        byType: z.array(
+          z.object({
+            type: z.string(),
+            total: z.number().int(),
+            byStatus: z.record(SagaStatusSchema, z.number().int()),
+          }),
+        ),
+      })
+      .openapi({ description: 'sagas created, moved or ended in the window, by current status and type' }),
+    series: z
+      .object({
+        bucketSeconds: z.number().int().openapi({ example: 60 }),
+        starts: z.array(z.number().int()).openapi({ description: 'sagas created per bucket, oldest first' }),
+        ends: z.array(z.number().int()).openapi({ description: 'sagas ended per bucket, oldest first' }),
+      })
+      .openapi({ description: '60 buckets covering the window (per minute for 1h)' }),
+    durations: z
+      .object({
+        sampled: z.boolean().openapi({
+          description:
+            'true when more sagas ended than the sample holds: the percentiles are of the latest ones',
+        }),
+        byType: z.array(
+          z.object({
+            type: z.string(),
+            ended: z.number().int().openapi({ description: 'sagas measured' }),
+            p50Ms: z.number(),
+            p95Ms: z.number(),
+          }),
+        ),
+      })
+      .openapi({ description: 'created-to-ended duration of the sagas that ended in the window' }),
+    reasons: z
+      .array(
+        z.object({
+          reason: z.string(),
+          status: SagaStatusSchema,
+          type: z.string(),
+          count: z.number().int(),
+          links: z.object({
+            sagas: z.string().openapi({
+              description: 'the list of sagas of this type and status (filter further by reason there)',
+              example: '/v1/sagas?type=order-fulfillment&status=compensated',
+            }),
+          }),
+        }),
+      )
+      .openapi({
+        description: 'the most frequent compensation and failure reasons (top 5), most frequent first',
+      }),
+    deadLetters: z
+      .object({
+        waiting: z.number().int(),
+        byConsumer: z.array(z.object({ consumer: z.string(), count: z.number().int() })),
+      })
+      .nullable()
+      .openapi({ description: 'dead letters in the DLQ stream now; null when NATS could not be read' }),
+    consumers: z
+      .array(
+        z.object({
+          stream: z.string(),
+          consumer: z.string(),
+          pending: z.number().int().openapi({ description: 'messages not yet delivered (num_pending)' }),
+          ackPending: z.number().int().openapi({ description: 'delivered, not yet acknowledged' }),
+          lag: z.number().int().openapi({ description: 'pending + ackPending' }),
+        }),
+      )
+      .nullable()
+      .openapi({ description: 'lag of each durable consumer now; null when NATS could not be read' }),
+  })
+  .openapi('Overview', { description: 'the fleet at a glance' });

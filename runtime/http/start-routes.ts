@@ -4,6 +4,7 @@ import { ConflictError } from '../errors.ts';
 import { type SagaRegistry, sagaIdForKey, startSaga } from '../orchestrator/index.ts';
 import type { SagaStore } from '../store/index.ts';
 import type { Bus } from '../messaging/index.ts';
+import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
 import { anonymousCaller, callerOf, operationMarker, operationScopes } from './auth.ts';
 import { assertSameStart, readIdempotencyKey } from './idempotency.ts';
 import { assertJsonBody, authProblems, json, problemResponses, scopeOf } from './openapi-util.ts';
@@ -108,7 +109,28 @@ export function registerStartRoutes(
 
   // Plain route: the body is read here, after the type is known, so an unknown type is a
   // 404 whatever the body holds and the input is checked against that type's schema.
-  const start = async (c: Context) => {
+  // Traced, the request has a span (the child of the caller's traceparent, or a root), and the
+  // saga it starts runs in that span's trace: its context is the saga's traceparent.
+  const start = (c: Context) => {
+    const traceparent = readTraceparent(c.req);
+    return inSpan(
+      `POST ${c.req.routePath}`,
+      traceparent,
+      SpanKind.SERVER,
+      async (span) => {
+        const res = await startIn(c, span ? traceparentOf(span) : traceparent, span);
+        if (span?.isRecording()) span.setAttribute('http.response.status_code', res.status);
+        return res;
+      },
+      () => ({
+        'http.request.method': 'POST',
+        'http.route': c.req.routePath,
+        'url.path': c.req.path,
+        'saga.type': c.req.param('type') ?? '',
+      }),
+    );
+  };
+  const startIn = async (c: Context, traceparent: string | undefined, span: Span | undefined) => {
     const type = c.req.param('type')!;
     deps.registry.latest(type);
     await assertJsonBody(c, true);
@@ -118,12 +140,13 @@ export function registerStartRoutes(
       type,
       input,
       correlationId: readCorrelationId(c.req),
-      traceparent: readTraceparent(c.req),
+      traceparent,
       by: callerOf(c) ?? anonymousCaller,
       ...(key ? { sagaId: sagaIdForKey(type, key) } : {}),
     };
     try {
       const { sagaId, doc } = await startSaga(deps, request);
+      if (span?.isRecording()) span.setAttributes({ 'saga.id': sagaId, 'saga.version': doc.version });
       return started(c, sagaId, doc, 202);
     } catch (err) {
       if (!(key && request.sagaId && err instanceof ConflictError)) throw err;
@@ -131,6 +154,8 @@ export function registerStartRoutes(
       if (!existing) throw err;
       assertSameStart(deps.registry, existing, input);
       c.header('Idempotent-Replayed', 'true');
+      if (span?.isRecording())
+        span.setAttributes({ 'saga.id': existing._id, 'saga.idempotent_replay': true });
       return started(c, existing._id, existing, 200);
     }
   };

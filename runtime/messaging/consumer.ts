@@ -58,6 +58,16 @@ export class DurableConsumer {
   private readonly unwritten = new Map<number, { reason: DeadLetterReason; error: string }>();
   /** Dead-letter publishes that failed (each was nak-ed for a retry). */
   deadLetterFailures = 0;
+  private consuming = false;
+
+  /**
+   * True while its loop consumes (the durable found, messages flowing or awaited); false before
+   * start, while the loop waits to retry (the durable missing, a failed pull) and once stopping.
+   * Readiness (/readyz) asks it.
+   */
+  get running(): boolean {
+    return this.consuming && !this.stopping;
+  }
 
   constructor(
     private readonly bus: Bus,
@@ -91,6 +101,7 @@ export class DurableConsumer {
           max_messages: Math.min(config.maxInFlight, 128),
           expires: 5_000,
         });
+        this.consuming = true;
         for await (const msg of this.messages) {
           if (this.stopping) {
             // Not started: let the server redeliver it to whoever runs next.
@@ -104,7 +115,9 @@ export class DurableConsumer {
             this.idle.shift()?.();
           });
         }
+        this.consuming = false;
       } catch (err) {
+        this.consuming = false;
         if (this.stopping) break;
         if (isConsumerNotFound(err)) {
           this.log.warn(

@@ -142,6 +142,57 @@ export const messagingMetrics = {
   ),
 };
 
+/**
+ * Client-side latency of the two servers a saga waits on, to tell a slow saga's store time from its
+ * broker time (and, by difference with `jetsaga_saga_step_seconds`, from its participants' time).
+ * Buckets from a fraction of a millisecond (a local round trip) to the client's 10 s timeouts.
+ */
+const clientLatencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** Observed in the store layer, from the MongoDB driver's command monitoring (store/command-metrics.ts). */
+export const storeMetrics = {
+  commandDuration: singleton(
+    'jetsaga_store_command_duration_seconds',
+    () =>
+      new client.Histogram({
+        name: 'jetsaga_store_command_duration_seconds',
+        help: 'MongoDB commands from sent to reply, by command (insert, update, find, ...; "other" for the rest), collection and outcome (ok, error)',
+        labelNames: ['command', 'collection', 'outcome'],
+        buckets: clientLatencyBuckets,
+      }),
+  ),
+};
+
+/** Observed in the messaging layer, on the NATS connection of a Bus (messaging/bus.ts). */
+export const natsMetrics = {
+  publishDuration: singleton(
+    'jetsaga_nats_publish_duration_seconds',
+    () =>
+      new client.Histogram({
+        name: 'jetsaga_nats_publish_duration_seconds',
+        help: 'JetStream publishes of envelopes from send to PubAck, by kind (cmd, evt) and outcome (ok, error)',
+        labelNames: ['kind', 'outcome'],
+        buckets: clientLatencyBuckets,
+      }),
+  ),
+  reconnects: singleton(
+    'jetsaga_nats_reconnects_total',
+    () =>
+      new client.Counter({
+        name: 'jetsaga_nats_reconnects_total',
+        help: 'NATS connections of this process that reconnected to a server',
+      }),
+  ),
+  disconnects: singleton(
+    'jetsaga_nats_disconnects_total',
+    () =>
+      new client.Counter({
+        name: 'jetsaga_nats_disconnects_total',
+        help: 'NATS connections of this process that lost their server',
+      }),
+  ),
+};
+
 /** Consumer totals are counters; a source reports running totals, so each scrape adds the difference. */
 const lastTotals = new Map<
   string,

@@ -1,10 +1,12 @@
 import type { Config } from '../config.ts';
 import type { Bus } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { inSpan, publishAttributes, SpanKind, traceparentOf, tracingOn } from '../observability/tracing.ts';
 import {
   type Cleared,
   type HistoryWriter,
   isTerminal,
+  type OutboxEntry,
   type SagaDoc,
   type SagaStore,
 } from '../store/index.ts';
@@ -96,7 +98,7 @@ export class OutboxFlush {
       }
       if (urgent) this.deps.history.flushNow();
       const copies = [...this.copying.values()];
-      await Promise.all(entries.map((e) => this.deps.bus.publish(e.subject, e.envelope, e.msgId)));
+      await Promise.all(entries.map((e) => this.publish(e)));
       for (const e of entries) this.msgIds.add(e.msgId);
       // A saga that has ended, or one being recovered, gets no next transition to clear it.
       if (urgent) {
@@ -111,6 +113,28 @@ export class OutboxFlush {
       await this.clear();
     }
     return entries.length;
+  }
+
+  /**
+   * Publishes one entry; traced, in a span of its own, the child of the step that wrote it (the
+   * traceparent its envelope holds), and the message sent carries the publish span's context.
+   */
+  private async publish(e: OutboxEntry): Promise<void> {
+    if (!tracingOn()) {
+      await this.deps.bus.publish(e.subject, e.envelope, e.msgId);
+      return;
+    }
+    await inSpan(
+      `publish ${e.subject}`,
+      e.envelope.traceparent,
+      SpanKind.PRODUCER,
+      (span) =>
+        this.deps.bus.publish(e.subject, { ...e.envelope, traceparent: traceparentOf(span!) }, e.msgId),
+      () => ({
+        ...publishAttributes(e.subject, e.msgId, e.envelope.sagaId),
+        'saga.message.type': e.envelope.type,
+      }),
+    );
   }
 
   /**

@@ -2,6 +2,7 @@ import { FaultPoint, faultPoint } from '../faults.ts';
 import { NotFoundError, StaleRevisionError, TransientError } from '../errors.ts';
 import type { Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
 import { isTerminal, type SagaDoc, type Transition } from '../store/index.ts';
 import { applyCommitted, transitionOf } from './commit.ts';
 import { alreadyHandled, type Change, decide } from './decide.ts';
@@ -107,9 +108,29 @@ export class SagaActor implements OutboxOwner {
     if (!this.fresh) throw new StaleRevisionError(doc._id, doc.rev);
   }
 
+  /** One step, in its span (tracing on): the child of the event's trace context, or the saga's. */
   private async tryDeliver(env: Envelope, log: Logger): Promise<void> {
     const doc = await this.load();
+    return inSpan(
+      `step ${doc.type}`,
+      env.traceparent ?? doc.traceparent,
+      SpanKind.CONSUMER,
+      (span) => this.step(doc, env, log, span),
+      () => ({
+        'saga.id': doc._id,
+        'saga.type': doc.type,
+        'saga.version': doc.version,
+        'saga.state.from': doc.state ?? '',
+        'saga.event.type': env.type,
+        'saga.event.id': env.id,
+        'saga.rev': doc.rev,
+      }),
+    );
+  }
+
+  private async step(doc: SagaDoc, env: Envelope, log: Logger, span: Span | undefined): Promise<void> {
     if (alreadyHandled(doc, env)) {
+      if (span?.isRecording()) span.setAttribute('saga.step.outcome', 'already-handled');
       await this.outbox.flush(doc);
       return;
     }
@@ -117,13 +138,14 @@ export class SagaActor implements OutboxOwner {
     const now = new Date();
     const decision = decide(doc, def, env, now);
     if ('skip' in decision) {
+      if (span?.isRecording()) span.setAttribute('saga.step.outcome', decision.skip);
       this.confirmIgnore(doc);
       if (decision.skip === 'not-applicable')
         log.debug({ state: doc.state }, 'event does not apply in this state; ignored');
       return;
     }
     if (decision.error) log.error({ err: decision.error.message }, 'saga failed: machine error');
-    await this.commit(doc, def, env, log, now, decision);
+    await this.commit(doc, def, env, log, now, decision, span);
   }
 
   /** A definition for the saga's own version; a missing one is recorded on the saga, then dead-lettered. */
@@ -146,6 +168,7 @@ export class SagaActor implements OutboxOwner {
     log: Logger,
     now: Date,
     change: Change,
+    span?: Span,
   ): Promise<void> {
     // The event being handled may be this saga's own outbox entry (its start event): it was
     // evidently published, so this write removes it too.
@@ -154,7 +177,9 @@ export class SagaActor implements OutboxOwner {
     let t: Transition;
     let rev: number;
     try {
-      t = transitionOf(doc, env, change, cleared, def.policies, this.deps.config.inboxSize, now);
+      // Traced, the step's commands carry the step span's context (same trace as the saga's).
+      const cause = span ? { ...env, traceparent: traceparentOf(span) } : env;
+      t = transitionOf(doc, cause, change, cleared, def.policies, this.deps.config.inboxSize, now);
       rev = await this.deps.store.commit(doc._id, doc.rev, t);
     } catch (err) {
       // Still on the stored document: the next write, or a clear, removes them.
@@ -164,6 +189,14 @@ export class SagaActor implements OutboxOwner {
     this.outbox.forget(doc, cleared);
     faultPoint(FaultPoint.afterCommit);
     applyCommitted(doc, t, rev, now);
+    if (span?.isRecording())
+      span.setAttributes({
+        'saga.step.outcome': 'committed',
+        'saga.state.to': t.state ?? '',
+        'saga.status': t.status,
+        'saga.rev': rev,
+        'saga.commands': t.outboxAdd.length,
+      });
     log.debug(
       { from: t.history.from, to: t.state, status: t.status, rev, commands: t.outboxAdd.length },
       'transition',

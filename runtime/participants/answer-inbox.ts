@@ -3,12 +3,22 @@ import { TransientError } from '../errors.ts';
 import { type Bus, type Delivery, DurableConsumer } from '../messaging/index.ts';
 import type { DurableSpec } from '../messaging/provision.ts';
 import type { Logger } from '../observability/index.ts';
+import {
+  activeTraceparent,
+  inSpan,
+  publishAttributes,
+  type Span,
+  SpanKind,
+  traceparentOf,
+  tracingOn,
+} from '../observability/tracing.ts';
 import { type Envelope, envelope } from '../wire/index.ts';
 import { InsertBatcher } from '../store/insert-batcher.ts';
 
 /**
  * The answer to an incoming message: its own id, caused by that message, in the same saga and
- * correlation (and trace) as it.
+ * correlation (and trace) as it. Traced, it carries the context of the span computing it (the
+ * handler's, see `AnswerHost.answer`), a child of the message's.
  */
 export function answerEnvelope(cause: Envelope, id: string, type: string, data: Envelope['data']): Envelope {
   return envelope({
@@ -18,7 +28,7 @@ export function answerEnvelope(cause: Envelope, id: string, type: string, data: 
     sagaType: cause.sagaType,
     correlationId: cause.correlationId,
     causationId: cause.id,
-    traceparent: cause.traceparent,
+    traceparent: activeTraceparent() ?? cause.traceparent,
     data,
   });
 }
@@ -81,11 +91,26 @@ export class AnswerInbox<R extends { _id: string }> {
     return record;
   }
 
-  /** Publishes a record's answer under its own message id. */
+  /**
+   * Publishes a record's answer under its own message id. Traced, in a span of its own (the child
+   * of the handler's span, or of the trace context the answer holds), whose context the message
+   * sent carries.
+   */
   async publish(record: R): Promise<void> {
     const env = this.answerOf(record);
     if (!env) return;
-    await this.bus.publish(`evt.${env.type}`, env, env.id);
+    const subject = `evt.${env.type}`;
+    if (!tracingOn()) {
+      await this.bus.publish(subject, env, env.id);
+      return;
+    }
+    await inSpan(
+      `publish ${subject}`,
+      activeTraceparent() ?? env.traceparent,
+      SpanKind.PRODUCER,
+      (span) => this.bus.publish(subject, { ...env, traceparent: traceparentOf(span!) }, env.id),
+      () => ({ ...publishAttributes(subject, env.id, env.sagaId), 'saga.message.type': env.type }),
+    );
   }
 
   private async find(id: string): Promise<R | null> {
@@ -153,11 +178,39 @@ export abstract class AnswerHost<R extends { _id: string }> {
    * `recorded` runs only when this delivery's record is the one kept, before its publish.
    */
   protected async answer(d: Delivery, compute: () => Promise<R>, recorded?: () => void): Promise<void> {
+    const env = d.envelope;
+    const { role, name } = this.spec;
+    return inSpan(
+      `${role === 'service' ? 'handle' : 'react'} ${env.type}`,
+      env.traceparent,
+      SpanKind.CONSUMER,
+      (span) => this.answerIn(d, compute, recorded, span),
+      () => ({
+        'messaging.system': 'nats',
+        'messaging.operation.type': 'process',
+        'messaging.message.id': env.id,
+        [`jetsaga.${role}`]: name,
+        'saga.id': env.sagaId,
+        'saga.type': env.sagaType,
+        'saga.message.type': env.type,
+        'delivery.attempt': d.attempt,
+      }),
+    );
+  }
+
+  private async answerIn(
+    d: Delivery,
+    compute: () => Promise<R>,
+    recorded: (() => void) | undefined,
+    span: Span | undefined,
+  ): Promise<void> {
     const record = await this.inbox.record(d.envelope.id, d.attempt, compute);
     if (!record) {
       this.replayed++;
+      if (span?.isRecording()) span.setAttribute('answer.outcome', 'replayed');
       return;
     }
+    if (span?.isRecording()) span.setAttribute('answer.outcome', 'answered');
     recorded?.();
     await this.inbox.publish(record);
     this.answered++;

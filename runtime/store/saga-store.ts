@@ -1,9 +1,12 @@
 import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter } from 'mongodb';
 import { ConflictError, StaleRevisionError } from '../errors.ts';
 import { Batcher } from './batcher.ts';
+import { instrumentMongoClient } from './command-metrics.ts';
 import { onlyDuplicates } from './duplicate-key.ts';
 import { InsertBatcher } from './insert-batcher.ts';
 import type { HistoryEntry, OutboxEntry, SagaDoc, SagaStatus, TimerEntry } from './saga-doc.ts';
+import * as overview from './overview-queries.ts';
+import type { OverviewWindow, SagaOverview } from './overview-queries.ts';
 import * as recovery from './recovery-queries.ts';
 import type { DueSaga } from './recovery-queries.ts';
 import * as queries from './saga-queries.ts';
@@ -64,8 +67,22 @@ export class SagaStore {
     this.clears = new Batcher((ops) => this.clearMany(ops), { maxBatch: 256, maxInFlight: 1 });
   }
 
-  static async connect(url: string, dbName: string): Promise<{ client: MongoClient; store: SagaStore }> {
-    const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, maxPoolSize: 64 });
+  /**
+   * The node's client (its participants share it) and store. `monitorCommands` (default on) feeds
+   * `jetsaga_store_command_duration_seconds`; its cost, mostly on `find` replies, is written in
+   * store/command-metrics.ts.
+   */
+  static async connect(
+    url: string,
+    dbName: string,
+    { monitorCommands = true }: { monitorCommands?: boolean } = {},
+  ): Promise<{ client: MongoClient; store: SagaStore }> {
+    const client = new MongoClient(url, {
+      serverSelectionTimeoutMS: 10_000,
+      maxPoolSize: 64,
+      monitorCommands,
+    });
+    if (monitorCommands) instrumentMongoClient(client);
     await client.connect();
     return { client, store: new SagaStore(client.db(dbName)) };
   }
@@ -261,6 +278,11 @@ export class SagaStore {
   /** The outbox and timer backlogs for the metrics, each counted up to `cap`. */
   countBacklog(at: { now: Date; outboxBefore: Date; cap: number }): Promise<SagaBacklog> {
     return queries.countBacklog(this, at);
+  }
+
+  /** What the sagas touched in a window did: counts, series, durations, reasons (see overview-queries.ts). */
+  overview(window: OverviewWindow): Promise<SagaOverview> {
+    return overview.sagaOverview(this, window);
   }
 
   /** Gives `outboxAt` to sagas of an older jetsaga that still hold entries; once per start. */

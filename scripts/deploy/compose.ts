@@ -11,6 +11,8 @@ import {
   isJetsagaImage,
   knownEnvVars,
   mongoDurability,
+  OPS_PORT_DEFAULT,
+  opsPaths,
   pinnedVersions,
   repositoryOf,
   tagOf,
@@ -110,12 +112,22 @@ export async function composeFindings(composeCheck: string, root: string, file: 
         add('environment.JETSAGA_HTTP_HOST', 'must be 0.0.0.0 in a container');
       if (!(svc.ports ?? []).some((p) => p.target === Number(env.JETSAGA_HTTP_PORT ?? 8080)))
         add('ports', 'the API port (JETSAGA_HTTP_PORT) must be published');
-    } else if (!svc.healthcheck?.disable) {
+    }
+    // Every role serves its ops endpoint; Compose learns it is alive from /healthz there.
+    const opsPort = Number(env.JETSAGA_OPS_PORT ?? OPS_PORT_DEFAULT);
+    if (env.JETSAGA_OPS_HOST !== '0.0.0.0' && env.JETSAGA_OPS_HOST !== '::')
+      add('environment.JETSAGA_OPS_HOST', 'must be 0.0.0.0 in a container (the ops endpoint)');
+    const test = (svc.healthcheck?.test ?? []).join(' ');
+    if (!svc.healthcheck || svc.healthcheck.disable || test === '' || test === 'NONE')
       add(
         'healthcheck',
-        "must be disabled: the image's healthcheck asks the API, which only the api role serves",
+        `\`jetsaga ${key}\` has no healthcheck: ask ${opsPaths.liveness} on its ops port (${opsPort}, JETSAGA_OPS_PORT)`,
       );
-    }
+    else if (!test.includes(`:${opsPort}/healthz`) && !test.includes('JETSAGA_OPS_PORT'))
+      add(
+        'healthcheck',
+        `\`jetsaga ${key}\`: the healthcheck must ask ${opsPaths.liveness} on the ops port (${opsPort}, JETSAGA_OPS_PORT)`,
+      );
   }
   for (const wanted of [
     'api',

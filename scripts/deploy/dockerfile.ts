@@ -239,7 +239,23 @@ export async function dockerfileFindings(root: string, file: string, entry: stri
       user.line,
       `USER ${user.args} must be a numeric non-root uid (Kubernetes' runAsNonRoot cannot verify a name)`,
     );
-  if (!final.body.some((i) => i.op === 'HEALTHCHECK')) add(undefined, 'the final stage has no HEALTHCHECK');
+  const healthcheck = final.body.filter((i) => i.op === 'HEALTHCHECK').at(-1);
+  if (!healthcheck) add(undefined, 'the final stage has no HEALTHCHECK');
+  // Every role serves /healthz on its ops port; only the api has the API port.
+  else if (!/JETSAGA_OPS_PORT/.test(healthcheck.args) || !healthcheck.args.includes('/healthz'))
+    add(
+      healthcheck.line,
+      'HEALTHCHECK must ask /healthz on the ops port (JETSAGA_OPS_PORT), which every role serves',
+    );
+  const opsEnv = final.body
+    .filter((i) => i.op === 'ENV')
+    .map((i) => /(?:^|\s)JETSAGA_OPS_PORT=(\S+)/.exec(i.args)?.[1])
+    .findLast((v) => v !== undefined);
+  const exposed = final.body.filter((i) => i.op === 'EXPOSE').flatMap((i) => i.args.split(/\s+/));
+  if (opsEnv === undefined)
+    add(undefined, 'the final stage sets no JETSAGA_OPS_PORT: give the ops endpoint its port (9464)');
+  else if (!exposed.some((p) => p.replace(/\/tcp$/, '') === opsEnv))
+    add(undefined, `EXPOSE the ops port ${opsEnv} (JETSAGA_OPS_PORT)`);
   for (const env of final.body.filter((i) => i.op === 'ENV')) {
     for (const [, name] of env.args.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=/g))
       if (!knownEnvVars.has(name!)) add(env.line, unknownEnvVar(name!));

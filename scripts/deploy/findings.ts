@@ -21,6 +21,10 @@ export const containerRoles = ['api', 'orchestrator', 'service', 'fraud-agent', 
 
 export const defaultShutdownTimeoutMs = 20_000;
 
+/** The ops endpoint every role serves (JETSAGA_OPS_PORT; 9464 in the image and the manifests). */
+export const OPS_PORT_DEFAULT = 9464;
+export const opsPaths = { liveness: '/healthz', readiness: '/readyz', metrics: '/metrics' } as const;
+
 export function unknownEnvVar(name: string): string {
   return `${name} is not a jetsaga setting (known: ${[...knownEnvVars].join(', ')}); see \`jetsaga help\``;
 }

@@ -5,7 +5,7 @@ import { ensureNatsServer } from '../../runtime/dev/index.ts';
 import { composeFindings } from './compose.ts';
 import { dockerfileFindings } from './dockerfile.ts';
 import { type Finding, formatFinding } from './findings.ts';
-import { policyFindings, schemaFindings } from './kubernetes.ts';
+import { podMonitorFindings, policyFindings, schemaFindings } from './kubernetes.ts';
 import { checkNatsConfig, natsConfigFile, natsConfigsOf } from './nats-config.ts';
 import { examplesOf, overlaysOf, renderOverlay } from './render.ts';
 import { k8sSecurityFindings } from './security.ts';
@@ -61,6 +61,22 @@ export async function checkDeploy(opts: DeployCheckOptions): Promise<DeployCheck
     findings.push(...k8sSecurityFindings(overlay, rendered.objects, examples));
     for (const conf of natsConfigsOf(rendered.objects))
       findings.push(...(await checkNatsConfig(natsServer, conf, { production: overlay === 'prod' })));
+    // Optional components (deploy/k8s/components/*): each must build into this overlay; what it adds is
+    // validated, and a PodMonitor must scrape the ops port of every role.
+    for (const component of await overlaysOf(opts.root, K8S_DIR, 'components')) {
+      const own = path.join(K8S_DIR, 'components', component);
+      const with_ = await renderOverlay(kustomize, opts.root, K8S_DIR, overlay, [component]);
+      if (!with_.ok) {
+        findings.push({
+          file: path.join(own, 'kustomization.yaml'),
+          message: `kustomize build of overlay ${overlay} with this component failed: ${with_.error}`,
+        });
+        continue;
+      }
+      const added = with_.objects.filter((o) => o.file.startsWith(`${own}/`));
+      for (const located of added) findings.push(...(await schemaFindings(located)));
+      findings.push(...podMonitorFindings(with_.objects, added));
+    }
   }
   findings.push(...(await composeFindings(composeCheck, opts.root, COMPOSE_FILE)));
   findings.push(

@@ -10,6 +10,8 @@ import {
   isJetsagaImage,
   knownEnvVars,
   mongoDurability,
+  OPS_PORT_DEFAULT,
+  opsPaths,
   pinnedVersions,
   repositoryOf,
   tagOf,
@@ -30,6 +32,8 @@ export interface EnvVar {
 }
 interface Probe {
   httpGet?: { path?: string; port: number | string };
+  failureThreshold?: number;
+  periodSeconds?: number;
   tcpSocket?: { port: number | string };
 }
 export interface Container {
@@ -62,7 +66,10 @@ export interface Workload extends K8sObject {
   spec: {
     replicas?: number;
     selector: { matchLabels?: Record<string, string> };
-    template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
+    template: {
+      metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+      spec: PodSpec;
+    };
   };
 }
 
@@ -76,6 +83,9 @@ interface SchemaError {
 export async function schemaFindings({ obj, file }: Located): Promise<Finding[]> {
   const object = `${obj.kind}/${obj.metadata?.name ?? '(no name)'}`;
   const apiVersion = String(obj.apiVersion ?? '');
+  // kubernetes-models has no prometheus-operator CRDs: the fields jetsaga relies on are checked by hand.
+  if (apiVersion === 'monitoring.coreos.com/v1' && obj.kind === 'PodMonitor')
+    return podMonitorShape(obj).map(([field, message]) => ({ file, object, field, message }));
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
   const module = `kubernetes-models/${group ? `${group}/` : ''}${version}/${obj.kind}`;
   let Model: ModelClass | undefined;
@@ -239,22 +249,18 @@ export function policyFindings(overlay: string, objects: Located[], examples: Lo
       const invalid = invalidConfig(env);
       if (invalid) add(`${at}.env`, invalid);
       if (role === 'api') {
-        const port = Number(env.get('JETSAGA_HTTP_PORT') ?? 8080);
         const host = env.get('JETSAGA_HTTP_HOST');
         if (host !== undefined && host !== '0.0.0.0' && host !== '::')
           add(`${at}.env.JETSAGA_HTTP_HOST`, `"${host}" is not reachable from outside the pod: use 0.0.0.0`);
-        const portOf = (p: number | string | undefined) =>
-          typeof p === 'string' ? c.ports?.find((cp) => cp.name === p)?.containerPort : p;
-        for (const [probeName, pathWanted] of [
-          ['readinessProbe', '/readyz'],
-          ['livenessProbe', '/healthz'],
-        ] as const) {
-          const probe = c[probeName]?.httpGet;
-          if (!probe) add(`${at}.${probeName}`, `the api needs an httpGet ${probeName} on ${pathWanted}`);
-          else if (probe.path !== pathWanted || portOf(probe.port) !== port)
-            add(`${at}.${probeName}`, `must be GET ${pathWanted} on port ${port} (JETSAGA_HTTP_PORT)`);
-        }
       }
+      if (obj.kind === 'Deployment' && role && role !== 'provision')
+        findings.push(
+          ...opsFindings(obj, c, env, `jetsaga ${c.args?.join(' ') ?? role}`, at).map((f) => ({
+            file,
+            object,
+            ...f,
+          })),
+        );
     }
   }
 
@@ -404,4 +410,147 @@ export function secretValue(secret: K8sObject, key: string): string | undefined 
 
 function matches(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+}
+
+/**
+ * A role's Deployment and its ops endpoint (JETSAGA_OPS_PORT): a container port named `ops`, reachable from
+ * outside the pod; liveness on /healthz and readiness on /readyz there; the pod annotated for Prometheus.
+ */
+function opsFindings(
+  obj: Workload,
+  c: Container,
+  env: ReadonlyMap<string, string>,
+  role: string,
+  at: string,
+): Array<{ field: string; message: string }> {
+  const out: Array<{ field: string; message: string }> = [];
+  const add = (field: string, message: string) => out.push({ field, message: `\`${role}\`: ${message}` });
+  const opsPort = Number(env.get('JETSAGA_OPS_PORT') ?? OPS_PORT_DEFAULT);
+  const host = env.get('JETSAGA_OPS_HOST');
+  if (host !== '0.0.0.0' && host !== '::')
+    add(
+      `${at}.env.JETSAGA_OPS_HOST`,
+      `${host === undefined ? 'not set' : `"${host}"`}: the kubelet and Prometheus reach the ops port only if it listens on 0.0.0.0`,
+    );
+  const named = c.ports?.find((p) => p.name === 'ops');
+  if (!named) add(`${at}.ports`, `no container port named "ops" (${opsPort}, JETSAGA_OPS_PORT)`);
+  else if (named.containerPort !== opsPort)
+    add(`${at}.ports`, `port "ops" is ${named.containerPort}, but JETSAGA_OPS_PORT is ${opsPort}`);
+  const portOf = (p: number | string | undefined) =>
+    typeof p === 'string' ? c.ports?.find((cp) => cp.name === p)?.containerPort : p;
+  for (const [probeName, wanted, why] of [
+    ['livenessProbe', opsPaths.liveness, 'restarts a hung process'],
+    ['readinessProbe', opsPaths.readiness, 'holds traffic and rollouts until NATS and MongoDB answer'],
+  ] as const) {
+    const probe = c[probeName];
+    if (!probe?.httpGet)
+      add(
+        `${at}.${probeName}`,
+        `no ${probeName}: it needs httpGet ${wanted} on the ops port (${opsPort}, port "ops"), which ${why}`,
+      );
+    else if (probe.httpGet.path !== wanted || portOf(probe.httpGet.port) !== opsPort)
+      add(
+        `${at}.${probeName}`,
+        `must be GET ${wanted} on the ops port (${opsPort}, port "ops"), not ${probe.httpGet.path ?? '/'} on ${probe.httpGet.port}`,
+      );
+  }
+  const liveness = c.livenessProbe;
+  if (liveness?.httpGet && (liveness.failureThreshold ?? 3) * (liveness.periodSeconds ?? 10) < 30)
+    add(
+      `${at}.livenessProbe`,
+      `fails after ${(liveness.failureThreshold ?? 3) * (liveness.periodSeconds ?? 10)} s (failureThreshold x periodSeconds): give it at least 30 s, a busy event loop is no reason to restart`,
+    );
+  const annotations = obj.spec.template.metadata?.annotations ?? {};
+  for (const [key, value] of [
+    ['prometheus.io/scrape', 'true'],
+    ['prometheus.io/port', String(opsPort)],
+    ['prometheus.io/path', opsPaths.metrics],
+  ] as const)
+    if (annotations[key] !== value)
+      add(
+        `spec.template.metadata.annotations.${key}`,
+        `${annotations[key] === undefined ? 'missing' : `"${annotations[key]}"`}: Prometheus scrapes the pod when it says ${key}: "${value}"`,
+      );
+  return out;
+}
+
+/** The fields of a PodMonitor (monitoring.coreos.com/v1) that matter, as [field, problem] pairs. */
+export function podMonitorShape(obj: K8sObject): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const spec = obj.spec as Record<string, unknown> | undefined;
+  if (!obj.metadata?.name) out.push(['metadata.name', 'must be set (PodMonitor)']);
+  if (!spec || typeof spec !== 'object') return [...out, ['spec', 'must be an object (PodMonitor)']];
+  const selector = spec.selector as Record<string, unknown> | undefined;
+  const isStringMap = (v: unknown) =>
+    !!v && typeof v === 'object' && Object.values(v).every((x) => typeof x === 'string');
+  if (!selector || typeof selector !== 'object' || (!selector.matchLabels && !selector.matchExpressions))
+    out.push(['spec.selector', 'must have matchLabels or matchExpressions (PodMonitor)']);
+  else if (selector.matchLabels !== undefined && !isStringMap(selector.matchLabels))
+    out.push(['spec.selector.matchLabels', 'must map label names to strings (PodMonitor)']);
+  const endpoints = spec.podMetricsEndpoints;
+  if (!Array.isArray(endpoints) || endpoints.length === 0)
+    out.push(['spec.podMetricsEndpoints', 'must be a non-empty array (PodMonitor)']);
+  else
+    for (const [i, e] of (endpoints as Array<Record<string, unknown>>).entries()) {
+      const at = `spec.podMetricsEndpoints[${i}]`;
+      if (!e || typeof e !== 'object') {
+        out.push([at, 'must be an object (PodMonitor)']);
+        continue;
+      }
+      if (typeof e.port !== 'string' && typeof e.portNumber !== 'number')
+        out.push([`${at}.port`, 'must name a container port (PodMonitor)']);
+      if (e.path !== undefined && (typeof e.path !== 'string' || !e.path.startsWith('/')))
+        out.push([`${at}.path`, 'must be an absolute path (PodMonitor)']);
+      for (const key of ['interval', 'scrapeTimeout'])
+        if (e[key] !== undefined && !/^(\d+(ms|s|m|h))+$/.test(String(e[key])))
+          out.push([`${at}.${key}`, `"${String(e[key])}" is not a duration like 30s (PodMonitor)`]);
+    }
+  return out;
+}
+
+/** A PodMonitor (an optional component) scrapes the ops port of every role's pod. */
+export function podMonitorFindings(objects: Located[], monitors: Located[]): Finding[] {
+  const findings: Finding[] = [];
+  const roles = workloadsOf(objects).filter(
+    (w) =>
+      w.obj.kind === 'Deployment' &&
+      (w.obj.spec?.template?.spec?.containers ?? []).some((c) => c.image && isJetsagaImage(c.image)),
+  );
+  for (const { obj, file } of monitors) {
+    if (obj.kind !== 'PodMonitor') continue;
+    const object = `PodMonitor/${obj.metadata?.name}`;
+    const spec = (obj.spec ?? {}) as {
+      selector?: { matchLabels?: Record<string, string> };
+      podMetricsEndpoints?: Array<{ port?: string; path?: string }>;
+    };
+    const selector = spec.selector?.matchLabels ?? {};
+    const endpoints = spec.podMetricsEndpoints ?? [];
+    for (const w of roles) {
+      const name = `Deployment/${w.obj.metadata.name}`;
+      if (!matches(selector, w.obj.spec.template.metadata?.labels)) {
+        findings.push({
+          file,
+          object,
+          field: 'spec.selector',
+          message: `does not select the pods of ${name}`,
+        });
+        continue;
+      }
+      const ports = new Set(
+        w.obj.spec.template.spec.containers.flatMap((c) => c.ports ?? []).map((p) => p.name),
+      );
+      if (
+        !endpoints.some(
+          (e) => e.port === 'ops' && ports.has('ops') && (e.path ?? '/metrics') === opsPaths.metrics,
+        )
+      )
+        findings.push({
+          file,
+          object,
+          field: 'spec.podMetricsEndpoints',
+          message: `no endpoint scrapes ${opsPaths.metrics} on port "ops" of ${name}`,
+        });
+    }
+  }
+  return findings;
 }

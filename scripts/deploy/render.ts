@@ -1,9 +1,9 @@
 // Renders a kustomize overlay offline and remembers which source file each object came from, so that a
 // finding names the file to edit rather than the rendered stream.
-import { appendFile, cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { run, tailLines } from '../../runtime/dev/exec.ts';
 
 export interface K8sObject {
@@ -37,14 +37,25 @@ export async function renderOverlay(
   root: string,
   k8sDir: string,
   overlay: string,
+  /** Components (`<k8sDir>/components/<name>`) to build the overlay with, as if it listed them. */
+  components: readonly string[] = [],
 ): Promise<Rendered> {
   const tmp = await mkdtemp(path.join(os.tmpdir(), 'jetsaga-deploy-check-'));
   try {
     await cp(path.join(root, k8sDir), path.join(tmp, 'k8s'), { recursive: true });
     const overlayDir = path.join(tmp, 'k8s', 'overlays', overlay);
     const kustomization = path.join(overlayDir, 'kustomization.yaml');
-    const current = parse(await readFile(kustomization, 'utf8')) as { buildMetadata?: unknown } | null;
-    if (!current?.buildMetadata) await appendFile(kustomization, '\nbuildMetadata: [originAnnotations]\n');
+    const current = parse(await readFile(kustomization, 'utf8')) as {
+      buildMetadata?: unknown;
+      components?: string[];
+    } | null;
+    if (components.length > 0 && current) {
+      const wanted = components.map((c) => `../../components/${c}`);
+      current.components = [...new Set([...(current.components ?? []), ...wanted])];
+      current.buildMetadata ??= ['originAnnotations'];
+      await writeFile(kustomization, stringify(current));
+    } else if (!current?.buildMetadata)
+      await appendFile(kustomization, '\nbuildMetadata: [originAnnotations]\n');
     const result = await run(kustomize, ['build', overlayDir]);
     if (result.code !== 0) return { ok: false, error: tailLines(result.stderr || result.stdout, 10) };
     const base = path.join(k8sDir, 'overlays', overlay);
@@ -78,8 +89,13 @@ function originFile(obj: K8sObject, overlayPath: string): string {
   return path.normalize(path.join(overlayPath, relative));
 }
 
-export async function overlaysOf(root: string, k8sDir: string): Promise<string[]> {
-  const entries = await readdir(path.join(root, k8sDir, 'overlays'), { withFileTypes: true });
+export async function overlaysOf(root: string, k8sDir: string, dir = 'overlays'): Promise<string[]> {
+  const entries = await readdir(path.join(root, k8sDir, dir), { withFileTypes: true }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' && dir !== 'overlays') return [];
+      throw err;
+    },
+  );
   return entries
     .filter((e) => e.isDirectory())
     .map((e) => e.name)

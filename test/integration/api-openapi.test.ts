@@ -230,6 +230,8 @@ describe('OpenAPI document', () => {
       50,
     );
     expect(letters.length).toBe(2);
+    expect((await call('GET', '/v1/overview?window=1h')).res.status).toBe(200);
+    expect((await call('GET', '/v1/overview?window=2d')).res.status).toBe(400);
     expect((await call('GET', '/v1/dlq?limit=1')).res.status).toBe(200);
     expect((await call('GET', '/v1/dlq?consumer=has spaces')).res.status).toBe(400);
     expect((await call('POST', `/v1/dlq/${letters[0]!.id}/replay`)).res.status).toBe(200);

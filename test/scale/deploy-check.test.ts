@@ -56,7 +56,7 @@ describe('deploy:check', () => {
       from: 'containerPort: 8080',
       to: 'containerPort: eighty',
       expected:
-        'deploy/k8s/base/api.yaml: Deployment/jetsaga-api: spec.template.spec.containers[0].ports[0].containerPort: must be integer (Kubernetes schema)',
+        'deploy/k8s/base/api.yaml: Deployment/jetsaga-api: spec.template.spec.containers[0].ports[1].containerPort: must be integer (Kubernetes schema)',
     },
     {
       what: 'a missing required field',
@@ -172,6 +172,61 @@ describe('deploy:check', () => {
       to: '',
       expected:
         'deploy/Dockerfile.dockerignore: tsconfig.build.json is needed to build the image but not let through',
+    },
+    // --- the ops endpoint: probes, scraping, healthchecks ---
+    {
+      what: 'role Deployments without a liveness probe',
+      file: 'deploy/k8s/base/role-defaults.yaml',
+      from: /^ {10}livenessProbe:\n(?: {12}.*\n)+/m,
+      to: '',
+      expected:
+        'deploy/k8s/base/orchestrator.yaml: Deployment/jetsaga-orchestrator: spec.template.spec.containers[0].livenessProbe: `jetsaga orchestrator`: no livenessProbe: it needs httpGet /healthz on the ops port (9464, port "ops")',
+    },
+    {
+      what: 'a readiness probe on the API port',
+      file: 'deploy/k8s/base/role-defaults.yaml',
+      from: /(readinessProbe:\n {12}httpGet:\n {14}path: \/readyz\n {14}port: )ops/,
+      to: '$1 8080',
+      expected:
+        'Deployment/jetsaga-api: spec.template.spec.containers[0].readinessProbe: `jetsaga api`: must be GET /readyz on the ops port (9464, port "ops"), not /readyz on 8080',
+    },
+    {
+      what: 'role pods without scraping annotations',
+      file: 'deploy/k8s/base/role-defaults.yaml',
+      from: "        prometheus.io/scrape: 'true'\n",
+      to: '',
+      expected:
+        'deploy/k8s/base/services.yaml: Deployment/jetsaga-payment: spec.template.metadata.annotations.prometheus.io/scrape: `jetsaga service payment`: missing',
+    },
+    {
+      what: 'a PodMonitor that misses the ops port',
+      file: 'deploy/k8s/components/prometheus-operator/podmonitor.yaml',
+      from: 'port: ops',
+      to: 'port: http',
+      expected:
+        'deploy/k8s/components/prometheus-operator/podmonitor.yaml: PodMonitor/jetsaga: spec.podMetricsEndpoints: no endpoint scrapes /metrics on port "ops" of Deployment/jetsaga-orchestrator',
+    },
+    {
+      what: 'a PodMonitor of the wrong shape',
+      file: 'deploy/k8s/components/prometheus-operator/podmonitor.yaml',
+      from: 'interval: 30s',
+      to: 'interval: thirty',
+      expected: 'PodMonitor/jetsaga: spec.podMetricsEndpoints[0].interval: "thirty" is not a duration',
+    },
+    {
+      what: 'a Compose role without a healthcheck',
+      file: 'docker-compose.yml',
+      from: "    command: ['orchestrator']\n",
+      to: "    command: ['orchestrator']\n    healthcheck:\n      disable: true\n",
+      expected:
+        'docker-compose.yml: services.orchestrator: healthcheck: `jetsaga orchestrator` has no healthcheck: ask /healthz on its ops port (9464, JETSAGA_OPS_PORT)',
+    },
+    {
+      what: "an image healthcheck on the API's port",
+      file: 'deploy/Dockerfile',
+      from: '(process.env.JETSAGA_OPS_PORT||9464)',
+      to: '(process.env.JETSAGA_HTTP_PORT||8080)',
+      expected: 'HEALTHCHECK must ask /healthz on the ops port (JETSAGA_OPS_PORT)',
     },
     // --- who may talk to NATS and MongoDB, and how ---
     {

@@ -5,6 +5,7 @@ import { api, explain } from './api.js';
 import { h, pill, toast, view } from './dom.js';
 import { ago, between, duration } from './format.js';
 import { statuses, terminal } from './model.js';
+import { overviewPanel } from './overview.js';
 
 /** @typedef {import('./model.js').SagaPage} SagaPage */
 /** @typedef {import('./model.js').SagaSummary} SagaSummary */
@@ -29,6 +30,25 @@ const listState = JSON.parse(sessionStorage.getItem('jetsaga.filters') ?? 'null'
 };
 
 /**
+ * Filters given in the page's address (`#/?type=…&status=…`, the overview's links) replace the
+ * tab's, so a link shows exactly the sagas it names.
+ */
+function filtersFromHash() {
+  const query = window.location.hash.split('?')[1];
+  if (!query) return;
+  const q = new URLSearchParams(query);
+  if (!q.has('type') && !q.has('status')) return;
+  listState.type = q.get('type') ?? '';
+  listState.status = (q.get('status') ?? '')
+    .split(',')
+    .filter((s) => /** @type {readonly string[]} */ (statuses).includes(s));
+  listState.correlationId = '';
+  listState.createdAfter = '';
+  listState.createdBefore = '';
+  sessionStorage.setItem('jetsaga.filters', JSON.stringify(listState));
+}
+
+/**
  * @param {number} limit
  * @param {string | null} [cursor]
  */
@@ -48,7 +68,9 @@ function listQuery(limit, cursor) {
  * @returns {() => void} stops it
  */
 export function listPage() {
+  filtersFromHash();
   let alive = true;
+  const overview = overviewPanel();
   /** @type {SagaSummary[]} */
   let items = [];
   /** @type {string | null} */
@@ -178,6 +200,7 @@ export function listPage() {
   });
   view.replaceChildren(
     h('div', { class: 'page-head' }, h('h1', {}, 'Sagas'), live, h('div', { class: 'grow' })),
+    overview.node,
     h(
       'div',
       { class: 'panel' },
@@ -216,9 +239,14 @@ export function listPage() {
     })
     .catch(() => undefined);
   void refresh();
-  // Live status: the first page again every two seconds while the tab is visible.
+  void overview.refresh();
+  // Live status: the first page again every two seconds while the tab is visible, the overview
+  // (a few aggregations) every ten.
+  let ticks = 0;
   const timer = setInterval(() => {
-    if (document.visibilityState === 'visible') void refresh();
+    if (document.visibilityState !== 'visible') return;
+    void refresh();
+    if (++ticks % 5 === 0) void overview.refresh();
   }, 2000);
   return () => {
     alive = false;

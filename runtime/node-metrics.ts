@@ -1,5 +1,5 @@
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { Bus, DurableConsumer } from './messaging/index.ts';
+import { type Bus, consumerLag, type DurableConsumer } from './messaging/index.ts';
 import { type MetricsSnapshot, type MetricsSource, sagaMetrics } from './observability/index.ts';
 import { isTerminal, type SagaDoc, type SagaStatus, type SagaStore } from './store/index.ts';
 
@@ -36,23 +36,7 @@ export function nodeMetricsSource(parts: NodeMetricsParts): MetricsSource {
       const m = await manager();
       const now = new Date();
       const [consumerInfo, dlq, backlog] = await Promise.all([
-        Promise.all(
-          [topo.streams.cmd, topo.streams.evt].map(async (stream) => {
-            const out: NonNullable<MetricsSnapshot['consumerInfo']> = [];
-            for await (const ci of m.consumers.list(stream)) {
-              if (!ci.config.durable_name) continue;
-              out.push({
-                stream,
-                consumer: ci.name,
-                pending: ci.num_pending,
-                ackPending: ci.num_ack_pending,
-              });
-            }
-            return out;
-          }),
-        )
-          .then((lists) => lists.flat())
-          .catch(() => undefined),
+        consumerLag(m, parts.bus).catch(() => undefined),
         m.streams
           .info(topo.streams.dlq, { subjects_filter: topo.allDlq })
           .then((info) =>

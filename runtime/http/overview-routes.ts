@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, type z } from '@hono/zod-openapi';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
-import type { Bus } from '../messaging/index.ts';
+import { type Bus, consumerLag } from '../messaging/index.ts';
 import { SagaStatus, type SagaStore } from '../store/index.ts';
 import { DeadLetterAdmin } from './dead-letters.ts';
 import { authProblems, json, problemResponses, scoped } from './openapi-util.ts';
@@ -12,34 +12,12 @@ export interface OverviewDeps {
 }
 
 type Overview = z.infer<typeof OverviewSchema>;
-type ConsumerLag = NonNullable<Overview['consumers']>[number];
 
 /** Buckets of the series, whatever the window: per minute over the last hour. */
 const buckets = 60;
 /** The latest ended sagas the percentiles are computed from, at most. */
 const durationSample = 20_000;
 const topReasons = 5;
-
-/**
- * The lag of every durable consumer of the command and event streams: messages not yet delivered
- * and delivered but not acknowledged (what the metrics report as consumer info, node-metrics.ts).
- */
-export async function consumerLag(jsm: JetStreamManager, bus: Bus): Promise<ConsumerLag[]> {
-  const { streams } = bus.topo;
-  const lists = await Promise.all(
-    [streams.cmd, streams.evt].map(async (stream) => {
-      const out: ConsumerLag[] = [];
-      for await (const ci of jsm.consumers.list(stream)) {
-        if (!ci.config.durable_name) continue;
-        const pending = ci.num_pending;
-        const ackPending = ci.num_ack_pending;
-        out.push({ stream, consumer: ci.name, pending, ackPending, lag: pending + ackPending });
-      }
-      return out;
-    }),
-  );
-  return lists.flat().sort((a, b) => b.lag - a.lag || a.consumer.localeCompare(b.consumer));
-}
 
 /** The list API's URL of the sagas a reason was counted on. */
 const sagasLink = (type: string, status: string) => `/v1/sagas?${new URLSearchParams({ type, status })}`;
@@ -85,7 +63,11 @@ export function registerOverviewRoutes(app: OpenAPIHono, deps: OverviewDeps): vo
         deps.store.overview({ since, until, bucketMs, buckets, durationSample, topReasons }),
         deadLetters.countByConsumer().catch(() => null),
         manager()
-          .then((m) => consumerLag(m, deps.bus))
+          .then(async (m) =>
+            (await consumerLag(m, deps.bus))
+              .map((c) => ({ ...c, lag: c.pending + c.ackPending }))
+              .sort((a, b) => b.lag - a.lag || a.consumer.localeCompare(b.consumer)),
+          )
           .catch(() => null),
       ]);
       const zero = () =>

@@ -1,4 +1,5 @@
 export { Bus, envelopeHeaders, type PubAck } from './bus.ts';
+export { type ConsumerLag, consumerLag } from './consumer-lag.ts';
 export { backoff, type Delivery, DurableConsumer, type Handler } from './consumer.ts';
 export {
   buildDeadLetter,

@@ -68,13 +68,13 @@ export async function startNode(
     await tracing?.stop();
     throw err;
   });
-  const { client: mongo, store } = await SagaStore.connect(config.mongoUrl, config.mongoDb).catch(
-    async (err) => {
-      await bus.close();
-      await tracing?.stop();
-      throw err;
-    },
-  );
+  const { client: mongo, store } = await SagaStore.connect(config.mongoUrl, config.mongoDb, {
+    monitorCommands: config.storeCommandMetrics === 'on',
+  }).catch(async (err) => {
+    await bus.close();
+    await tracing?.stop();
+    throw err;
+  });
   const stops: Array<() => Promise<void>> = [];
   const consumers: Array<{ consumer: string; stats: Orchestrator['consumer']['stats'] }> = [];
   // What readiness asks, here and on the api role's port: one probe set, so one cached result.

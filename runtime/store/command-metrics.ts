@@ -16,7 +16,7 @@ import { storeMetrics } from '../observability/metrics.ts';
  * Measured (Node 24, driver 7.9, client CPU per call, sequential): `findOne` of a 6.6 KB saga
  * document ~120 µs without monitoring, ~175 µs with it (+~55 µs, the reply's second decode);
  * `updateOne` ~66 µs either way; the listener itself is within the noise. A deployment that cannot
- * spare it passes `monitorCommands: false` to SagaStore.connect (no command metrics then). The
+ * spare it sets JETSAGA_STORE_COMMAND_METRICS=off (no command metrics then). The
  * alternative (timing the store's methods) would lose the per-command split and the participants'
  * commands on the shared client.
  *

@@ -9,7 +9,7 @@ import { type Config, defaultConfig } from '../config.ts';
 import { allRoles, roleName, type RunningNode, startNode } from '../node.ts';
 import { createLogger } from '../observability/index.ts';
 import { untilSignal, writeOut } from '../process-io.ts';
-import { type Infra, resolveInfra } from './index.ts';
+import { type Infra, redact, resolveInfra } from './index.ts';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
 import { isErrno } from './lock.ts';
 
@@ -196,9 +196,4 @@ function banner(o: {
     '',
     '',
   ].join('\n');
-}
-
-/** mongodb://user:secret@host -> mongodb://***@host: the block is printed, credentials are not. */
-function redact(url: string): string {
-  return url.replace(/\/\/[^/@\s]+@/g, '//***@');
 }

@@ -182,7 +182,7 @@ function containerPart(service: ContainerService): Part {
 }
 
 /** mongodb://user:secret@host -> mongodb://***@host, also inside comma-separated server lists. */
-function redact(url: string): string {
+export function redact(url: string): string {
   return url.replace(/\/\/[^/@\s]+@/g, '//***@');
 }
 

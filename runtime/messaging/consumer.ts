@@ -1,11 +1,11 @@
-import { type ConsumerMessages, JetStreamApiCodes, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
+import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { classify, type JetsagaError } from '../errors.ts';
 import type { Logger } from '../observability/index.ts';
 import { messagingMetrics } from '../observability/metrics.ts';
 import { type Bus, headersToRecord } from './bus.ts';
 import { buildDeadLetter, deadLetterBudget, deadLetterId, defaultMaxPayload } from './dead-letter.ts';
 import { type Envelope, EnvelopeSchema } from '../wire/index.ts';
-import { type DurableSpec, provisionConsumer } from './provision.ts';
+import { type DurableSpec, isNotFound, provisionConsumer } from './provision.ts';
 
 export interface Delivery {
   /** Subject without the namespace, e.g. `evt.payment.authorized`. */
@@ -119,7 +119,7 @@ export class DurableConsumer {
       } catch (err) {
         this.consuming = false;
         if (this.stopping) break;
-        if (isConsumerNotFound(err)) {
+        if (isNotFound(err)) {
           this.log.warn(
             { consumer: this.spec.durable, stream: this.spec.stream },
             config.provision === 'skip'
@@ -277,11 +277,4 @@ function describe(err: unknown): string {
       .join('; ');
   }
   return err instanceof Error ? err.message : String(err);
-}
-
-function isConsumerNotFound(err: unknown): boolean {
-  return (
-    err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.ConsumerNotFound || err.code === JetStreamApiCodes.StreamNotFound)
-  );
 }

@@ -128,7 +128,8 @@ function filterOf(spec: DurableSpec): { filter_subject: string } | { filter_subj
     : { filter_subjects: [...spec.filter] };
 }
 
-function isNotFound(err: unknown): boolean {
+/** The stream or the durable consumer does not exist (yet). */
+export function isNotFound(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
     (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)

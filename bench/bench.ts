@@ -14,11 +14,11 @@ import path from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
-import { type Collection, MongoClient } from 'mongodb';
+import { MongoClient } from 'mongodb';
 import { defaultConfig } from '../runtime/config.ts';
 import { type Infra, resolveInfra } from '../runtime/dev/index.ts';
 import { topology } from '../runtime/messaging/index.ts';
-import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
+import type { SagaDoc } from '../runtime/store/index.ts';
 import type { Envelope } from '../runtime/wire/index.ts';
 import { Cluster, type Layout, repoRoot, roleArgs, roleName } from '../test/cluster.ts';
 import { appForTests as benchApp } from '../test/dist.ts';
@@ -271,8 +271,6 @@ interface Stage {
   watcher: TerminalWatcher;
   nextOrder: ReturnType<typeof orderSource>;
   observed: Observed;
-  /** The hop breakdown of the measured levels reads it (diagnostics/hops.ts). */
-  history: Collection<HistoryEntry>;
 }
 
 /** The roles: a process each, or all of them in one (`--layout all`), counting their store calls. */
@@ -312,7 +310,6 @@ async function startRoles(run: Run, jsm: JetStreamManager): Promise<Stage> {
       jsm,
       namespace,
     },
-    history: db.collection<HistoryEntry>('saga_history'),
   };
 }
 
@@ -389,7 +386,7 @@ async function measureLevels(run: Run, stage: Stage): Promise<void> {
       nextOrder: stage.nextOrder,
       observed: stage.observed,
       measure: true,
-      history: stage.history,
+      hops: true,
       settleMaxMs: args.quick ? 5_000 : 30_000,
     });
     run.levels.push(level);

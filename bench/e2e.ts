@@ -6,7 +6,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Collection } from 'mongodb';
 import { idempotencyKeyHeader } from '../runtime/http/idempotency.ts';
 import { topology } from '../runtime/messaging/index.ts';
-import type { HistoryEntry, SagaDoc } from '../runtime/store/index.ts';
+import type { SagaDoc } from '../runtime/store/index.ts';
 import type { Cluster } from '../test/cluster.ts';
 import { hotPopulation, planOrders, type Population, shopPopulation } from '../test/scale/orders.ts';
 import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
@@ -376,7 +376,7 @@ export async function runLevel(opts: {
   observed: Observed;
   measure: boolean;
   /** Read the finished sagas' history for the hop breakdown (after the counters are taken). */
-  history?: Collection<HistoryEntry>;
+  hops?: boolean;
   /** The longest wait for quiet before a measured level (`settle`). */
   settleMaxMs?: number;
 }): Promise<LevelResult> {
@@ -384,7 +384,7 @@ export async function runLevel(opts: {
   const settled = opts.measure ? await settle(opts.observed, opts.settleMaxMs) : null;
   const before = opts.measure ? await snapshot(opts.observed) : undefined;
   // At concurrency 1 each hop is also split into legs (hops.ts), from the messages of this level.
-  const marks = before && opts.history && concurrency === 1 ? streamMarks(opts.observed, before) : undefined;
+  const marks = before && opts.hops && concurrency === 1 ? streamMarks(opts.observed, before) : undefined;
   const queries0 = watcher.queries;
   const failed0 = watcher.failedQueries;
   const start = performance.now();
@@ -458,7 +458,7 @@ export async function runLevel(opts: {
       }
     }
   }
-  const hops = opts.history ? await hopBreakdown(watcher.sagas, opts.history, finished, 2000, marks) : null;
+  const hops = opts.hops ? await hopBreakdown(watcher.sagas, finished, 2000, marks) : null;
   const msgs =
     before && after ? after.messages.cmd + after.messages.evt - before.messages.cmd - before.messages.evt : 0;
   return {

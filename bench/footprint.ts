@@ -169,13 +169,7 @@ export async function measureFootprint(opts: {
     let template: SagaDoc | null = null;
     for (let i = 0; i < 200 && !template; i++) {
       const doc = await sagas.findOne({ _id: sagaId });
-      if (
-        doc &&
-        doc.rev >= 1 &&
-        Object.keys(doc.outbox).length === 0 &&
-        Object.keys(doc.pendingHistory ?? {}).length === 0 &&
-        Object.keys(doc.timers).length > 0
-      )
+      if (doc && doc.rev >= 1 && Object.keys(doc.outbox).length === 0 && Object.keys(doc.timers).length > 0)
         template = doc;
       else await sleep(50);
     }

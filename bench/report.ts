@@ -5,7 +5,7 @@ import { type LevelResult, type OrderMix, quietCores } from './e2e.ts';
 import type { LargestDoc } from './diagnostics/largest-docs.ts';
 import type { FootprintResult } from './footprint.ts';
 import type { RawResult } from './raw.ts';
-import type { Efficiency, Summary } from './summary.ts';
+import { cpuInRawPublishes, type Efficiency, type Summary } from './summary.ts';
 
 export interface BenchResult {
   date: string;
@@ -89,7 +89,7 @@ export function formatTable(r: BenchResult): string {
     out.push(
       'end to end: order-fulfillment through the API, closed loop (latency = saga createdAt -> endedAt)',
     );
-    const w = [5, 8, 6, 7, 7, 7, 10, 12, 11, 12];
+    const w = [5, 8, 6, 7, 7, 7, 10, 12, 11, 12, 16];
     out.push(
       row(
         [
@@ -103,6 +103,7 @@ export function formatTable(r: BenchResult): string {
           'writes/saga',
           'calls/saga',
           'CPU ms/saga',
+          'CPU in raw pubs',
         ],
         w,
       ),
@@ -121,6 +122,7 @@ export function formatTable(r: BenchResult): string {
             f(l.storeWritesPerSaga),
             f(l.storeCommandsPerSaga),
             f(l.cpuSecPerSagaTotal === null ? null : l.cpuSecPerSagaTotal * 1000, 2),
+            int(cpuInRawPublishes(l, r.raw)),
           ],
           w,
         ),

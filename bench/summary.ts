@@ -23,6 +23,7 @@ export const summaryKeys = [
   'messagesPerSaga',
   'storeWritesPerSaga',
   'cpuMsPerSaga',
+  'cpuPerSagaInRawPublishes',
   'rssMbPer10kActive',
   'recoverySec',
   'recoverySagas',
@@ -40,11 +41,10 @@ export function failedSummary(error: string): Summary & { error: string } {
 /**
  * Store calls a saga makes beside its chain of waits rather than in it, by collection and call (so
  * the count is the same whether the roles run in one process or in many): the orchestrator's
- * history copies (`saga_history.insertMany`), outbox clears (`sagas.bulkWrite`; alone at
- * concurrency 1, where commits are single `updateOne`s) and timer polls and sweeps (`sagas.find`),
- * the API's clear of the start event (`sagas.bulkWrite` too), and the fraud agent's history reads
- * (`find` on its two collections, made while it records the payment). Everything else is a call
- * some step waits for.
+ * history moves of long sagas (`saga_history.insertMany`, none in the bench's), outbox clears
+ * (`sagas.bulkWrite`; alone at concurrency 1, where commits are single `updateOne`s) and timer
+ * polls and sweeps (`sagas.find`), and the fraud agent's history reads (`find` on its two
+ * collections, made while it records the payment). Everything else is a call some step waits for.
  */
 const besideTheChain = new Set([
   'saga_history.insertMany',
@@ -193,6 +193,17 @@ export function efficiencyOf(levels: LevelResult[], raw: RawResult | null): Effi
   };
 }
 
+/**
+ * The CPU of a saga at the best level (every process) in units of the same run's raw publish: how
+ * many raw pipelined publishes that CPU time would have made. The machine's speed drifts from day
+ * to day by a factor of two; this ratio does not, so runs of different days compare on it.
+ */
+export function cpuInRawPublishes(best: LevelResult | null, raw: RawResult | null): number | null {
+  const cpuMs = best?.cpuSecPerSagaTotal != null ? best.cpuSecPerSagaTotal * 1000 : null;
+  const perSec = raw?.publish.pipelinedPerSec ?? null;
+  return round(cpuMs !== null && perSec ? (cpuMs * perSec) / 1000 : null, 0);
+}
+
 /** The last line: the headline figures of the best level, the raw bounds, the ratios and the footprint. */
 export function summaryOf(parts: {
   levels: LevelResult[];
@@ -221,6 +232,7 @@ export function summaryOf(parts: {
     messagesPerSaga: round(best?.messagesPerSaga ?? null, 2),
     storeWritesPerSaga: round(best?.storeWritesPerSaga ?? null, 2),
     cpuMsPerSaga: round(best?.cpuSecPerSagaTotal != null ? best.cpuSecPerSagaTotal * 1000 : null, 2),
+    cpuPerSagaInRawPublishes: cpuInRawPublishes(best, raw),
     rssMbPer10kActive: round(fp?.active.rssMbPer10k ?? null, 1),
     recoverySec: round(fp?.recovery.sec ?? null, 1),
     recoverySagas: fp ? fp.sagas : null,

@@ -249,11 +249,6 @@ export const options = {
     schema: ms.default(3_000),
     help: 'age of an outbox entry before the sweep republishes it',
   },
-  historyLingerMs: {
-    env: 'JETSAGA_HISTORY_LINGER_MS',
-    schema: ms.default(20),
-    help: "a transition's history copy waits this long for others to share its write (0: at once)",
-  },
   timerPollMs: {
     env: 'JETSAGA_TIMER_POLL_MS',
     schema: positive.default(250),

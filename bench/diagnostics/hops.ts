@@ -1,6 +1,6 @@
 // Where the time of one saga goes: latency by outcome, and the gap before each transition (from the
 // previous transition's commit, or from the saga's creation, to this transition's commit), read from
-// the saga_history copies of the finished sagas. At concurrency 1 nothing queues, so the gaps are the
+// the history on the finished sagas' documents. At concurrency 1 nothing queues, so the gaps are the
 // hops' own latency: publish, delivery, the receiver's work and its reply, and the orchestrator's step.
 // With the streams' positions from before the run, each hop is also split into its legs, from the
 // stream's own timestamps and the envelopes' (see `legBreakdown`); no runtime code is instrumented.
@@ -69,7 +69,6 @@ const spread = (values: number[]): Spread => {
 /** Reads the history of at most `sample` finished sagas (the last ones) and sums up where time went. */
 export async function hopBreakdown(
   sagas: Collection<SagaDoc>,
-  history: Collection<HistoryEntry>,
   finished: Finished[],
   sample = 2000,
   marks?: StreamMarks,
@@ -80,14 +79,12 @@ export async function hopBreakdown(
   const entries = new Map<string, HistoryEntry[]>();
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
-    for (const d of await sagas.find({ _id: { $in: chunk } }, { projection: { createdAt: 1 } }).toArray())
-      created.set(d._id, d.createdAt.getTime());
-    for (const h of await history
-      .find({ sagaId: { $in: chunk } }, { projection: { sagaId: 1, rev: 1, event: 1, at: 1 } })
+    // A saga of the bench's size keeps its whole history on its document.
+    for (const d of await sagas
+      .find({ _id: { $in: chunk } }, { projection: { createdAt: 1, history: 1 } })
       .toArray()) {
-      const list = entries.get(h.sagaId) ?? [];
-      list.push(h);
-      entries.set(h.sagaId, list);
+      created.set(d._id, d.createdAt.getTime());
+      entries.set(d._id, Object.values(d.history ?? {}));
     }
   }
   const outcomeLatency = new Map<string, number[]>();

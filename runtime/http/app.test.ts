@@ -153,7 +153,6 @@ function recording() {
   } as SagaDoc;
   const store = {
     create: async (doc: SagaDoc) => void created.push(doc),
-    clearStart: async () => undefined,
     load: async (id: string) => (id === 's-1' ? running : null),
   } as unknown as SagaStore;
   const bus = {

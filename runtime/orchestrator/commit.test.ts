@@ -6,7 +6,7 @@ import type { Change } from './decide.ts';
 import { commandEntries } from './records.ts';
 
 const now = new Date('2026-01-01T00:00:05Z');
-const none: Cleared = { msgIds: [], historyRevs: [] };
+const none: Cleared = { msgIds: [] };
 const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 const doc = (): SagaDoc => ({
@@ -20,7 +20,6 @@ const doc = (): SagaDoc => ({
   input: {},
   rev: 4,
   outbox: {},
-  pendingHistory: {},
   inbox: ['e-1', 'e-2'],
   timers: {},
   nextWakeAt: null,
@@ -154,16 +153,36 @@ describe('transitionOf', () => {
   });
 });
 
-describe('applyCommitted', () => {
-  it('makes the cached document what the store holds after the write', () => {
+describe('outboxLeft', () => {
+  const withOutbox = (...ids: string[]) => {
     const d = doc();
-    d.pendingHistory = {
-      '4': { ...transitionOf(doc(), reply, change(), none, undefined, 10, now).history, rev: 4 },
-    };
-    const t = transitionOf(d, reply, change(), none, undefined, 10, now);
+    for (const id of ids)
+      d.outbox[id] = { ...commandEntries(d, reply, [{ type: 'svc.do', data: {} }], 9, now)[0]!, msgId: id };
+    return d;
+  };
+  it('is true while the outbox keeps an entry after the write, false once the write empties it', () => {
+    const quiet = change({ commands: [] });
+    expect(
+      transitionOf(withOutbox('a', 'b'), reply, quiet, { msgIds: ['a'] }, undefined, 10, now).outboxLeft,
+    ).toBe(true);
+    expect(
+      transitionOf(withOutbox('a', 'b'), reply, quiet, { msgIds: ['a', 'b'] }, undefined, 10, now).outboxLeft,
+    ).toBe(false);
+    expect(transitionOf(withOutbox(), reply, quiet, none, undefined, 10, now).outboxLeft).toBe(false);
+    expect(
+      transitionOf(withOutbox('a'), reply, change(), { msgIds: ['a'] }, undefined, 10, now).outboxLeft,
+    ).toBe(true);
+  });
+});
+
+describe('applyCommitted', () => {
+  it('makes the cached document what the store holds after the write, its history left out', () => {
+    const d = doc();
+    const t = transitionOf(d, reply, change(), none, undefined, 10, now, { revs: [1, 2], base: 2 });
     applyCommitted(d, t, 5, now);
     expect(d).toMatchObject({ rev: 5, state: 'b', status: 'running', context: { n: 1 }, inbox: t.inbox });
     expect(Object.keys(d.outbox)).toEqual(['s-1:5:0', 's-1:5:1']);
-    expect(Object.keys(d.pendingHistory!)).toEqual(['4', '5']);
+    expect(d.historyBase).toBe(2);
+    expect(d.history).toBeUndefined();
   });
 });

@@ -1,5 +1,11 @@
 import type { Envelope } from '../wire/index.ts';
-import { type Cleared, isTerminal, type SagaDoc, type Transition } from '../store/index.ts';
+import {
+  type Cleared,
+  type HistoryMoved,
+  isTerminal,
+  type SagaDoc,
+  type Transition,
+} from '../store/index.ts';
 import type { Change } from './decide.ts';
 import { commandEntries, historyEntry } from './records.ts';
 import { armResends, type StepPolicy } from './step-policies.ts';
@@ -10,13 +16,20 @@ import { armResends, type StepPolicy } from './step-policies.ts';
  * at), which the actor makes.
  */
 
+/** Whether the outbox of `doc` still holds entries once `cleared` is removed from it. */
+export function outboxLeftAfter(doc: Pick<SagaDoc, 'outbox'>, cleared: Cleared): boolean {
+  const gone = new Set(cleared.msgIds);
+  for (const m in doc.outbox) if (!gone.has(m)) return true;
+  return false;
+}
+
 /**
  * The write of `change`, decided on `doc` for the event `env` (removing `cleared`, what the
- * outbox has published and copied since the last write): the new state, the outbox
- * entries of its commands (and its resends), a resend timer for each command with a policy, the
- * event added to the inbox (the last `inboxSize` ids), and the step's history entry. An ended
- * saga keeps no timers; otherwise the resend timers are added to `change.timers`, which is the
- * write's timers.
+ * outbox has published since the last write, and `historyMoved`, older history entries copied
+ * out of a long saga's document): the new state, the outbox entries of its commands (and its
+ * resends), a resend timer for each command with a policy, the event added to the inbox (the
+ * last `inboxSize` ids), and the step's history entry. An ended saga keeps no timers; otherwise
+ * the resend timers are added to `change.timers`, which is the write's timers.
  */
 export function transitionOf(
   doc: SagaDoc,
@@ -26,6 +39,7 @@ export function transitionOf(
   policies: Record<string, StepPolicy> | undefined,
   inboxSize: number,
   now: Date,
+  historyMoved?: HistoryMoved,
 ): Transition {
   const rev = doc.rev + 1;
   const commands = commandEntries(doc, env, change.commands, rev, now);
@@ -39,7 +53,9 @@ export function transitionOf(
     context: change.context,
     snapshot: change.snapshot,
     outboxAdd: outbox,
+    outboxLeft: outbox.length > 0 || outboxLeftAfter(doc, cleared),
     history: historyEntry(doc, env, rev, change, outbox, armed, now),
+    ...(historyMoved ? { historyMoved } : {}),
     inbox: [...doc.inbox, env.id].slice(-inboxSize),
     timers,
     cleared,
@@ -61,5 +77,6 @@ export function applyCommitted(doc: SagaDoc, t: Transition, rev: number, now: Da
   doc.reason = t.reason;
   doc.updatedAt = now;
   for (const e of t.outboxAdd) doc.outbox[e.msgId] = e;
-  doc.pendingHistory = { ...doc.pendingHistory, [String(rev)]: t.history };
+  // The history stays in the store only: the actor never reads it.
+  if (t.historyMoved) doc.historyBase = t.historyMoved.base;
 }

@@ -18,7 +18,7 @@ import { RuntimeEvent } from './runtime-events.ts';
 import type { StepPolicy } from './step-policies.ts';
 import { timerKey } from './step.ts';
 
-const none: Cleared = { msgIds: [], historyRevs: [] };
+const none: Cleared = { msgIds: [] };
 const t0 = new Date('2026-01-01T00:00:00Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
@@ -69,7 +69,6 @@ function newDoc(): SagaDoc {
     input: {},
     rev: 0,
     outbox: {},
-    pendingHistory: {},
     inbox: [],
     timers: {},
     nextWakeAt: null,

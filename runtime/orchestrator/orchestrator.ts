@@ -3,7 +3,7 @@ import type { Config } from '../config.ts';
 import { type Bus, DurableConsumer } from '../messaging/index.ts';
 import { type Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { HistoryWriter, type SagaDoc, type SagaStore } from '../store/index.ts';
+import type { SagaDoc, SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';
 import type { SagaRegistry } from './definition.ts';
 import { type ActorDeps, SagaActor } from './saga-actor.ts';
@@ -33,7 +33,7 @@ export class Orchestrator {
     },
   ) {
     const { bus, store, config, log } = deps;
-    const actorDeps: ActorDeps = { ...deps, history: new HistoryWriter(store, deps.config.historyLingerMs) };
+    const actorDeps: ActorDeps = { ...deps };
     this.host = new ActorHost<SagaActor>({
       create: (id) => new SagaActor(id, actorDeps),
       idleMs: config.actorIdleMs,

@@ -2,19 +2,11 @@ import type { Config } from '../config.ts';
 import type { Bus } from '../messaging/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { inSpan, publishAttributes, SpanKind, traceparentOf, tracingOn } from '../observability/tracing.ts';
-import {
-  type Cleared,
-  type HistoryWriter,
-  isTerminal,
-  type OutboxEntry,
-  type SagaDoc,
-  type SagaStore,
-} from '../store/index.ts';
+import { outboxLeftAfter } from './commit.ts';
+import { type Cleared, isTerminal, type OutboxEntry, type SagaDoc, type SagaStore } from '../store/index.ts';
 
 export interface OutboxDeps {
   store: SagaStore;
-  /** Batches the copies of history entries to `saga_history` across sagas. */
-  history: HistoryWriter;
   bus: Bus;
   config: Config;
   log: Logger;
@@ -34,19 +26,15 @@ export interface OutboxOwner {
 const clearDelayMs = (config: Config) => Math.max(1, Math.floor(config.outboxGraceMs / 3));
 
 /**
- * One saga's outbox after its steps are written: publishes the entries (PubAck awaited) and
- * copies the history entries to `saga_history`, then keeps track of what is done but still on
- * the document. Those are removed by the saga's next transition (`take` for its write), or by a
- * write of their own a moment later when no transition comes (at once when the saga has ended
- * or is being recovered).
+ * One saga's outbox after its steps are written: publishes the entries (PubAck awaited), then
+ * keeps track of what is published but still on the document. Those are removed by the saga's
+ * next transition (`take` for its write), or by a write of their own a moment later when no
+ * transition comes (at once when the saga has ended or is being recovered). A step that asks
+ * for nothing leaves nothing to clear.
  */
 export class OutboxFlush {
   /** Published outbox entries still on the document. */
   private readonly msgIds = new Set<string>();
-  /** Copied history entries still on the document. */
-  private readonly historyRevs = new Set<number>();
-  /** History entries on their way to `saga_history` (they may linger there, see HistoryWriter). */
-  private readonly copying = new Map<number, Promise<void>>();
   private clearTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -54,14 +42,9 @@ export class OutboxFlush {
     private readonly deps: OutboxDeps,
   ) {}
 
-  /** Everything published, copied and removed from the document: nothing left to do. */
+  /** Everything published and removed from the document: nothing left to do. */
   get settled(): boolean {
-    return (
-      this.clearTimer === null &&
-      this.copying.size === 0 &&
-      this.msgIds.size === 0 &&
-      this.historyRevs.size === 0
-    );
+    return this.clearTimer === null && this.msgIds.size === 0;
   }
 
   /** The outbox entry `msgId` is known to be published (the saga handles it as its own event). */
@@ -70,48 +53,17 @@ export class OutboxFlush {
   }
 
   /**
-   * Publishes every entry of `doc`'s outbox not published yet with its original msg id, and
-   * copies the history entries not copied yet (both idempotent, so in parallel). Somebody waits
-   * for the copies of an ended saga, or of one being recovered (`recovering`, the sweep): they
-   * go at once, and so does the clear. Resolves with the number of entries published.
+   * Publishes every entry of `doc`'s outbox not published yet with its original msg id
+   * (idempotent, so in parallel). An ended saga, or one being recovered (`recovering`, the
+   * sweep), gets no next transition: its clear goes at once, and the sweep's also takes the
+   * saga out of its index. Resolves with the number of entries published.
    */
   async flush(doc: SagaDoc, recovering = false): Promise<number> {
     const entries = Object.values(doc.outbox).filter((e) => !this.msgIds.has(e.msgId));
-    const histories = Object.values(doc.pendingHistory ?? {}).filter(
-      (h) => !this.historyRevs.has(h.rev) && !this.copying.has(h.rev),
-    );
-    const urgent = recovering || isTerminal(doc.status);
-    if (entries.length > 0 || histories.length > 0) {
-      for (const h of histories) {
-        const copy = this.deps.history.append(h).then(
-          () => {
-            this.copying.delete(h.rev);
-            this.historyRevs.add(h.rev);
-          },
-          (err: unknown) => {
-            // Still pending on the document: the next flush or the outbox sweep copies it later.
-            this.copying.delete(h.rev);
-            this.deps.log.warn({ err: String(err), sagaId: doc._id }, 'history copy failed');
-          },
-        );
-        this.copying.set(h.rev, copy);
-      }
-      if (urgent) this.deps.history.flushNow();
-      const copies = [...this.copying.values()];
-      await Promise.all(entries.map((e) => this.publish(e)));
-      for (const e of entries) this.msgIds.add(e.msgId);
-      // A saga that has ended, or one being recovered, gets no next transition to clear it.
-      if (urgent) {
-        await Promise.all(copies);
-        await this.clear();
-        return entries.length;
-      }
-      void Promise.all(copies).then(() => this.scheduleClear());
-    } else if (urgent) {
-      this.deps.history.flushNow();
-      await Promise.all(this.copying.values());
-      await this.clear();
-    }
+    await Promise.all(entries.map((e) => this.publish(e)));
+    for (const e of entries) this.msgIds.add(e.msgId);
+    if (recovering || isTerminal(doc.status)) await this.clear(recovering);
+    else this.scheduleClear();
     return entries.length;
   }
 
@@ -138,19 +90,18 @@ export class OutboxFlush {
   }
 
   /**
-   * Removes what is published and copied from the owner's cached document and the stored one;
-   * the saga leaves the sweep's index when nothing is left.
+   * Removes what is published from the owner's cached document and the stored one; the saga
+   * leaves the sweep's index when nothing is left. `sweeping`: the sweep found the saga in its
+   * index, so it is taken out even when there is nothing to remove.
    */
-  async clear(): Promise<void> {
+  async clear(sweeping = false): Promise<void> {
     if (this.clearTimer) clearTimeout(this.clearTimer);
     this.clearTimer = null;
     const doc = this.owner.cached;
     if (!doc) return;
     const cleared = this.take();
-    if (cleared.msgIds.length === 0 && cleared.historyRevs.length === 0) return;
-    const emptiesIt =
-      Object.keys(doc.outbox).every((m) => cleared.msgIds.includes(m)) &&
-      Object.values(doc.pendingHistory ?? {}).every((h) => cleared.historyRevs.includes(h.rev));
+    if (cleared.msgIds.length === 0 && !sweeping) return;
+    const emptiesIt = !outboxLeftAfter(doc, cleared);
     try {
       await this.deps.store.clearOutbox(doc._id, cleared, emptiesIt ? doc.rev : undefined);
     } catch (err) {
@@ -161,7 +112,7 @@ export class OutboxFlush {
   }
 
   private scheduleClear(): void {
-    if (this.clearTimer || (this.msgIds.size === 0 && this.historyRevs.size === 0)) return;
+    if (this.clearTimer || this.msgIds.size === 0) return;
     this.clearTimer = setTimeout(() => {
       this.clearTimer = null;
       this.clear().catch((err: unknown) =>
@@ -174,22 +125,19 @@ export class OutboxFlush {
     this.clearTimer.unref();
   }
 
-  /** What is done and still on the document, for a write to remove; `putBack` if it fails. */
+  /** What is published and still on the document, for a write to remove; `putBack` if it fails. */
   take(): Cleared {
-    const cleared = { msgIds: [...this.msgIds], historyRevs: [...this.historyRevs] };
+    const cleared = { msgIds: [...this.msgIds] };
     this.msgIds.clear();
-    this.historyRevs.clear();
     return cleared;
   }
 
   putBack(cleared: Cleared): void {
     for (const m of cleared.msgIds) this.msgIds.add(m);
-    for (const r of cleared.historyRevs) this.historyRevs.add(r);
   }
 
   /** The cached document after `cleared` was removed from the stored one. */
   forget(doc: SagaDoc, cleared: Cleared): void {
     for (const m of cleared.msgIds) delete doc.outbox[m];
-    if (doc.pendingHistory) for (const r of cleared.historyRevs) delete doc.pendingHistory[String(r)];
   }
 }

@@ -3,7 +3,13 @@ import { NotFoundError, StaleRevisionError, TransientError } from '../errors.ts'
 import type { Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
-import { isTerminal, type SagaDoc, type Transition } from '../store/index.ts';
+import {
+  type HistoryMoved,
+  historyOnDoc,
+  isTerminal,
+  type SagaDoc,
+  type Transition,
+} from '../store/index.ts';
 import { applyCommitted, transitionOf } from './commit.ts';
 import { alreadyHandled, type Change, decide } from './decide.ts';
 import type { SagaDefinition, SagaRegistry } from './definition.ts';
@@ -25,9 +31,9 @@ const maxRevisionRetries = 8;
  * One saga's actor: a cache of its document and the step loop of README "How a step flows".
  * The host's mailbox hands it one message at a time; for each it decides what the event does
  * (decide.ts), writes that in one atomic update (commit.ts: snapshot, rev+1, outbox, inbox,
- * timers, history), then publishes the outbox with PubAck and copies the history
- * (outbox-flush.ts); the caller acks. Published entries are removed by the next transition's
- * write, or by a write of their own a moment later when no transition comes.
+ * timers, history entry), then publishes the outbox with PubAck (outbox-flush.ts); the caller
+ * acks. Published entries are removed by the next transition's write, or by a write of their own
+ * a moment later when no transition comes.
  */
 export class SagaActor implements OutboxOwner {
   private doc: SagaDoc | null = null;
@@ -48,7 +54,7 @@ export class SagaActor implements OutboxOwner {
   }
 
   /**
-   * The saga has ended and everything its steps asked for is published, copied and cleared: no
+   * The saga has ended and everything its steps asked for is published and cleared: no
    * message can change it any more, so the host drops it from memory at once rather than after
    * `actorIdleMs` (a late duplicate reloads the document). Kept until idle, finished sagas would
    * live long enough to be promoted to V8's old generation, each one garbage for a full GC.
@@ -173,13 +179,15 @@ export class SagaActor implements OutboxOwner {
     // The event being handled may be this saga's own outbox entry (its start event): it was
     // evidently published, so this write removes it too.
     if (doc.outbox[env.id]) this.outbox.published(env.id);
+    const moved = await this.moveHistory(doc);
     const cleared = this.outbox.take();
     let t: Transition;
     let rev: number;
     try {
       // Traced, the step's commands carry the step span's context (same trace as the saga's).
       const cause = span ? { ...env, traceparent: traceparentOf(span) } : env;
-      t = transitionOf(doc, cause, change, cleared, def.policies, this.deps.config.inboxSize, now);
+      const { inboxSize } = this.deps.config;
+      t = transitionOf(doc, cause, change, cleared, def.policies, inboxSize, now, moved);
       rev = await this.deps.store.commit(doc._id, doc.rev, t);
     } catch (err) {
       // Still on the stored document: the next write, or a clear, removes them.
@@ -204,5 +212,16 @@ export class SagaActor implements OutboxOwner {
     this.deps.onTransition?.(doc, { ...change, timers: t.timers }, env);
     await this.outbox.flush(doc);
     faultPoint(FaultPoint.afterPublish);
+  }
+
+  /**
+   * A saga whose document holds `historyOnDoc` history entries has its older half copied to
+   * `saga_history` first, for this transition's write to remove: its document stays bounded
+   * however long it runs. Sagas of a dozen steps never get here.
+   */
+  private async moveHistory(doc: SagaDoc): Promise<HistoryMoved | undefined> {
+    const base = doc.historyBase ?? 0;
+    if (doc.rev - base < historyOnDoc) return undefined;
+    return this.deps.store.moveHistory(doc._id, base, doc.rev - historyOnDoc / 2);
   }
 }

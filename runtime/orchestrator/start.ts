@@ -72,7 +72,6 @@ export async function startSaga(
     rev: 0,
     outbox: { [startId]: entry },
     outboxAt: now,
-    pendingHistory: {},
     inbox: [],
     timers: {},
     nextWakeAt: null,
@@ -86,8 +85,9 @@ export async function startSaga(
   };
   await deps.store.create(doc);
   try {
+    // The saga's first transition removes the start event from the outbox (it handles its own
+    // outbox entry), in the write it makes anyway: no write of the API's own.
     await deps.bus.publish(entry.subject, entry.envelope, entry.msgId);
-    await deps.store.clearStart(sagaId, startId);
   } catch {
     // The saga is stored with its start event in the outbox: the orchestrator's outbox
     // sweep publishes it once the broker is back, so the start has been accepted.

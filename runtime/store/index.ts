@@ -2,6 +2,7 @@ export { Batcher } from './batcher.ts';
 export { isDuplicateKey, onlyDuplicates } from './duplicate-key.ts';
 export {
   type HistoryEntry,
+  historyOnDoc,
   isTerminal,
   type OutboxEntry,
   type SagaDoc,
@@ -9,7 +10,6 @@ export {
   type TimerEntry,
   terminalStatuses,
 } from './saga-doc.ts';
-export { HistoryWriter } from './history-writer.ts';
 export type { DueSaga } from './recovery-queries.ts';
 export type {
   SagaBacklog,
@@ -18,4 +18,4 @@ export type {
   SagaListPosition,
   SagaSummaryDoc,
 } from './saga-queries.ts';
-export { type Cleared, nextWake, SagaStore, type Transition } from './saga-store.ts';
+export { type Cleared, type HistoryMoved, nextWake, SagaStore, type Transition } from './saga-store.ts';

@@ -1,5 +1,5 @@
 import type { Filter } from 'mongodb';
-import type { SagaDoc } from './saga-doc.ts';
+import { type SagaDoc, withoutHistory } from './saga-doc.ts';
 import type { SagaCollections } from './saga-queries.ts';
 import { withSnapshotContext } from './snapshot-context.ts';
 
@@ -15,13 +15,13 @@ export type DueSaga = Pick<
 
 /**
  * Gives `outboxAt` to sagas written before it existed (an older jetsaga) that still hold
- * outbox or history entries, so the sweep finds them. One unindexed query; run once per start.
+ * outbox entries, so the sweep finds them. One unindexed query; run once per start.
  */
 export async function markUnsweptOutboxes({ sagas }: SagaCollections): Promise<number> {
   const res = await sagas.updateMany(
     {
       outboxAt: { $exists: false },
-      $or: [{ outbox: { $ne: {} } }, { pendingHistory: { $exists: true, $ne: {} } }],
+      outbox: { $ne: {} },
     },
     { $set: { outboxAt: new Date(0) } },
   );
@@ -29,7 +29,7 @@ export async function markUnsweptOutboxes({ sagas }: SagaCollections): Promise<n
 }
 
 /**
- * Sagas whose outbox or history entries were written before `olderThan` and are still there:
+ * Sagas whose outbox entries were written before `olderThan` and are still there:
  * left by a crash between the commit and the publish. An indexed range on `outboxAt`.
  */
 export function findStaleOutboxes(
@@ -55,7 +55,11 @@ export async function findDueDocs(
   limit: number,
 ): Promise<SagaDoc[]> {
   // The whole page in one batch (mongod's default first batch is 101 documents).
-  const docs = await sagas.find(dueFilter(now, since)).limit(limit).batchSize(limit).toArray();
+  const docs = await sagas
+    .find(dueFilter(now, since), { projection: withoutHistory })
+    .limit(limit)
+    .batchSize(limit)
+    .toArray();
   return docs.map((d) => withSnapshotContext(d));
 }
 

@@ -47,13 +47,20 @@ export interface SagaDoc {
   rev: number;
   outbox: Record<string, OutboxEntry>;
   /**
-   * History entries written with their transition and copied to `saga_history` right after:
-   * the inspector's record survives a crash between the two writes, like the outbox does.
+   * The saga's history, keyed by revision: each transition's entry is written by the
+   * transition's own update, so keeping the inspector's record costs no write of its own. Only
+   * a long saga moves its oldest entries out to `saga_history` (see `historyOnDoc`); loads
+   * for the actor leave this field out.
    */
+  history?: Record<string, HistoryEntry>;
+  /** Entries of revisions up to this one have been moved to `saga_history` (absent: none). */
+  historyBase?: number;
+  /** Written by jetsaga 0.1: history entries on their way to `saga_history`; read, never written. */
   pendingHistory?: Record<string, HistoryEntry>;
   /**
-   * Set while the outbox or pendingHistory may hold entries (written by each transition,
-   * removed when a clear finds nothing left): the outbox recovery sweep's indexed field.
+   * Set while the outbox may hold entries not yet published (written by a transition that
+   * leaves entries, removed by one or by a clear that leaves none): the outbox recovery
+   * sweep's indexed field.
    */
   outboxAt?: Date | null;
   /** Recent processed message ids, newest last, bounded. */
@@ -70,7 +77,17 @@ export interface SagaDoc {
   error?: { message: string; at: Date } | null;
 }
 
-/** One transition, for the inspector. Unique on (sagaId, rev), so a retried write is harmless. */
+/**
+ * History entries a saga document holds before its oldest are moved to `saga_history`. A saga
+ * of the usual size (a dozen steps) never moves any; a long-running one (signals, loops) stays
+ * a bounded document.
+ */
+export const historyOnDoc = 64;
+
+/** What the actor and the timer poll load: everything but the history (the inspector reads it). */
+export const withoutHistory = { history: 0, pendingHistory: 0 } as const;
+
+/** One transition, for the inspector. Unique on (sagaId, rev) in `saga_history`. */
 export interface HistoryEntry {
   sagaId: string;
   rev: number;

@@ -114,42 +114,44 @@ export async function sagaExists({ sagas }: SagaCollections, id: string): Promis
 }
 
 /**
- * Every transition of a saga, oldest first: those copied to `saga_history` and those still on
- * the saga's document on their way there (a copy lingers; see HistoryWriter). The document is
- * read first: an entry missing from it by then was copied before it was removed.
+ * Every transition of a saga, oldest first: the entries on its document, and those a long saga
+ * moved to `saga_history` (see `historyOnDoc`). The document is read first: an entry missing
+ * from it by then was moved before it was removed. An entry in both places (a crash between the
+ * copy and the removal) is taken once.
  */
-export async function historyOf({ sagas, history }: SagaCollections, id: string): Promise<HistoryEntry[]> {
-  const doc = await sagas.findOne({ _id: id }, { projection: { pendingHistory: 1 } });
-  const copied = await history
-    .find({ sagaId: id }, { projection: { _id: 0 } })
-    .sort({ rev: 1 })
-    .toArray();
-  const pending = Object.values(doc?.pendingHistory ?? {});
-  if (pending.length === 0) return copied;
-  const revs = new Set(copied.map((h) => h.rev));
-  return [...copied, ...pending.filter((h) => !revs.has(h.rev))].sort((a, b) => a.rev - b.rev);
+export async function historyOf(collections: SagaCollections, id: string): Promise<HistoryEntry[]> {
+  return historyAfter(collections, id, 0);
 }
 
-/**
- * Up to `limit` entries of `saga_history` after revision `afterRev`, in revision order: the next
- * page of a saga's live events. Only copied entries: one still on its way is read at a later poll.
- */
-export function historyAfter(
-  { history }: SagaCollections,
+/** The history entries of a saga after revision `afterRev` (up to `limit`), in revision order. */
+export async function historyAfter(
+  { sagas, history }: SagaCollections,
   id: string,
   afterRev: number,
-  limit: number,
+  limit?: number,
 ): Promise<HistoryEntry[]> {
-  return history
-    .find({ sagaId: id, rev: { $gt: afterRev } }, { projection: { _id: 0 } })
-    .sort({ rev: 1 })
-    .limit(limit)
-    .toArray();
+  const doc = await sagas.findOne(
+    { _id: id },
+    { projection: { history: 1, historyBase: 1, pendingHistory: 1 } },
+  );
+  const onDoc = [...Object.values(doc?.history ?? {}), ...Object.values(doc?.pendingHistory ?? {})];
+  // Entries moved out, and those a jetsaga 0.1 copied there: only a saga that has some.
+  const elsewhere =
+    (doc?.historyBase ?? 0) > afterRev || doc?.pendingHistory !== undefined || doc?.history === undefined
+      ? await history
+          .find({ sagaId: id, rev: { $gt: afterRev } }, { projection: { _id: 0 }, limit: limit ?? 0 })
+          .sort({ rev: 1 })
+          .toArray()
+      : [];
+  const byRev = new Map<number, HistoryEntry>();
+  for (const h of [...elsewhere, ...onDoc]) if (h.rev > afterRev && !byRev.has(h.rev)) byRev.set(h.rev, h);
+  const all = [...byRev.values()].sort((a, b) => a.rev - b.rev);
+  return limit === undefined ? all : all.slice(0, limit);
 }
 
 /** What waits in the store, for the metrics: each count stops at `cap`, so a scrape stays cheap. */
 export interface SagaBacklog {
-  /** Sagas with outbox or history entries written before `outboxBefore`. */
+  /** Sagas with outbox entries written before `outboxBefore`. */
   outbox: number;
   /** Sagas with a durable timer armed. */
   timersArmed: number;

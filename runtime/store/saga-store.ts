@@ -4,7 +4,15 @@ import { Batcher } from './batcher.ts';
 import { instrumentMongoClient } from './command-metrics.ts';
 import { onlyDuplicates } from './duplicate-key.ts';
 import { InsertBatcher } from './insert-batcher.ts';
-import type { HistoryEntry, OutboxEntry, SagaDoc, SagaStatus, TimerEntry } from './saga-doc.ts';
+import {
+  type HistoryEntry,
+  isTerminal,
+  type OutboxEntry,
+  type SagaDoc,
+  type SagaStatus,
+  type TimerEntry,
+  withoutHistory,
+} from './saga-doc.ts';
 import * as overview from './overview-queries.ts';
 import type { OverviewWindow, SagaOverview } from './overview-queries.ts';
 import * as recovery from './recovery-queries.ts';
@@ -19,10 +27,16 @@ import type {
 } from './saga-queries.ts';
 import { withoutContext, withSnapshotContext } from './snapshot-context.ts';
 
-/** Outbox entries already published and history entries already copied: safe to remove. */
+/** Outbox entries already published: safe to remove. */
 export interface Cleared {
   msgIds: string[];
-  historyRevs: number[];
+}
+
+/** History entries copied to `saga_history`, to remove from the document (see `historyOnDoc`). */
+export interface HistoryMoved {
+  revs: number[];
+  /** The document's new `historyBase`. */
+  base: number;
 }
 
 export interface Transition {
@@ -31,11 +45,18 @@ export interface Transition {
   context: unknown;
   snapshot: unknown;
   outboxAdd: OutboxEntry[];
-  /** The transition's history entry, kept on the document until copied to `saga_history`. */
+  /**
+   * Whether the outbox holds entries after this write (`outboxAdd`, or older ones not cleared):
+   * the saga then stays in the sweep's index, else it leaves it in this same write.
+   */
+  outboxLeft: boolean;
+  /** The transition's history entry, kept on the document. */
   history: HistoryEntry;
+  /** Older history entries copied to `saga_history`, removed from the document by this write. */
+  historyMoved?: HistoryMoved;
   inbox: string[];
   timers: Record<string, TimerEntry>;
-  /** Published outbox entries and copied history entries to remove in the same write. */
+  /** Published outbox entries to remove in the same write. */
   cleared?: Cleared;
   reason?: string | null;
   error?: { message: string; at: Date } | null;
@@ -45,8 +66,9 @@ export interface Transition {
  * The saga collection and its history, and their only owner: every read, write and index of
  * `sagas` and `saga_history` is a method here (the inspector's and the metrics' reads are in
  * saga-queries.ts). One atomic update per transition, filtered on `{_id, rev}`: a stale writer
- * matches nothing and retries. No multi-document transactions, so it runs on a standalone mongod
- * and on MongoDB-wire servers.
+ * matches nothing and retries. It carries the transition's outbox entries and history entry and
+ * removes the entries published since the last one, so a saga costs about one write per step.
+ * No multi-document transactions, so it runs on a standalone mongod and on MongoDB-wire servers.
  */
 export class SagaStore {
   /** The collections, for tests and tools that look at what is stored; the runtime uses the methods. */
@@ -105,19 +127,28 @@ export class SagaStore {
       throw new ConflictError(`saga ${doc._id} already exists`);
   }
 
-  /** One saga; the loads of many sagas activated at once (a recovery) share one query. */
+  /**
+   * One saga without its history (`historyOf` reads that); the loads of many sagas activated at
+   * once (a recovery) share one query.
+   */
   load(id: string): Promise<SagaDoc | null> {
     return this.loads.submit(id);
   }
 
   private async loadMany(ids: string[]): Promise<Array<SagaDoc | null>> {
-    if (ids.length === 1) return [withSnapshotContext(await this.sagas.findOne({ _id: ids[0]! }))];
+    if (ids.length === 1)
+      return [
+        withSnapshotContext(await this.sagas.findOne({ _id: ids[0]! }, { projection: withoutHistory })),
+      ];
     const unique = [...new Set(ids)];
     // Every document in the first batch (mongod's default is 101), and the limit closes the cursor
     // with it: one round trip for the batch.
     const docs = (
       await this.sagas
-        .find({ _id: { $in: unique } }, { limit: unique.length, batchSize: unique.length })
+        .find(
+          { _id: { $in: unique } },
+          { projection: withoutHistory, limit: unique.length, batchSize: unique.length },
+        )
         .toArray()
     ).map((d) => withSnapshotContext(d));
     const byId = new Map(docs.map((d) => [d._id, d]));
@@ -136,8 +167,8 @@ export class SagaStore {
 
   /**
    * Writes one transition; throws StaleRevisionError when another writer got there first.
-   * Entries the previous steps published (and history they copied) are removed in the same
-   * write, so a busy saga needs no separate write to clear its outbox.
+   * Entries the previous steps published are removed in the same write, so a busy saga needs no
+   * separate write to clear its outbox, and its history entry rides along.
    */
   async commit(id: string, rev: number, t: Transition, now = new Date()): Promise<number> {
     const set: Record<string, unknown> = {
@@ -150,17 +181,21 @@ export class SagaStore {
       nextWakeAt: nextWake(t.timers),
       rev: rev + 1,
       updatedAt: now,
-      // The sweep's index: there is an outbox entry or a history entry to take care of.
-      outboxAt: now,
     };
+    const unset: Record<string, ''> = t.cleared ? clearedPaths(t.cleared) : {};
+    // The sweep's index: there is an outbox entry to publish.
+    if (t.outboxLeft) set.outboxAt = now;
+    else unset.outboxAt = '';
     if (t.reason !== undefined) set.reason = t.reason;
     if (t.error !== undefined) set.error = t.error;
-    if (['completed', 'compensated', 'failed', 'cancelled'].includes(t.status)) set.endedAt = now;
+    if (isTerminal(t.status)) set.endedAt = now;
     for (const entry of t.outboxAdd) set[`outbox.${entry.msgId}`] = entry;
-    set[`pendingHistory.${t.history.rev}`] = t.history;
-    const update: { $set: Record<string, unknown>; $unset?: Record<string, ''> } = { $set: set };
-    if (t.cleared && t.cleared.msgIds.length + t.cleared.historyRevs.length > 0)
-      update.$unset = clearedPaths(t.cleared);
+    set[`history.${t.history.rev}`] = t.history;
+    if (t.historyMoved) {
+      set.historyBase = t.historyMoved.base;
+      for (const r of t.historyMoved.revs) unset[`history.${r}`] = '';
+    }
+    const update = { $set: set, $unset: unset };
     const applied = await this.commits.submit({ filter: { _id: id, rev }, update });
     if (!applied) throw new StaleRevisionError(id, rev);
     return rev + 1;
@@ -192,13 +227,13 @@ export class SagaStore {
   }
 
   /**
-   * Removes published outbox entries and copied history entries in one write, never racing a
-   * transition: entry ids are unique per revision, so removing them is idempotent. With
-   * `emptiesAtRev` (the caller knows these are all the entries the document has at that
-   * revision) it also leaves the sweep's index, unless a transition came in between.
+   * Removes published outbox entries in one write, never racing a transition: entry ids are
+   * unique per revision, so removing them is idempotent. With `emptiesAtRev` (the caller knows
+   * these are all the entries the document has at that revision) it also leaves the sweep's
+   * index, unless a transition came in between; then `cleared` may be empty.
    */
   async clearOutbox(id: string, cleared: Cleared, emptiesAtRev?: number): Promise<void> {
-    if (cleared.msgIds.length === 0 && cleared.historyRevs.length === 0) return;
+    if (cleared.msgIds.length === 0 && emptiesAtRev === undefined) return;
     await this.clears.submit({ id, unset: clearedPaths(cleared), emptiesAtRev });
   }
 
@@ -210,49 +245,52 @@ export class SagaStore {
    */
   private async clearMany(ops: ClearOp[]): Promise<null[]> {
     const write = async (conditional: boolean) => {
-      const res = await this.sagas.bulkWrite(
-        ops.map((op) =>
+      const updates = ops
+        .map((op) =>
           conditional && op.emptiesAtRev !== undefined
             ? {
                 updateOne: {
                   filter: { _id: op.id, rev: op.emptiesAtRev },
-                  update: { $unset: { ...op.unset, outboxAt: '' } },
+                  update: { $unset: { ...op.unset, outboxAt: '' as const } },
                 },
               }
             : { updateOne: { filter: { _id: op.id }, update: { $unset: op.unset } } },
-        ),
-        { ordered: false },
-      );
-      return res.matchedCount === ops.length;
+        )
+        // Without its condition, a clear of nothing (it was to leave the index) is no write.
+        .filter((u) => Object.keys(u.updateOne.update.$unset).length > 0);
+      if (updates.length === 0) return true;
+      const res = await this.sagas.bulkWrite(updates, { ordered: false });
+      return res.matchedCount === updates.length;
     };
     if (!(await write(true))) await write(false);
     return ops.map(() => null);
   }
 
   /**
-   * Removes a new saga's start event once published (batched with other clears). If the saga
-   * moved already, its first transition removed it (the event it handles is its own outbox entry).
+   * Copies a saga's history entries of revisions `(afterRev, throughRev]` from its document to
+   * `saga_history` (entries copied before are skipped) and returns what the transition that
+   * removes them from the document writes. A crash between the two leaves an entry in both
+   * places; the reads take it once.
    */
-  async clearStart(id: string, msgId: string): Promise<void> {
-    await this.clearOutbox(id, { msgIds: [msgId], historyRevs: [] }, 0);
-  }
-
-  /** Copies history entries in one round trip; entries copied before are skipped. */
-  async appendHistories(entries: HistoryEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    try {
-      await this.history.insertMany(entries, { ordered: false });
-    } catch (err) {
-      if (!onlyDuplicates(err)) throw err;
+  async moveHistory(id: string, afterRev: number, throughRev: number): Promise<HistoryMoved> {
+    const doc = await this.sagas.findOne({ _id: id }, { projection: { history: 1 } });
+    const entries = Object.values(doc?.history ?? {}).filter((h) => h.rev > afterRev && h.rev <= throughRev);
+    if (entries.length > 0) {
+      try {
+        await this.history.insertMany(entries, { ordered: false });
+      } catch (err) {
+        if (!onlyDuplicates(err)) throw err;
+      }
     }
+    return { revs: entries.map((h) => h.rev), base: throughRev };
   }
 
-  /** Every transition of a saga, oldest first, copied or still on its document (see saga-queries.ts). */
+  /** Every transition of a saga, oldest first, on its document or moved out (see saga-queries.ts). */
   historyOf(id: string): Promise<HistoryEntry[]> {
     return queries.historyOf(this, id);
   }
 
-  /** Up to `limit` copied history entries of a saga after revision `afterRev`, in order. */
+  /** Up to `limit` history entries of a saga after revision `afterRev`, in order. */
   historyAfter(id: string, afterRev: number, limit: number): Promise<HistoryEntry[]> {
     return queries.historyAfter(this, id, afterRev, limit);
   }
@@ -290,7 +328,7 @@ export class SagaStore {
     return recovery.markUnsweptOutboxes(this);
   }
 
-  /** Sagas whose outbox or history entries were written before `olderThan` and are still there. */
+  /** Sagas whose outbox entries were written before `olderThan` and are still there. */
   findStaleOutboxes(olderThan: Date, limit: number): Promise<Array<Pick<SagaDoc, '_id'>>> {
     return recovery.findStaleOutboxes(this, olderThan, limit);
   }
@@ -320,7 +358,6 @@ interface CommitOp {
 function clearedPaths(cleared: Cleared): Record<string, ''> {
   const unset: Record<string, ''> = {};
   for (const m of cleared.msgIds) unset[`outbox.${m}`] = '';
-  for (const r of cleared.historyRevs) unset[`pendingHistory.${r}`] = '';
   return unset;
 }
 

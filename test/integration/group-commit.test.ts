@@ -69,6 +69,7 @@ describe('group commit of saga transitions', () => {
     } satisfies HistoryEntry,
     inbox: [`e${rev}`],
     timers: {},
+    outboxLeft: false,
   });
 
   it('writes 40 concurrent transitions in fewer round trips, each exactly once', async () => {

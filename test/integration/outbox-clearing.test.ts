@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryEntry, SagaDoc } from '../../runtime/store/index.ts';
+import { type HistoryEntry, historyOnDoc, type SagaDoc, SagaStore } from '../../runtime/store/index.ts';
 import { order, outboxSettled, startTestNode, useTestNode } from '../harness.ts';
 
 /**
- * A transition's write also removes what the previous one published; a saga that stops moving
- * (waiting on a reply or a timer, or ended) gets its outbox and pending history cleared by a
- * write of its own, and leaves the outbox sweep's index. Real NATS and MongoDB-wire server.
+ * A transition's write also removes what the previous one published and carries its own history
+ * entry; a saga that stops moving (waiting on a reply or a timer, or ended) gets its outbox
+ * cleared by a write of its own, and leaves the outbox sweep's index. Real NATS and MongoDB-wire
+ * server.
  */
 describe('outbox clearing', () => {
   const node = useTestNode();
@@ -13,18 +14,18 @@ describe('outbox clearing', () => {
 
   const isClean = (d: SagaDoc) => outboxSettled(d) && (d.outboxAt === undefined || d.outboxAt === null);
 
-  it('an ended saga has nothing left in its outbox, its history is whole, and the sweep finds nothing', async () => {
+  it('an ended saga has nothing left in its outbox, its history is whole on its document, and the sweep finds nothing', async () => {
     const res = await node().post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'oc-done-1' }));
     const { sagaId } = (await res.json()) as { sagaId: string };
     const ended = await node().waitForTerminal(sagaId);
     const clean = await node().waitFor(sagaId, isClean, 5_000);
     expect(clean.rev).toBe(ended.rev);
-    const history = await db()
-      .collection<HistoryEntry>('saga_history')
-      .find({ sagaId })
-      .sort({ rev: 1 })
-      .toArray();
-    expect(history.map((h) => h.rev)).toEqual(Array.from({ length: ended.rev }, (_, i) => i + 1));
+    const revs = Array.from({ length: ended.rev }, (_, i) => i + 1);
+    const stored = await node().store.sagas.findOne({ _id: sagaId });
+    expect(Object.keys(stored?.history ?? {}).map(Number)).toEqual(revs);
+    expect((await node().store.historyOf(sagaId)).map((h) => h.rev)).toEqual(revs);
+    // Nothing was copied: the transitions' own writes hold the history.
+    expect(await db().collection<HistoryEntry>('saga_history').countDocuments({ sagaId })).toBe(0);
     expect(await node().store.findStaleOutboxes(new Date(), 10)).toEqual([]);
   });
 
@@ -93,42 +94,74 @@ describe('outbox clearing', () => {
     }
   });
 
-  it('a lingering history copy: the API shows the transition meanwhile, and an ended saga sends its copies at once', async () => {
-    // Copies wait a minute for company: longer than this test.
-    const slow = await startTestNode({ config: { historyLingerMs: 60_000 } });
-    const waiting = await startTestNode({
-      roles: [{ kind: 'api' }, { kind: 'orchestrator' }],
-      config: { historyLingerMs: 60_000 },
+  it('a long saga moves its oldest history out of its document, and its history stays whole', async () => {
+    // What the actor does at each step (saga-actor.ts, moveHistory), on a saga of 150 steps.
+    const store = new SagaStore(db());
+    const sagaId = 'oc-long-1';
+    const now = new Date();
+    await store.sagas.insertOne({
+      _id: sagaId,
+      type: 'order-fulfillment',
+      version: 1,
+      status: 'running',
+      state: 's0',
+      context: null,
+      snapshot: null,
+      input: {},
+      rev: 0,
+      outbox: {},
+      inbox: [],
+      timers: {},
+      nextWakeAt: null,
+      correlationId: sagaId,
+      createdAt: now,
+      updatedAt: now,
     });
-    try {
-      const res = await waiting.post(
-        '/v1/saga-types/order-fulfillment/sagas',
-        order({ orderId: 'oc-linger-1' }),
-      );
-      const { sagaId } = (await res.json()) as { sagaId: string };
-      const doc = await waiting.waitFor(sagaId, (d) => d.state === 'reservingInventory', 10_000);
-      expect(Object.keys(doc.pendingHistory ?? {})).toEqual(['1']);
-      const copied = waiting.mongo.db(waiting.config.mongoDb).collection<HistoryEntry>('saga_history');
-      expect(await copied.countDocuments({ sagaId })).toBe(0);
-      const shown = (await (await waiting.fetch(`/v1/sagas/${sagaId}/history`)).json()) as Array<{
-        rev: number;
-      }>;
-      expect(shown.map((h) => h.rev)).toEqual([1]);
-
-      const r = await slow.post('/v1/saga-types/order-fulfillment/sagas', order({ orderId: 'oc-linger-2' }));
-      const ended = await slow.waitForTerminal(((await r.json()) as { sagaId: string }).sagaId);
-      expect(ended.status).toBe('completed');
-      const clean = await slow.waitFor(ended._id, isClean, 5_000);
-      const history = await slow.mongo
-        .db(slow.config.mongoDb)
-        .collection<HistoryEntry>('saga_history')
-        .find({ sagaId: ended._id })
-        .sort({ rev: 1 })
-        .toArray();
-      expect(history.map((h) => h.rev)).toEqual(Array.from({ length: clean.rev }, (_, i) => i + 1));
-    } finally {
-      await waiting.destroy();
-      await slow.destroy();
+    let base = 0;
+    for (let rev = 0; rev < 150; rev++) {
+      const moved =
+        rev - base >= historyOnDoc
+          ? await store.moveHistory(sagaId, base, rev - historyOnDoc / 2)
+          : undefined;
+      if (moved) base = moved.base;
+      const entry: HistoryEntry = {
+        sagaId,
+        rev: rev + 1,
+        event: { id: `e${rev}`, type: 'tick', data: {} },
+        from: `s${rev}`,
+        to: `s${rev + 1}`,
+        status: 'running',
+        commands: [],
+        timers: { set: [], cancelled: [] },
+        at: now,
+      };
+      await store.commit(sagaId, rev, {
+        status: 'running',
+        state: `s${rev + 1}`,
+        context: null,
+        snapshot: null,
+        outboxAdd: [],
+        outboxLeft: false,
+        history: entry,
+        ...(moved ? { historyMoved: moved } : {}),
+        inbox: [],
+        timers: {},
+      });
     }
+    const stored = await store.sagas.findOne({ _id: sagaId });
+    const onDoc = Object.keys(stored?.history ?? {}).length;
+    expect(onDoc).toBeLessThanOrEqual(historyOnDoc);
+    expect(stored?.historyBase).toBe(base);
+    expect(await db().collection('saga_history').countDocuments({ sagaId })).toBe(150 - onDoc);
+    const all = await store.historyOf(sagaId);
+    expect(all.map((h) => h.rev)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+    expect(all.every((h, i) => h.from === `s${i}`)).toBe(true);
+    // A page after some revision crosses from the moved entries to those on the document.
+    expect((await store.historyAfter(sagaId, base - 2, 4)).map((h) => h.rev)).toEqual([
+      base - 1,
+      base,
+      base + 1,
+      base + 2,
+    ]);
   });
 });

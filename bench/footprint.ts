@@ -279,7 +279,10 @@ export async function measureFootprint(opts: {
     for (const key of Object.keys(template.timers)) timerSet[`timers.${key}.dueAt`] = past;
     // Every document of this database is a copy (the original was deleted above).
     await sagas.updateMany({}, { $set: timerSet });
-    const cmdBefore = (await jsm.streams.info(cmdStream)).state.messages;
+    // Counted by sequence, not by messages kept: with no participant running here, the
+    // orchestrator's unrouted guard dead-letters (and removes) commands nobody reads after its
+    // grace period, which would make a slow recovery look unfinished.
+    const cmdBefore = (await jsm.streams.info(cmdStream)).state.last_seq;
     role = orchestrator(true);
     const r0 = performance.now();
     const r0Us = monoUs();
@@ -299,7 +302,7 @@ export async function measureFootprint(opts: {
     };
     let lastSample = 0;
     while (performance.now() < deadline) {
-      recovered = (await jsm.streams.info(cmdStream)).state.messages - cmdBefore;
+      recovered = (await jsm.streams.info(cmdStream)).state.last_seq - cmdBefore;
       const now = performance.now();
       if (recovered >= s.sagas) {
         done = now;

@@ -223,6 +223,9 @@ export function formatTable(r: BenchResult): string {
   out.push(
     `                      = ${f(r.efficiency.latencyRatioC1ChainP99, 2)} x the p99 of that chain (${f(r.efficiency.chainP99MsPerSaga)} ms: each leg drawn from the raw chain's samples, 20,000 draws)`,
   );
+  out.push(
+    `p50 at concurrency 1 = ${f(r.efficiency.p50RatioC1Chained ?? null, 2)} x the chained round trips (${f(r.efficiency.chainedRoundTripsMsPerSaga)} ms)`,
+  );
   out.push('');
   const fp = r.footprint;
   if (fp) {

@@ -147,6 +147,8 @@ export interface Efficiency {
   rawRoundTripsMsPerSaga: number | null;
   /** p99 at concurrency 1 over the same round trips chained the way the saga makes them (raw-chain.ts). */
   latencyRatioC1Chained: number | null;
+  /** p50 at concurrency 1 over the same chain (its legs' p50s): the typical saga against its floor. */
+  p50RatioC1Chained: number | null;
   chainedRoundTripsMsPerSaga: number | null;
   /** Store calls per saga that some step waits for (all but those made beside the chain). */
   chainStoreCallsPerSaga: number | null;
@@ -186,6 +188,7 @@ export function efficiencyOf(levels: LevelResult[], raw: RawResult | null): Effi
     latencyRatioC1: round(p99C1 !== null && rawRoundTrips ? p99C1 / rawRoundTrips : null, 2),
     rawRoundTripsMsPerSaga: round(rawRoundTrips, 1),
     latencyRatioC1Chained: round(p99C1 !== null && chained ? p99C1 / chained.ms : null, 2),
+    p50RatioC1Chained: round(c1?.latencyMs.p50 != null && chained ? c1.latencyMs.p50 / chained.ms : null, 2),
     chainedRoundTripsMsPerSaga: round(chained?.ms ?? null, 1),
     chainStoreCallsPerSaga: round(chained?.storeCalls ?? null, 2),
     latencyRatioC1ChainP99: round(p99C1 !== null && chained?.p99Ms ? p99C1 / chained.p99Ms : null, 2),

@@ -35,21 +35,30 @@ export { type StepPolicy } from './orchestrator/index.ts';
 
 // Participants and reactors
 export {
+  asStored,
   type CommandContext,
   type CommandHandler,
   command,
+  commandIdOfKey,
   defineParticipant,
   defineReactor,
+  keepReply,
   type ParticipantDefinition,
   type Reaction,
   type ReactionContext,
   type ReactorDefinition,
   type ReactorSetupContext,
   type Reply,
+  replyKey,
+  replyPathOf,
+  replyToStore,
   type ScheduleContext,
   type ScheduleDefinition,
   type StartSagaOnce,
   type StartSagaOptions,
+  type StoredReply,
+  storedReply,
+  type WithReplies,
 } from './participants/index.ts';
 
 // Messages, documents, errors

@@ -2,6 +2,7 @@
 // suite assert after crashing things. It trusts nothing the processes say about themselves: only the
 // saga documents, the participants' collections and their inboxes.
 import type { Db, Document, Filter } from 'mongodb';
+import { commandIdOfKey, type StoredReply } from '../runtime/participants/index.ts';
 
 export const terminalStatuses = ['completed', 'compensated', 'failed', 'cancelled'] as const;
 
@@ -27,7 +28,11 @@ export interface InvariantOptions {
    * and inbox entries of other sagas are not reported as orphans (they may belong to sagas left out).
    */
   sagaFilter?: Filter<Document>;
-  /** Participants whose `<name>_processed` inbox is checked; missing collections are skipped. */
+  /**
+   * Participants whose `<name>_processed` inbox, and the replies kept in their documents
+   * (`replies` of payments, inventory_reservations, shipments), are checked; missing collections
+   * are skipped.
+   */
   services?: readonly string[];
 }
 
@@ -71,6 +76,13 @@ interface ProcessedRow {
   _id: string;
   reply?: { type?: string; sagaId?: string };
 }
+
+/** The documents in which each service keeps its replies (`replies.<replyKey(commandId)>`). */
+const replyDocuments: Readonly<Record<string, string>> = {
+  inventory: 'inventory_reservations',
+  payment: 'payments',
+  shipping: 'shipments',
+};
 
 export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}): Promise<InvariantReport> {
   const initial = opts.initialStock ?? seededStock;
@@ -212,30 +224,65 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
   orphan('payment', payments.keys());
   orphan('shipment', shipments.keys());
 
-  // Inboxes: every handled command names a saga, and each forward step was asked for once per saga.
+  // Replies, recorded in a service's inbox (`<service>_processed`) or kept in its documents
+  // (`replies`): every answered command names a saga, has one reply, and each forward step was
+  // asked for once per saga (distinct command ids answering it, wherever their reply is).
   const sagaIds = new Set(sagas.map((s) => s._id));
   const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   for (const service of services) {
+    const answered: Array<{ where: string; commandId: string; sagaId?: string; type: string }> = [];
     const name = `${service}_processed`;
-    if (!existing.has(name)) continue;
-    const steps = new Map<string, number>();
-    for (const p of await db
-      .collection<ProcessedRow>(name)
-      .find({})
-      .project<ProcessedRow>({ reply: 1 })
-      .toArray()) {
-      const sagaId = p.reply?.sagaId;
-      const type = p.reply?.type ?? '';
-      if (!sagaId || !sagaIds.has(sagaId)) {
-        if (whole) violations.push(`${name}: command ${p._id} for unknown saga ${sagaId ?? '(none)'}`);
-        continue;
-      }
-      if ((forwardEffects as readonly string[]).includes(type)) {
-        const key = `${sagaId} ${type}`;
-        steps.set(key, (steps.get(key) ?? 0) + 1);
+    if (existing.has(name)) {
+      for (const p of await db
+        .collection<ProcessedRow>(name)
+        .find({})
+        .project<ProcessedRow>({ reply: 1 })
+        .toArray())
+        answered.push({ where: name, commandId: p._id, sagaId: p.reply?.sagaId, type: p.reply?.type ?? '' });
+    }
+    const docs = replyDocuments[service];
+    if (docs && existing.has(docs)) {
+      for (const d of await db
+        .collection<{ _id: string; replies?: Record<string, Partial<StoredReply>> }>(docs)
+        .find({ replies: { $exists: true } })
+        .project<{ _id: string; replies?: Record<string, Partial<StoredReply>> }>({ replies: 1 })
+        .toArray()) {
+        for (const [key, r] of Object.entries(d.replies ?? {})) {
+          const where = `${docs} ${d._id}`;
+          if (typeof r?.type !== 'string' || typeof r.data !== 'object' || r.data === null)
+            violations.push(`${where}: reply of command ${commandIdOfKey(key)} is not {type, data}`);
+          answered.push({
+            where,
+            commandId: commandIdOfKey(key),
+            sagaId: r?.sagaId,
+            type: `${service}.${r?.type ?? ''}`,
+          });
+        }
       }
     }
-    for (const [key, n] of steps) {
+    // sagaId + type -> the distinct commands that answered it; command id -> its reply's type.
+    const steps = new Map<string, Set<string>>();
+    const replyOf = new Map<string, { type: string; where: string }>();
+    for (const a of answered) {
+      const seen = replyOf.get(a.commandId);
+      if (seen && seen.type !== a.type)
+        duplicate(
+          `command ${a.commandId}: two replies, ${seen.type} (${seen.where}) and ${a.type} (${a.where})`,
+        );
+      else if (!seen) replyOf.set(a.commandId, { type: a.type, where: a.where });
+      if (!a.sagaId || !sagaIds.has(a.sagaId)) {
+        if (whole)
+          violations.push(`${a.where}: command ${a.commandId} for unknown saga ${a.sagaId ?? '(none)'}`);
+        continue;
+      }
+      if ((forwardEffects as readonly string[]).includes(a.type)) {
+        const key = `${a.sagaId} ${a.type}`;
+        if (!steps.has(key)) steps.set(key, new Set());
+        steps.get(key)!.add(a.commandId);
+      }
+    }
+    for (const [key, commands] of steps) {
+      const n = commands.size;
       if (n > 1) {
         const [sagaId, type] = key.split(' ');
         duplicate(`saga ${sagaId}: ${n} distinct commands answered ${type} (the step ran ${n} times)`);
@@ -270,36 +317,52 @@ function sameMoney(a: number | undefined, b: number): boolean {
 export interface HistoryReport {
   sagas: number;
   transitions: number;
-  /** Revisions with no history entry: a crash between the commit and the history write (allowed). */
+  /**
+   * Revisions with no history entry. Each transition writes its entry in its own update, so there
+   * is none unless an entry moved out of a long saga's document was lost.
+   */
   gaps: number;
   /** Transitions that did not start where the previous one ended: two writers interleaved. */
   violations: string[];
 }
 
+interface HistoryRow {
+  sagaId: string;
+  rev: number;
+  from: string | null;
+  to: string | null;
+}
+
 /**
  * One saga never runs two transitions at once: its history must be one chain, each transition starting
- * in the state the previous one ended in, with revisions unique (an index guarantees that) and never
- * beyond the document's own revision.
+ * in the state the previous one ended in, with revisions unique and never beyond the document's own
+ * revision. The history is read where the store keeps it: on the saga's document, and in
+ * `saga_history` for the entries a long saga moved out (an entry in both places counts once).
  */
 export async function checkSagaHistory(db: Db, sagaFilter: Filter<Document> = {}): Promise<HistoryReport> {
+  type Saga = { _id: string; rev: number; history?: Record<string, HistoryRow> };
   const sagas = await db
-    .collection<{ _id: string; rev: number }>('sagas')
-    .find(sagaFilter as Filter<{ _id: string; rev: number }>)
-    .project<{ _id: string; rev: number }>({ _id: 1, rev: 1 })
+    .collection<Saga>('sagas')
+    .find(sagaFilter as Filter<Saga>)
+    .project<Saga>({ _id: 1, rev: 1, history: 1 })
     .toArray();
   const revOf = new Map(sagas.map((s) => [s._id, s.rev]));
-  const entries = await db
-    .collection<{ sagaId: string; rev: number; from: string | null; to: string | null }>('saga_history')
+  const moved = await db
+    .collection<HistoryRow>('saga_history')
     .find({})
-    .project<{ sagaId: string; rev: number; from: string | null; to: string | null }>({
-      _id: 0,
-      sagaId: 1,
-      rev: 1,
-      from: 1,
-      to: 1,
-    })
-    .sort({ sagaId: 1, rev: 1 })
+    .project<HistoryRow>({ _id: 0, sagaId: 1, rev: 1, from: 1, to: 1 })
     .toArray();
+  const byKey = new Map<string, HistoryRow>();
+  for (const e of [...moved, ...sagas.flatMap((s) => Object.values(s.history ?? {}))])
+    byKey.set(`${e.sagaId} ${e.rev}`, e);
+  const entries = [...byKey.values()].sort((a, b) =>
+    a.sagaId === b.sagaId ? a.rev - b.rev : a.sagaId < b.sagaId ? -1 : 1,
+  );
+  // A saga whose last revisions have no entry at all has gaps too.
+  let missingAtEnd = 0;
+  const lastRev = new Map<string, number>();
+  for (const e of entries) lastRev.set(e.sagaId, e.rev);
+  for (const s of sagas) missingAtEnd += Math.max(0, s.rev - (lastRev.get(s._id) ?? 0));
   const violations: string[] = [];
   let gaps = 0;
   let transitions = 0;
@@ -323,5 +386,5 @@ export async function checkSagaHistory(db: Db, sagaFilter: Filter<Document> = {}
     }
     previous = e;
   }
-  return { sagas: sagas.length, transitions, gaps, violations };
+  return { sagas: sagas.length, transitions, gaps: gaps + missingAtEnd, violations };
 }

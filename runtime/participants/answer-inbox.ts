@@ -20,7 +20,14 @@ import { InsertBatcher } from '../store/insert-batcher.ts';
  * correlation (and trace) as it. Traced, it carries the context of the span computing it (the
  * handler's, see `AnswerHost.answer`), a child of the message's.
  */
-export function answerEnvelope(cause: Envelope, id: string, type: string, data: Envelope['data']): Envelope {
+export function answerEnvelope(
+  cause: Envelope,
+  id: string,
+  type: string,
+  data: Envelope['data'],
+  /** When the answer was made, if not now (a reply stored in a document keeps its time). */
+  occurredAt?: Date,
+): Envelope {
   return envelope({
     id,
     type,
@@ -30,6 +37,7 @@ export function answerEnvelope(cause: Envelope, id: string, type: string, data: 
     causationId: cause.id,
     traceparent: activeTraceparent() ?? cause.traceparent,
     data,
+    ...(occurredAt ? { occurredAt } : {}),
   });
 }
 
@@ -38,6 +46,10 @@ export function answerEnvelope(cause: Envelope, id: string, type: string, data: 
  * command, a reactor's reaction to an event): one record per message id (the unique `_id`
  * decides), and the answer recorded first is THE answer, published under its own id on every
  * delivery. Records of messages answered at the same time are inserted together (InsertBatcher).
+ *
+ * A record whose answer is kept elsewhere (`keptElsewhere`: a participant's reply stored in its
+ * own document, atomically with the effect, see `replyToStore` in participant.ts) is not inserted:
+ * its answer is already as durable as a record, and every run of the message finds the same one.
  */
 export class AnswerInbox<R extends { _id: string }> {
   private readonly writer: InsertBatcher<R>;
@@ -47,6 +59,12 @@ export class AnswerInbox<R extends { _id: string }> {
     /** null: the message was handled and recorded, but answers nothing (a reactor that ignores an event). */
     private readonly answerOf: (record: R) => Envelope | null,
     private readonly bus: Bus,
+    /**
+     * `fresh`: this record's answer was kept elsewhere by this very computation (published, not
+     * inserted); `earlier`: kept elsewhere by an earlier one (published again, a replay);
+     * undefined: an ordinary record, inserted.
+     */
+    private readonly keptElsewhere?: (record: R) => 'fresh' | 'earlier' | undefined,
   ) {
     this.writer = new InsertBatcher(records);
   }
@@ -66,7 +84,10 @@ export class AnswerInbox<R extends { _id: string }> {
    * one just computed. A redelivery (`attempt > 1`: a crash or a lost ack, most often after
    * the record was written) reads first and replays without computing again. Exactly once
    * holds because `compute` adds nothing when it runs again and only the first record is ever
-   * published.
+   * published. An answer kept elsewhere (`keptElsewhere`) is not inserted: `compute` found or
+   * wrote it atomically with its effect, and finds that same one on every run; a redelivery still
+   * reads the inbox first (its answer may have been recorded here, by an older version or a
+   * handler that could not keep it).
    */
   async record(id: string, attempt: number, compute: () => Promise<R>): Promise<R | null> {
     if (attempt > 1) {
@@ -82,6 +103,9 @@ export class AnswerInbox<R extends { _id: string }> {
       if (!seen) throw err;
       return this.replay(seen);
     }
+    const kept = this.keptElsewhere?.(record);
+    if (kept === 'fresh') return record;
+    if (kept === 'earlier') return this.replay(record);
     if ((await this.writer.insert(record)) === 'duplicate') {
       const seen = await this.find(id);
       // Gone meanwhile: retried, and the next insert decides.
@@ -136,6 +160,8 @@ export interface AnswerHostSpec<R extends { _id: string }> {
   records: Collection<R>;
   /** A record's answer to publish; null when the record answers nothing. */
   answerOf: (record: R) => Envelope | null;
+  /** Whether a record's answer is kept outside the inbox (then not inserted): see `AnswerInbox`. */
+  keptElsewhere?: (record: R) => 'fresh' | 'earlier' | undefined;
   bus: Bus;
   log: Logger;
 }
@@ -148,14 +174,17 @@ export interface AnswerHostSpec<R extends { _id: string }> {
  */
 export abstract class AnswerHost<R extends { _id: string }> {
   readonly consumer: DurableConsumer;
-  /** Deliveries that published an answer recorded before (a duplicate, a redelivery, a race). */
+  /**
+   * Deliveries that published an answer recorded (or kept elsewhere) before: a duplicate, a
+   * redelivery, a race.
+   */
   replayed = 0;
-  /** Deliveries whose answer this host computed, recorded first and published. */
+  /** Deliveries whose answer this host computed, recorded (or kept elsewhere) first and published. */
   protected answered = 0;
   private readonly inbox: AnswerInbox<R>;
 
   constructor(private readonly spec: AnswerHostSpec<R>) {
-    this.inbox = new AnswerInbox(spec.records, spec.answerOf, spec.bus);
+    this.inbox = new AnswerInbox(spec.records, spec.answerOf, spec.bus, spec.keptElsewhere);
     this.consumer = new DurableConsumer(
       spec.bus,
       spec.durable,

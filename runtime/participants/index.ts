@@ -1,10 +1,19 @@
 export {
+  asStored,
   type CommandContext,
   type CommandHandler,
   command,
+  commandIdOfKey,
   defineParticipant,
+  keepReply,
   type ParticipantDefinition,
   type Reply,
+  replyKey,
+  replyPathOf,
+  replyToStore,
+  type StoredReply,
+  storedReply,
+  type WithReplies,
 } from './participant.ts';
 export { participantDurable, ParticipantHost } from './participant-host.ts';
 export {

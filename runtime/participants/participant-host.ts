@@ -5,7 +5,7 @@ import type { DurableSpec } from '../messaging/provision.ts';
 import { type Envelope, splitType } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
-import type { ParticipantDefinition } from './participant.ts';
+import { type ParticipantDefinition, type Reply, replyPathOf, wasReadBack } from './participant.ts';
 
 /** The durable a participant reads its commands through: `svc-<name>` on `cmd.<name>.>`. */
 export function participantDurable(name: string, topo: Topology): DurableSpec {
@@ -17,6 +17,9 @@ interface Processed {
   reply: Envelope;
   at: Date;
 }
+
+/** What the handler answered with the record built from it: never inserted when stored. */
+const storedReplies = new WeakMap<Processed, 'fresh' | 'earlier'>();
 
 /**
  * Runs a participant: a durable consumer on its commands with an inbox keyed by
@@ -62,6 +65,18 @@ interface Processed {
  * gets its own answer from the unique key. Inserted: this reply is the command's, published.
  * Duplicate: the stored one is read and published, as above. Failed, or unknown (the batch
  * failed as a whole): the command fails and is retried, its redelivery reads first.
+ *
+ * Replies kept in the handler's document (`Reply.stored`, see `replyToStore`): a handler whose
+ * effect lives in one document may write its reply there (under `ctx.replyPath`) in the same
+ * atomic update as the effect; then there is no record to insert, the reply is published as it
+ * is: one store write per command fewer. Exactly once holds as above, with the document as the
+ * inbox: the reply exists exactly when the effect does, a re-run (copy, crash, race, later
+ * commands for the same key) finds it and returns it unchanged, and the envelope is rebuilt from
+ * it identically (id, type, data, `occurredAt`). A redelivery still reads the inbox first (a
+ * reply recorded there, by an older version or by a run that could not store, is replayed); when
+ * there is none, the handler runs and returns its stored reply. `handled` counts the stored
+ * replies a run wrote, `replayed` those it read back (`storedReply`). A handler that cannot store
+ * (no document for it) returns a plain reply, recorded here as before.
  */
 export class ParticipantHost extends AnswerHost<Processed> {
   constructor(
@@ -77,6 +92,7 @@ export class ParticipantHost extends AnswerHost<Processed> {
       durable: participantDurable(def.name, bus.topo),
       records: db.collection<Processed>(`${def.name}_processed`),
       answerOf: (p) => p.reply,
+      keptElsewhere: (p) => storedReplies.get(p),
       bus,
       log,
     });
@@ -87,7 +103,7 @@ export class ParticipantHost extends AnswerHost<Processed> {
     return this.def.name;
   }
 
-  /** Commands whose reply this host computed, recorded first and published. */
+  /** Commands whose reply this host computed, recorded (or stored by the handler) first and published. */
   get handled(): number {
     return this.answered;
   }
@@ -113,9 +129,23 @@ export class ParticipantHost extends AnswerHost<Processed> {
         envelope: env,
         db: this.db,
         log: d.log,
+        replyPath: replyPathOf(env.id),
       });
-      const replyEnv = answerEnvelope(env, `${env.id}:reply`, `${this.def.name}.${reply.type}`, reply.data);
-      return { _id: env.id, reply: replyEnv, at: new Date() };
+      return this.recordOf(env, reply);
     });
+  }
+
+  private recordOf(env: Envelope, reply: Reply): Processed {
+    const at = reply.stored && reply.at ? new Date(reply.at) : undefined;
+    const replyEnv = answerEnvelope(
+      env,
+      `${env.id}:reply`,
+      `${this.def.name}.${reply.type}`,
+      reply.data,
+      at && !Number.isNaN(at.getTime()) ? at : undefined,
+    );
+    const record = { _id: env.id, reply: replyEnv, at: new Date() };
+    if (reply.stored) storedReplies.set(record, wasReadBack(reply) ? 'earlier' : 'fresh');
+    return record;
   }
 }

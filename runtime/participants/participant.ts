@@ -1,4 +1,4 @@
-import type { Db } from 'mongodb';
+import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
 import type { Envelope } from '../wire/index.ts';
@@ -9,6 +9,27 @@ export interface Reply {
   /** e.g. `reserved` -> published as `inventory.reserved`. */
   type: string;
   data: Record<string, unknown>;
+  /**
+   * This reply is kept in the handler's own document, under `ctx.replyPath` (see `replyToStore`),
+   * so the host records nothing in `<service>_processed` and publishes it as it is. Set it only
+   * through `storedReply`/`asStored`; the contract is on `replyToStore`.
+   */
+  stored?: true;
+  /** When a stored reply was made (ISO): the envelope's `occurredAt`, the same on every run. */
+  at?: string;
+}
+
+/**
+ * What a handler keeps under `ctx.replyPath` of its document: the reply, the saga it answered
+ * (what test/invariants counts per saga) and when it was made. The host builds the envelope
+ * from it exactly as from an unstored reply: id `<commandId>:reply`, type `<service>.<type>`.
+ */
+export interface StoredReply {
+  type: string;
+  data: Record<string, unknown>;
+  sagaId: string;
+  /** ISO time the reply was made: its envelope's `occurredAt`, the same on every publish. */
+  at: string;
 }
 
 export interface CommandContext {
@@ -18,6 +39,116 @@ export interface CommandContext {
   envelope: Envelope;
   db: Db;
   log: Logger;
+  /**
+   * Where a handler keeps this command's reply in its document, if it stores it (see
+   * `replyToStore`): `replies.<replyKey(commandId)>`.
+   */
+  replyPath: string;
+}
+
+/**
+ * `commandId` as a MongoDB field name: `%`, `.` and `$` percent-encoded (`%25`, `%2E`, `%24`),
+ * anything else as it is, so it is reversible (`commandIdOfKey`) and the same in any language
+ * (services/shipping-py does the same). Envelope ids are `[A-Za-z0-9_:-]`, so in practice the key
+ * is the command id itself (`<sagaId>:<rev>:<i>`).
+ */
+export function replyKey(commandId: string): string {
+  return commandId.replace(
+    /[%.$]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+}
+
+/** The command id a `replies` key stands for (the inverse of `replyKey`). */
+export function commandIdOfKey(key: string): string {
+  return key.replace(/%(25|2E|24)/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+}
+
+/** `replies.<key>`: the field path of a command's stored reply. */
+export function replyPathOf(commandId: string): string {
+  return `replies.${replyKey(commandId)}`;
+}
+
+/** The document shape a handler that stores replies adds to its own (a map by `replyKey`). */
+export interface WithReplies {
+  replies?: Record<string, StoredReply>;
+}
+
+/**
+ * The value to write under `ctx.replyPath`, in the same update as the effect it answers. A handler
+ * whose effect lives in one document may keep its reply there instead of having the host record it
+ * in `<service>_processed`: one store write per command fewer. The contract, for a reply returned
+ * as stored (`asStored(value)` after writing `value`, or `storedReply(doc, ctx)` read back):
+ *
+ * - it was written atomically with the effect (in the very update, upsert or insert that makes
+ *   it), or alone on a document that exists, conditional on no reply being at `ctx.replyPath`
+ *   (`{[ctx.replyPath]: {$exists: false}}`), re-reading the document when that loses a race;
+ * - it is never overwritten: every later run of the same command (a crash, a resend, a copy, a
+ *   race, also after later commands moved the document) finds it and returns it, unchanged;
+ * - a run of the command never answers unstored when another run may store, nor the reverse:
+ *   decide by states that only move forward (a document exists, or it does not and no run of this
+ *   command creates it). A handler that cannot store (no document: an unknown order, a refusal
+ *   that writes nothing) returns a plain reply, and the host records it as before.
+ *
+ * Why that is still exactly once: the stored reply and the effect are one write, so the effect
+ * never exists without its reply, and no run publishes anything but the first stored one (the
+ * envelope is built from it on every run: same id, type, data, `occurredAt`).
+ */
+export function replyToStore(
+  reply: Pick<Reply, 'type' | 'data'>,
+  ctx: Pick<CommandContext, 'sagaId'>,
+): StoredReply {
+  return { type: reply.type, data: reply.data, sagaId: ctx.sagaId, at: new Date().toISOString() };
+}
+
+/** A stored value as the reply to return (marked stored). */
+export function asStored(value: StoredReply): Reply {
+  return { type: value.type, data: value.data, stored: true, at: value.at };
+}
+
+const readBack = new WeakSet<Reply>();
+
+/**
+ * This command's reply as stored in `doc` by an earlier run (marked stored), or undefined. The
+ * host counts a delivery answered with it as `replayed`.
+ */
+export function storedReply(
+  doc: WithReplies | null | undefined,
+  ctx: Pick<CommandContext, 'commandId'>,
+): Reply | undefined {
+  const value = doc?.replies?.[replyKey(ctx.commandId)];
+  if (!value) return undefined;
+  const reply = asStored(value);
+  readBack.add(reply);
+  return reply;
+}
+
+/**
+ * Keeps `reply` as this command's in the document `_id` of `collection`, alone (no effect with it),
+ * only if no reply is there yet: for a handler that finds its document already moved (by an
+ * earlier command) and answers from it. Returns it stored; when a reply was there already (a
+ * concurrent or earlier run of this command), that one. When the document does not exist, `reply`
+ * unstored (the host records it): use it only on documents that exist and are never deleted.
+ */
+export async function keepReply<T extends WithReplies & { _id: string }>(
+  collection: Collection<T>,
+  _id: string,
+  reply: Pick<Reply, 'type' | 'data'>,
+  ctx: Pick<CommandContext, 'sagaId' | 'commandId' | 'replyPath'>,
+): Promise<Reply> {
+  const value = replyToStore(reply, ctx);
+  const done = await collection.updateOne(
+    { _id, [ctx.replyPath]: { $exists: false } } as Filter<T>,
+    { $set: { [ctx.replyPath]: value } } as UpdateFilter<T>,
+  );
+  if (done.modifiedCount === 1) return asStored(value);
+  const doc = (await collection.findOne({ _id } as Filter<T>)) as WithReplies | null;
+  return storedReply(doc, ctx) ?? { type: reply.type, data: reply.data };
+}
+
+/** True for a reply `storedReply` read back: an earlier run's answer, published again. */
+export function wasReadBack(reply: Reply): boolean {
+  return readBack.has(reply);
 }
 
 export interface CommandHandler {

@@ -1,6 +1,18 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { command, defineParticipant, isDuplicateKey, type Logger, type Reply } from 'jetsaga';
+import {
+  asStored,
+  type CommandContext,
+  command,
+  defineParticipant,
+  isDuplicateKey,
+  type Logger,
+  type Reply,
+  replyToStore,
+  storedReply,
+  TransientError,
+  type WithReplies,
+} from 'jetsaga';
 
 /**
  * Inventory: stock per SKU, one document each. An order's stock goes through three places,
@@ -19,6 +31,15 @@ import { command, defineParticipant, isDuplicateKey, type Logger, type Reply } f
  * and only the winner moves holds. A release after a commit gives nothing back (the goods are
  * gone) and answers `release-refused`; a reserve after a commit takes nothing again. Deterministic
  * failure: `SKU-OUT` (and any SKU not in the catalog) has no stock.
+ *
+ * Replies are kept in the reservation (`replies.<commandId>`, see `replyToStore`), by the very
+ * conditional update that moves it for this command (`pending -> reserved | rejected`,
+ * `-> committed`, `-> released`): the host records nothing, one write per command fewer. Every later
+ * run of the command (a copy, a crash, a race, also after later commands moved the reservation)
+ * returns that reply, and still finishes what a crashed run left (holds to settle or to give back).
+ * What no update of this command decided (the reservation moved by another command, a refusal) is
+ * answered unstored, recorded by the host as before: the states deciding it only move forward, so
+ * no later run of that command stores another answer.
  */
 
 export interface StockDoc {
@@ -30,7 +51,7 @@ export interface StockDoc {
   committed?: number;
 }
 
-export interface ReservationDoc {
+export interface ReservationDoc extends WithReplies {
   _id: string;
   status: 'pending' | 'reserved' | 'rejected' | 'released' | 'committed';
   items: Array<{ sku: string; qty: number }>;
@@ -145,7 +166,9 @@ async function settleAll(db: Db, order: string, items: Item[]): Promise<void> {
   );
 }
 
-async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Reply> {
+type Ctx = Pick<CommandContext, 'commandId' | 'sagaId' | 'replyPath'>;
+
+async function reserve(db: Db, data: z.output<typeof ReserveData>, ctx: Ctx): Promise<Reply> {
   const items = merge(data.items);
   const now = new Date();
   try {
@@ -159,6 +182,9 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
     const existing = await reservations(db).findOne({ _id: data.orderId });
+    // Moved by this command already: its reply (nothing to finish: the holds were taken before it).
+    const mine = storedReply(existing, ctx);
+    if (mine) return mine;
     // Committed: this order's stock was taken and sold; it is not taken again.
     if (existing?.status === 'reserved' || existing?.status === 'committed')
       return { type: 'reserved', data: { orderId: data.orderId, items } };
@@ -176,12 +202,8 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
   const refused = held.findIndex((r) => !r.ok);
   if (refused >= 0) {
     await unholdAll(db, data.orderId, items);
-    await reservations(db).updateOne(
-      { _id: data.orderId, status: 'pending' },
-      { $set: { status: 'rejected', updatedAt: new Date() } },
-    );
     const item = items[refused]!;
-    return {
+    const answer = {
       type: 'out-of-stock',
       data: {
         orderId: data.orderId,
@@ -190,68 +212,112 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>): Promise<Repl
         available: held[refused]!.available,
       },
     };
+    const value = replyToStore(answer, ctx);
+    const rejected = await reservations(db).updateOne(
+      { _id: data.orderId, status: 'pending' },
+      { $set: { status: 'rejected', updatedAt: new Date(), [ctx.replyPath]: value } },
+    );
+    if (rejected.modifiedCount === 1) return asStored(value);
+    // Moved meanwhile: by another run of this command (its reply), or by a release (unstored).
+    return storedReply(await reservations(db).findOne({ _id: data.orderId }), ctx) ?? answer;
   }
+  const value = replyToStore({ type: 'reserved', data: { orderId: data.orderId, items } }, ctx);
   const done = await reservations(db).updateOne(
     { _id: data.orderId, status: 'pending' },
-    { $set: { status: 'reserved', updatedAt: new Date() } },
+    { $set: { status: 'reserved', updatedAt: new Date(), [ctx.replyPath]: value } },
   );
   if (done.matchedCount === 0) {
     const current = await reservations(db).findOne({ _id: data.orderId });
+    const mine = storedReply(current, ctx);
     // Another run of this command got there first (or the order was committed since): the
     // holds are the reservation's, and a commit may be moving them right now; leave them.
     // (Limit: a run stalled here for the order's whole life, past its commit, may have taken
     // a hold again that nothing settles: stock stays held, never sold twice, and test/invariants
     // reports the hold.)
     if (current?.status === 'reserved' || current?.status === 'committed')
-      return { type: 'reserved', data: { orderId: data.orderId, items } };
-    // Released (or rejected) while we were holding: give the stock back.
+      return mine ?? { type: 'reserved', data: { orderId: data.orderId, items } };
+    // Released (or rejected) while we were holding: give the stock back (and answer what this
+    // command answered first, if a concurrent run of it moved the reservation before the release).
     await unholdAll(db, data.orderId, items);
+    if (mine) return mine;
     return {
       type: 'out-of-stock',
       data: { orderId: data.orderId, reason: `reservation ${current?.status ?? 'released'}` },
     };
   }
-  return { type: 'reserved', data: { orderId: data.orderId, items } };
+  return asStored(value);
 }
 
-async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger): Promise<Reply> {
-  // Marking it committed first stops a release from giving this stock back; a run that finds it
-  // committed already (a crash midway, a resend) settles whatever holds are left.
+/**
+ * Marking it committed first stops a release from giving this stock back; a run that finds it
+ * committed already (a crash midway, a resend) settles whatever holds are left. One conditional
+ * update marks it committed and keeps the reply, only where no reply of this command is yet: a
+ * later run of it (also after the holds were settled) finds that reply and answers it, the very
+ * first one. The reply's items are the reservation's, which never change once it exists: they are
+ * added to the stored reply from the document on every run rather than read before the update.
+ */
+async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger, ctx: Ctx): Promise<Reply> {
+  const value = replyToStore({ type: 'committed', data: { orderId: data.orderId } }, ctx);
   const doc = await reservations(db).findOneAndUpdate(
-    { _id: data.orderId, status: { $in: ['reserved', 'committed'] } },
-    { $set: { status: 'committed', updatedAt: new Date() } },
+    { _id: data.orderId, status: { $in: ['reserved', 'committed'] }, [ctx.replyPath]: { $exists: false } },
+    { $set: { status: 'committed', updatedAt: new Date(), [ctx.replyPath]: value } },
     { returnDocument: 'after' },
   );
-  if (!doc) {
-    const existing = await reservations(db).findOne({ _id: data.orderId });
-    const reason = existing ? `reservation ${existing.status}` : 'no reservation';
-    log.warn({ orderId: data.orderId, reason }, 'commit refused');
-    return { type: 'commit-refused', data: { orderId: data.orderId, reason } };
+  if (doc) {
+    await settleAll(db, data.orderId, doc.items);
+    return withItems(asStored(value), doc);
   }
-  await settleAll(db, data.orderId, doc.items);
-  return { type: 'committed', data: { orderId: data.orderId, items: doc.items } };
+  // Answered before (a copy, a crash after the update), or not reserved.
+  const existing = await reservations(db).findOne({ _id: data.orderId });
+  const mine = storedReply(existing, ctx);
+  if (existing && mine) {
+    if (mine.type !== 'committed') return mine;
+    await settleAll(db, data.orderId, existing.items);
+    return withItems(mine, existing);
+  }
+  // A reply stored meanwhile by a concurrent run is found by the next attempt.
+  if (existing?.status === 'reserved' || existing?.status === 'committed')
+    throw new TransientError(`commit of ${data.orderId}: the reservation moved meanwhile; retried`);
+  const reason = existing ? `reservation ${existing.status}` : 'no reservation';
+  log.warn({ orderId: data.orderId, reason }, 'commit refused');
+  return { type: 'commit-refused', data: { orderId: data.orderId, reason } };
 }
 
-async function release(db: Db, data: z.output<typeof ReleaseData>): Promise<Reply> {
+/** A `committed` reply with the reservation's items (in place: a read-back reply stays one). */
+function withItems(reply: Reply, doc: ReservationDoc): Reply {
+  reply.data = { ...reply.data, items: doc.items };
+  return reply;
+}
+
+async function release(db: Db, data: z.output<typeof ReleaseData>, ctx: Ctx): Promise<Reply> {
   // Marking it released first also stops a late reserve for the same order; a committed one
-  // is not released (its stock is sold), and an unknown one is recorded released.
+  // is not released (its stock is sold), and an unknown one is recorded released. The update
+  // carries the reply, only where this command has none yet: a later run meets the document (a
+  // duplicate key), answers that reply and gives back the holds still there (none, unless a run
+  // crashed before it gave them back).
   for (let attempt = 1; ; attempt++) {
     try {
+      const value = replyToStore({ type: 'released', data: { orderId: data.orderId } }, ctx);
       const doc = await reservations(db).findOneAndUpdate(
-        { _id: data.orderId, status: { $ne: 'committed' } },
+        { _id: data.orderId, status: { $ne: 'committed' }, [ctx.replyPath]: { $exists: false } },
         {
-          $set: { status: 'released', updatedAt: new Date() },
+          $set: { status: 'released', updatedAt: new Date(), [ctx.replyPath]: value },
           $setOnInsert: { items: [], createdAt: new Date() },
         },
         { upsert: true, returnDocument: 'after' },
       );
       await unholdAll(db, data.orderId, doc?.items ?? []);
-      return { type: 'released', data: { orderId: data.orderId } };
+      return asStored(value);
     } catch (err) {
-      // The upsert met an existing document: a committed one, or one a reserve inserted meanwhile
-      // (then the next attempt updates it).
+      // The upsert met an existing document: this command's reply is there, or it is a committed
+      // one, or one a reserve inserted meanwhile (then the next attempt updates it).
       if (!isDuplicateKey(err) || attempt >= 3) throw err;
       const existing = await reservations(db).findOne({ _id: data.orderId });
+      const mine = storedReply(existing, ctx);
+      if (existing && mine) {
+        await unholdAll(db, data.orderId, existing.items);
+        return mine;
+      }
       if (existing?.status === 'committed') {
         return { type: 'release-refused', data: { orderId: data.orderId, reason: 'reservation committed' } };
       }
@@ -271,8 +337,8 @@ export const inventory = defineParticipant({
     }
   },
   commands: {
-    reserve: command(ReserveData, (data, ctx) => reserve(ctx.db, data)),
-    commit: command(CommitData, (data, ctx) => commit(ctx.db, data, ctx.log)),
-    release: command(ReleaseData, (data, ctx) => release(ctx.db, data)),
+    reserve: command(ReserveData, (data, ctx) => reserve(ctx.db, data, ctx)),
+    commit: command(CommitData, (data, ctx) => commit(ctx.db, data, ctx.log, ctx)),
+    release: command(ReleaseData, (data, ctx) => release(ctx.db, data, ctx)),
   },
 });

@@ -20,8 +20,11 @@ describe('inventory', () => {
     await client?.close();
   });
 
-  const run: (name: 'reserve' | 'commit' | 'release', data: Record<string, unknown>) => Promise<Reply> =
-    commandRunner(inventory, () => db, log);
+  const run: (
+    name: 'reserve' | 'commit' | 'release',
+    data: Record<string, unknown>,
+    commandId?: string,
+  ) => Promise<Reply> = commandRunner(inventory, () => db, log);
   const sku = async (id: string) => (await stock(db).findOne({ _id: id }))!;
   /** Per SKU, stock is only ever moved: available + holds + committed is what it started with. */
   const total = async (id: string) => {
@@ -39,7 +42,8 @@ describe('inventory', () => {
     expect((await sku('SKU-1')).holds['o-1']).toBe(3);
 
     const reply = await run('commit', { orderId: 'o-1' });
-    expect(reply).toEqual({
+    expect(reply).toMatchObject({
+      stored: true,
       type: 'committed',
       data: {
         orderId: 'o-1',
@@ -127,7 +131,8 @@ describe('inventory', () => {
       { sku: 'SKU-OUT', qty: 1 },
       { sku: 'SKU-7', qty: 2 },
     ];
-    expect(await run('reserve', { orderId: 'o-5', items })).toEqual({
+    expect(await run('reserve', { orderId: 'o-5', items })).toMatchObject({
+      stored: true,
       type: 'out-of-stock',
       data: { orderId: 'o-5', sku: 'SKU-OUT', requested: 1, available: 0 },
     });
@@ -156,7 +161,8 @@ describe('inventory', () => {
       updatedAt: now,
     });
     await stock(db).updateOne({ _id: 'SKU-8' }, { $inc: { available: -2 }, $set: { 'holds.o-6': 2 } });
-    expect(await run('reserve', { orderId: 'o-6', items })).toEqual({
+    expect(await run('reserve', { orderId: 'o-6', items })).toMatchObject({
+      stored: true,
       type: 'reserved',
       data: { orderId: 'o-6', items },
     });
@@ -184,5 +190,83 @@ describe('inventory', () => {
     // Only the `committed` counter was added; a hold kept per order would have added about 40 KB.
     expect(size).toBeLessThanOrEqual(initial + 24);
     expect(size).toBeLessThan(100);
+  });
+
+  it('each command keeps its reply in the reservation; a re-run answers it unchanged, also after later commands', async () => {
+    const items = [{ sku: 'SKU-1', qty: 2 }];
+    const reserved = await run('reserve', { orderId: 'o-7', items }, 'saga-7:1:0');
+    expect(reserved).toMatchObject({ stored: true, type: 'reserved', data: { orderId: 'o-7', items } });
+    const committed = await run('commit', { orderId: 'o-7' }, 'saga-7:5:0');
+    expect(committed).toMatchObject({ stored: true, type: 'committed', data: { orderId: 'o-7', items } });
+    const after = await sku('SKU-1');
+    const doc = (await reservations(db).findOne({ _id: 'o-7' }))!;
+    // Kept without the items: they are the reservation's, added from it on every run.
+    expect(doc.replies!['saga-7:5:0']).toEqual({
+      type: 'committed',
+      data: { orderId: 'o-7' },
+      sagaId: 'saga',
+      at: committed.at,
+    });
+
+    // Re-runs of both, after the commit: the first replies, nothing taken or settled again.
+    expect(await run('commit', { orderId: 'o-7' }, 'saga-7:5:0')).toEqual(committed);
+    expect(await run('reserve', { orderId: 'o-7', items }, 'saga-7:1:0')).toEqual(reserved);
+    // A release (refused, unstored: nothing of its own took effect), then the commit once more.
+    expect(await run('release', { orderId: 'o-7' }, 'saga-7:7:0')).toEqual({
+      type: 'release-refused',
+      data: { orderId: 'o-7', reason: 'reservation committed' },
+    });
+    expect(await run('commit', { orderId: 'o-7' }, 'saga-7:5:0')).toEqual(committed);
+    expect(await sku('SKU-1')).toEqual(after);
+    expect(await reservations(db).findOne({ _id: 'o-7' })).toEqual(doc);
+  });
+
+  it('a reserve re-run after its release answers its first reply and takes nothing', async () => {
+    const items = [{ sku: 'SKU-2', qty: 3 }];
+    const reserved = await run('reserve', { orderId: 'o-8', items }, 'saga-8:1:0');
+    const released = await run('release', { orderId: 'o-8' }, 'saga-8:3:0');
+    expect(released).toMatchObject({ stored: true, type: 'released', data: { orderId: 'o-8' } });
+    expect(await run('reserve', { orderId: 'o-8', items }, 'saga-8:1:0')).toEqual(reserved);
+    expect(await run('release', { orderId: 'o-8' }, 'saga-8:3:0')).toEqual(released);
+    expect((await sku('SKU-2')).holds['o-8']).toBeUndefined();
+    expect(await total('SKU-2')).toBe(1_000_000);
+    expect((await reservations(db).findOne({ _id: 'o-8' }))!.status).toBe('released');
+  });
+
+  it('a commit or release that crashed after storing its reply is finished by its re-run', async () => {
+    await run('reserve', { orderId: 'o-9', items: [{ sku: 'SKU-3', qty: 2 }] }, 'saga-9:1:0');
+    await run('reserve', { orderId: 'o-10', items: [{ sku: 'SKU-3', qty: 5 }] }, 'saga-10:1:0');
+    const before = await sku('SKU-3');
+    // As if each run had stored its reply with the state, then crashed before moving the holds.
+    const stored = (type: string, orderId: string) => ({
+      type,
+      data: { orderId, ...(type === 'committed' ? { items: [{ sku: 'SKU-3', qty: 2 }] } : {}) },
+      sagaId: 'saga',
+      at: '2026-01-01T00:00:00.000Z',
+    });
+    await reservations(db).updateOne(
+      { _id: 'o-9' },
+      { $set: { status: 'committed', 'replies.saga-9:3:0': stored('committed', 'o-9') } },
+    );
+    await reservations(db).updateOne(
+      { _id: 'o-10' },
+      { $set: { status: 'released', 'replies.saga-10:3:0': stored('released', 'o-10') } },
+    );
+    expect(await run('commit', { orderId: 'o-9' }, 'saga-9:3:0')).toEqual({
+      type: 'committed',
+      data: { orderId: 'o-9', items: [{ sku: 'SKU-3', qty: 2 }] },
+      stored: true,
+      at: '2026-01-01T00:00:00.000Z',
+    });
+    expect(await run('release', { orderId: 'o-10' }, 'saga-10:3:0')).toMatchObject({
+      type: 'released',
+      stored: true,
+      at: '2026-01-01T00:00:00.000Z',
+    });
+    expect(await sku('SKU-3')).toMatchObject({
+      available: before.available + 5,
+      holds: {},
+      committed: (before.committed ?? 0) + 2,
+    });
   });
 });

@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { command, defineParticipant, isDuplicateKey, type Reply } from 'jetsaga';
+import {
+  asStored,
+  type CommandContext,
+  command,
+  defineParticipant,
+  isDuplicateKey,
+  keepReply,
+  type Reply,
+  replyKey,
+  replyToStore,
+  storedReply,
+  type WithReplies,
+} from 'jetsaga';
 
 /**
  * Payment: one payment per order, keyed by order id, moved through its states with
@@ -14,11 +26,19 @@ import { command, defineParticipant, isDuplicateKey, type Reply } from 'jetsaga'
  * fingerprint (never the token), BIN and card country, and the order's risk signals.
  * Undoing is safe in any state: void or refund of an unknown payment leaves a tombstone
  * that makes a late authorization decline.
+ *
+ * Each command's reply is kept in the payment itself (`replies.<commandId>`, see `replyToStore`),
+ * written by the very insert or update that takes effect, so the host records nothing: one write
+ * per command. A run that finds this command's reply (a copy, a crash, a race, also after later
+ * commands moved the payment) returns it unchanged. What no write of this command made (capture of
+ * a payment another command captured or voided, an undo of one already undone, a refusal) is
+ * answered unstored, and the host records it as before; the states deciding it only move forward,
+ * so no later run of that command stores another answer.
  */
 
 export type PaymentStatus = 'authorized' | 'declined' | 'captured' | 'voided' | 'refunded';
 
-export interface PaymentDoc {
+export interface PaymentDoc extends WithReplies {
   _id: string;
   status: PaymentStatus;
   customerId: string | null;
@@ -82,7 +102,15 @@ const ByOrder = z.object({ orderId });
  */
 const CaptureData = ByOrder.extend({ amount: z.number().nonnegative().optional() });
 
-async function authorize(db: Db, d: z.output<typeof AuthorizeData>): Promise<Reply> {
+type Ctx = Pick<CommandContext, 'commandId' | 'sagaId' | 'replyPath'>;
+
+/**
+ * The insert that creates the payment carries its reply. A duplicate (the payment exists: an earlier
+ * run of this command, another authorization, a tombstone) answers this command's stored reply, or
+ * else the answer the payment gives, stored alone if no run stored one meanwhile: every run of an
+ * authorization stores, none answers unstored.
+ */
+async function authorize(db: Db, d: z.output<typeof AuthorizeData>, ctx: Ctx): Promise<Reply> {
   const reason =
     d.token === 'tok_declined' ? 'card-declined' : d.amount > paymentLimit ? 'amount-over-limit' : null;
   const doc: PaymentDoc = {
@@ -98,12 +126,14 @@ async function authorize(db: Db, d: z.output<typeof AuthorizeData>): Promise<Rep
     risk: d.risk ?? null,
     updatedAt: new Date(),
   };
+  const value = replyToStore(answerAuthorize(doc), ctx);
   try {
-    await payments(db).insertOne(doc);
-    return answerAuthorize(doc);
+    await payments(db).insertOne({ ...doc, replies: { [replyKey(ctx.commandId)]: value } });
+    return asStored(value);
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    return answerAuthorize((await payments(db).findOne({ _id: d.orderId }))!);
+    const p = (await payments(db).findOne({ _id: d.orderId }))!;
+    return storedReply(p, ctx) ?? keepReply(payments(db), d.orderId, answerAuthorize(p), ctx);
   }
 }
 
@@ -144,17 +174,29 @@ function answerAuthorize(p: PaymentDoc): Reply {
   return { type: 'declined', data: { orderId: p._id, reason: p.reason ?? `payment ${p.status}` } };
 }
 
-async function capture(db: Db, d: z.output<typeof CaptureData>): Promise<Reply> {
+/**
+ * The update that captures carries the reply: captured by this command, it answers `captured`
+ * on every run (also after a refund). Anything else (captured by another command, voided, declined,
+ * a refusal) is answered unstored: no run of this command can capture any more.
+ */
+async function capture(db: Db, d: z.output<typeof CaptureData>, ctx: Ctx): Promise<Reply> {
   if (d.amount !== undefined) {
+    const value = replyToStore(
+      answerCapture(d.orderId, { status: 'captured', capturedAmount: d.amount, token: null }),
+      ctx,
+    );
     const done = await payments(db).updateOne(
       { _id: d.orderId, status: 'authorized', amount: d.amount, token: { $ne: 'tok_capture_fails' } },
-      { $set: { status: 'captured', capturedAmount: d.amount, updatedAt: new Date() } },
+      {
+        $set: { status: 'captured', capturedAmount: d.amount, updatedAt: new Date(), [ctx.replyPath]: value },
+      },
     );
     // Captured now, by this update: nothing to read.
-    if (done.modifiedCount === 1)
-      return answerCapture(d.orderId, { status: 'captured', capturedAmount: d.amount, token: null });
+    if (done.modifiedCount === 1) return asStored(value);
   }
   const p = await payments(db).findOne({ _id: d.orderId });
+  const mine = storedReply(p, ctx);
+  if (mine) return mine;
   if (p?.status === 'authorized' && d.amount !== undefined && p.amount !== d.amount) {
     return {
       type: 'capture-failed',
@@ -166,15 +208,21 @@ async function capture(db: Db, d: z.output<typeof CaptureData>): Promise<Reply> 
     };
   }
   if (p?.status === 'authorized' && p.token !== 'tok_capture_fails') {
+    const value = replyToStore(
+      answerCapture(d.orderId, { ...p, status: 'captured', capturedAmount: p.amount }),
+      ctx,
+    );
     const done = await payments(db).updateOne(
       { _id: d.orderId, status: 'authorized' },
-      { $set: { status: 'captured', capturedAmount: p.amount, updatedAt: new Date() } },
+      {
+        $set: { status: 'captured', capturedAmount: p.amount, updatedAt: new Date(), [ctx.replyPath]: value },
+      },
     );
     // Captured now, by this update: nothing to read again.
-    if (done.modifiedCount === 1)
-      return answerCapture(d.orderId, { ...p, status: 'captured', capturedAmount: p.amount });
-    // It moved meanwhile (a concurrent capture or void): answer what it is now.
-    return answerCapture(d.orderId, await payments(db).findOne({ _id: d.orderId }));
+    if (done.modifiedCount === 1) return asStored(value);
+    // It moved meanwhile (a concurrent run of this command, or another capture or void): answer what it is now.
+    const now = await payments(db).findOne({ _id: d.orderId });
+    return storedReply(now, ctx) ?? answerCapture(d.orderId, now);
   }
   return answerCapture(d.orderId, p);
 }
@@ -197,17 +245,25 @@ async function undo(
   db: Db,
   d: z.output<typeof ByOrder>,
   expect: 'authorized' | 'captured',
-): Promise<'voided' | 'refunded' | 'nothing'> {
+  ctx: Ctx,
+  // `voided` for a void, `refunded` for a refund, whatever the outcome.
+  type: 'voided' | 'refunded' = expect === 'authorized' ? 'voided' : 'refunded',
+): Promise<Reply> {
   const now = new Date();
   const to = { authorized: 'voided', captured: 'refunded' } as const;
+  const answer = (outcome: 'voided' | 'refunded' | 'nothing') => ({
+    type,
+    data: { orderId: d.orderId, outcome },
+  });
   const order =
     expect === 'authorized' ? (['authorized', 'captured'] as const) : (['captured', 'authorized'] as const);
   for (const from of order) {
+    const value = replyToStore(answer(to[from]), ctx);
     const moved = await payments(db).updateOne(
       { _id: d.orderId, status: from },
-      { $set: { status: to[from], updatedAt: now } },
+      { $set: { status: to[from], updatedAt: now, [ctx.replyPath]: value } },
     );
-    if (moved.modifiedCount === 1) return to[from];
+    if (moved.modifiedCount === 1) return asStored(value);
   }
   const tombstone: PaymentDoc = {
     _id: d.orderId,
@@ -221,30 +277,29 @@ async function undo(
     capturedAmount: 0,
     updatedAt: now,
   };
+  const value = replyToStore(answer('nothing'), ctx);
   try {
-    await payments(db).insertOne(tombstone);
-    return 'nothing';
+    await payments(db).insertOne({ ...tombstone, replies: { [replyKey(ctx.commandId)]: value } });
+    return asStored(value);
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
-    // It exists now (declined, or undone by an earlier run): nothing left to undo, unless it moved meanwhile.
+    // It exists now (declined, or undone by an earlier run): nothing left to undo, unless it moved
+    // meanwhile. Undone by this command: its stored reply; by another (or declined): unstored, as no
+    // run of this command can move it any more.
     const p = await payments(db).findOne({ _id: d.orderId });
-    if (p?.status === 'authorized' || p?.status === 'captured') return undo(db, d, p.status);
-    return 'nothing';
+    const mine = storedReply(p, ctx);
+    if (mine) return mine;
+    if (p?.status === 'authorized' || p?.status === 'captured') return undo(db, d, p.status, ctx, type);
+    return answer('nothing');
   }
 }
 
 export const payment = defineParticipant({
   name: 'payment',
   commands: {
-    authorize: command(AuthorizeData, (d, ctx) => authorize(ctx.db, d)),
-    capture: command(CaptureData, (d, ctx) => capture(ctx.db, d)),
-    void: command(ByOrder, async (d, ctx) => ({
-      type: 'voided',
-      data: { orderId: d.orderId, outcome: await undo(ctx.db, d, 'authorized') },
-    })),
-    refund: command(ByOrder, async (d, ctx) => ({
-      type: 'refunded',
-      data: { orderId: d.orderId, outcome: await undo(ctx.db, d, 'captured') },
-    })),
+    authorize: command(AuthorizeData, (d, ctx) => authorize(ctx.db, d, ctx)),
+    capture: command(CaptureData, (d, ctx) => capture(ctx.db, d, ctx)),
+    void: command(ByOrder, (d, ctx) => undo(ctx.db, d, 'authorized', ctx)),
+    refund: command(ByOrder, (d, ctx) => undo(ctx.db, d, 'captured', ctx)),
   },
 });

@@ -4,10 +4,13 @@ It speaks jetsaga's protocol with nothing but NATS JetStream and MongoDB:
 
 - commands arrive on the durable pull consumer `svc-shipping` (stream `<NS>_SAGA_CMD`, filter
   `<ns>.cmd.shipping.>`), explicit ack, no server-side max_deliver (attempts are counted here);
-- each command is answered once: its reply envelope is recorded in `shipping_processed` under the
-  command id (the envelope `id`, the unique `_id` decides) before it is published on
+- each command is answered once: its reply is kept in the shipment itself, under
+  `replies.<key>` (the command id, `%`, `.` and `$` percent-encoded: `reply_key`, the runtime's
+  `replyKey`), as `{type, data, sagaId, at}`, written by the very insert or upsert that takes
+  effect; a reply with no shipment to keep it in (AQ) is recorded in `shipping_processed` under
+  the command id (the envelope `id`, the unique `_id` decides). Either way it is published on
   `<ns>.evt.shipping.<event>` with `Nats-Msg-Id: <commandId>:reply` and the envelope headers; a
-  duplicate or a redelivery publishes the recorded reply again, never a new one;
+  duplicate or a redelivery publishes the kept or recorded reply again, never a new one;
 - a message it cannot take (bad JSON, bad envelope, unknown command, invalid data) is dead-lettered
   on `<ns>.dlq.svc-shipping` (the TS runtime's DeadLetterSchema, `Nats-Msg-Id:
   <stream>-<seq>:svc-shipping`) and only then terminated;
@@ -235,13 +238,15 @@ def check_envelope(raw: Any) -> dict[str, Any]:
     return env
 
 
-def answer_envelope(cause: dict[str, Any], id_: str, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+def answer_envelope(
+    cause: dict[str, Any], id_: str, type_: str, data: dict[str, Any], occurred_at: Optional[str] = None
+) -> dict[str, Any]:
     """`answerEnvelope` of answer-inbox.ts: same saga, correlation and trace; caused by `cause`."""
     env = {
         "id": id_,
         "type": type_,
         "schemaVersion": 1,
-        "occurredAt": now_iso(),
+        "occurredAt": occurred_at or now_iso(),
         "sagaId": cause["sagaId"],
         "sagaType": cause["sagaType"],
         "correlationId": cause["correlationId"],
@@ -345,9 +350,44 @@ def _now() -> dt.datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def create_shipment(db: Any, d: dict[str, Any]) -> dict[str, Any]:
+# Replies kept in the shipment (participant.ts `replyKey`, `replyToStore`, `storedReply`).
+
+_KEY_ESCAPES = {"%": "%25", ".": "%2E", "$": "%24"}
+
+
+def reply_key(command_id: str) -> str:
+    """The command id as a MongoDB field name: `%`, `.` and `$` percent-encoded, as `replyKey`."""
+    return "".join(_KEY_ESCAPES.get(c, c) for c in command_id)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    command_id: str
+    saga_id: str
+
+    @property
+    def reply_path(self) -> str:
+        return f"replies.{reply_key(self.command_id)}"
+
+
+def reply_to_store(reply: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+    return {"type": reply["type"], "data": reply["data"], "sagaId": ctx.saga_id, "at": now_iso()}
+
+
+def as_stored(value: dict[str, Any], read_back: bool = False) -> dict[str, Any]:
+    """A kept reply as the handler's answer: `read_back` when an earlier run kept it (a replay)."""
+    return {"type": value["type"], "data": value["data"], "stored": True, "at": value["at"], "readBack": read_back}
+
+
+def stored_reply(doc: Optional[dict[str, Any]], ctx: Ctx) -> Optional[dict[str, Any]]:
+    value = ((doc or {}).get("replies") or {}).get(reply_key(ctx.command_id))
+    return as_stored(value, read_back=True) if value else None
+
+
+def create_shipment(db: Any, d: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
     order_id, country = d["orderId"], d["address"]["country"]
     if country in UNSERVED_COUNTRIES:
+        # No shipment to keep it in: recorded by the host (decided by the command's data, every run).
         return {"type": "unavailable", "data": {"orderId": order_id, "reason": f"no carrier serves {country}"}}
     doc = {
         "_id": order_id,
@@ -357,29 +397,51 @@ def create_shipment(db: Any, d: dict[str, Any]) -> dict[str, Any]:
         "items": d["items"],
         "updatedAt": _now(),
     }
+    value = reply_to_store(
+        {"type": "shipment-created", "data": {"orderId": order_id, "trackingNumber": doc["trackingNumber"]}}, ctx
+    )
     try:
-        db.shipments.insert_one(doc)
-        return {"type": "shipment-created", "data": {"orderId": order_id, "trackingNumber": doc["trackingNumber"]}}
+        db.shipments.insert_one({**doc, "replies": {reply_key(ctx.command_id): value}})
+        return as_stored(value)
     except DuplicateKeyError:
         pass
-    # It exists already: created by an earlier run of this step, or cancelled before it.
+    # It exists already: created by an earlier run of this command (its reply), by another one, or
+    # cancelled before it.
     s = db.shipments.find_one({"_id": order_id})
+    mine = stored_reply(s, ctx)
+    if mine is not None:
+        return mine
     if s is not None and s.get("status") == "created":
         return {"type": "shipment-created", "data": {"orderId": order_id, "trackingNumber": s.get("trackingNumber")}}
     return {"type": "unavailable", "data": {"orderId": order_id, "reason": "shipment cancelled"}}
 
 
-def cancel_shipment(db: Any, d: dict[str, Any]) -> dict[str, Any]:
-    # Upsert: a cancel that overtakes its create leaves a tombstone the create respects.
-    db.shipments.update_one(
-        {"_id": d["orderId"]},
-        {
-            "$set": {"status": "cancelled", "updatedAt": _now()},
-            "$setOnInsert": {"trackingNumber": None, "country": None, "items": []},
-        },
-        upsert=True,
-    )
-    return {"type": "shipment-cancelled", "data": {"orderId": d["orderId"]}}
+def cancel_shipment(db: Any, d: dict[str, Any], ctx: Ctx) -> dict[str, Any]:
+    # Upsert: a cancel that overtakes its create leaves a tombstone the create respects. It carries the
+    # reply, only where this command has none yet: a later run meets the shipment (a duplicate key)
+    # and answers that reply.
+    attempt = 0
+    while True:
+        attempt += 1
+        value = reply_to_store({"type": "shipment-cancelled", "data": {"orderId": d["orderId"]}}, ctx)
+        try:
+            db.shipments.update_one(
+                {"_id": d["orderId"], ctx.reply_path: {"$exists": False}},
+                {
+                    "$set": {"status": "cancelled", "updatedAt": _now(), ctx.reply_path: value},
+                    "$setOnInsert": {"trackingNumber": None, "country": None, "items": []},
+                },
+                upsert=True,
+            )
+            return as_stored(value)
+        except DuplicateKeyError:
+            # This command's reply is there, or a create inserted the shipment meanwhile (the next
+            # attempt updates it).
+            if attempt >= 3:
+                raise
+            mine = stored_reply(db.shipments.find_one({"_id": d["orderId"]}), ctx)
+            if mine is not None:
+                return mine
 
 
 COMMANDS = {
@@ -634,7 +696,7 @@ class ShippingParticipant:
             await msg.nak(delay=delay / 1000)
 
     async def _answer(self, env: dict[str, Any], attempt: int) -> None:
-        """AnswerInbox.record + publish: the reply recorded first is THE reply of a command."""
+        """AnswerInbox.record + publish: the reply recorded (or kept in the shipment) first is THE reply."""
         service, _, name = env["type"].partition(".")
         handler = COMMANDS.get(name) if service == SERVICE else None
         if handler is None:
@@ -650,7 +712,7 @@ class ShippingParticipant:
         parse, effect = handler
         try:
             d = parse(env["type"], env["data"])
-            reply = await asyncio.to_thread(effect, self.db, d)
+            reply = await asyncio.to_thread(effect, self.db, d, Ctx(command_id, env["sagaId"]))
         except Exception:
             # A duplicate whose re-run fails still has its answer; anything else fails as it did.
             seen = await asyncio.to_thread(self.processed.find_one, {"_id": command_id})
@@ -658,7 +720,19 @@ class ShippingParticipant:
                 raise
             await self._replay(seen)
             return
-        reply_env = answer_envelope(env, f"{command_id}:reply", f"{SERVICE}.{reply['type']}", reply["data"])
+        reply_env = answer_envelope(
+            env,
+            f"{command_id}:reply",
+            f"{SERVICE}.{reply['type']}",
+            reply["data"],
+            reply.get("at") if reply.get("stored") else None,
+        )
+        if reply.get("stored"):
+            # Kept in the shipment with its effect: nothing to record, published as it is (again,
+            # when an earlier run kept it).
+            await self._publish(reply_env)
+            self.stats["replayed" if reply.get("readBack") else "handled"] += 1
+            return
         record = {"_id": command_id, "reply": reply_env, "at": _now()}
         try:
             await asyncio.to_thread(self.processed.insert_one, record)

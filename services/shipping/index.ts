@@ -1,14 +1,32 @@
 import { createHash } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { command, defineParticipant, isDuplicateKey, type Reply } from 'jetsaga';
+import {
+  asStored,
+  type CommandContext,
+  command,
+  defineParticipant,
+  isDuplicateKey,
+  type Reply,
+  replyKey,
+  replyToStore,
+  storedReply,
+  type WithReplies,
+} from 'jetsaga';
 
 /**
  * Shipping: one shipment per order, keyed by order id. Deterministic failure: no carrier
  * serves Antarctica, so a shipping address in country `AQ` answers `unavailable`.
+ *
+ * Replies are kept in the shipment (`replies.<commandId>`, see `replyToStore`), written by the
+ * insert that creates it or the upsert that cancels it: the host records nothing. A later run of the
+ * command finds that reply and answers it unchanged. An `unavailable` without a shipment (AQ: decided
+ * by the command's own data, the same on every run) and a create that meets a shipment another
+ * command made are answered unstored, recorded by the host as before. services/shipping-py does the
+ * same, with the same documents.
  */
 
-export interface ShipmentDoc {
+export interface ShipmentDoc extends WithReplies {
   _id: string;
   status: 'created' | 'cancelled';
   trackingNumber: string | null;
@@ -31,7 +49,9 @@ const ByOrder = z.object({ orderId });
 const tracking = (order: string) =>
   `TRK${createHash('sha256').update(order).digest('hex').slice(0, 12).toUpperCase()}`;
 
-async function create(db: Db, d: z.output<typeof CreateData>): Promise<Reply> {
+type Ctx = Pick<CommandContext, 'commandId' | 'sagaId' | 'replyPath'>;
+
+async function create(db: Db, d: z.output<typeof CreateData>, ctx: Ctx): Promise<Reply> {
   if (unservedCountries.has(d.address.country)) {
     return {
       type: 'unavailable',
@@ -46,36 +66,56 @@ async function create(db: Db, d: z.output<typeof CreateData>): Promise<Reply> {
     items: d.items,
     updatedAt: new Date(),
   };
+  const value = replyToStore(
+    { type: 'shipment-created', data: { orderId: d.orderId, trackingNumber: doc.trackingNumber } },
+    ctx,
+  );
   try {
-    await shipments(db).insertOne(doc);
-    return { type: 'shipment-created', data: { orderId: d.orderId, trackingNumber: doc.trackingNumber } };
+    await shipments(db).insertOne({ ...doc, replies: { [replyKey(ctx.commandId)]: value } });
+    return asStored(value);
   } catch (err) {
     if (!isDuplicateKey(err)) throw err;
   }
-  // It exists already: created by an earlier run of this step, or cancelled before it.
+  // It exists already: created by an earlier run of this command (its reply), by another one, or
+  // cancelled before it.
   const s = await shipments(db).findOne({ _id: d.orderId });
+  const mine = storedReply(s, ctx);
+  if (mine) return mine;
   if (s?.status === 'created')
     return { type: 'shipment-created', data: { orderId: d.orderId, trackingNumber: s.trackingNumber } };
   return { type: 'unavailable', data: { orderId: d.orderId, reason: 'shipment cancelled' } };
 }
 
-async function cancel(db: Db, d: z.output<typeof ByOrder>): Promise<Reply> {
-  // Upsert: a cancel that overtakes its create leaves a tombstone the create respects.
-  await shipments(db).updateOne(
-    { _id: d.orderId },
-    {
-      $set: { status: 'cancelled', updatedAt: new Date() },
-      $setOnInsert: { trackingNumber: null, country: null, items: [] },
-    },
-    { upsert: true },
-  );
-  return { type: 'shipment-cancelled', data: { orderId: d.orderId } };
+async function cancel(db: Db, d: z.output<typeof ByOrder>, ctx: Ctx): Promise<Reply> {
+  // Upsert: a cancel that overtakes its create leaves a tombstone the create respects. It carries
+  // the reply, only where this command has none yet: a later run meets the document (a duplicate
+  // key) and answers that reply.
+  for (let attempt = 1; ; attempt++) {
+    const value = replyToStore({ type: 'shipment-cancelled', data: { orderId: d.orderId } }, ctx);
+    try {
+      await shipments(db).updateOne(
+        { _id: d.orderId, [ctx.replyPath]: { $exists: false } },
+        {
+          $set: { status: 'cancelled', updatedAt: new Date(), [ctx.replyPath]: value },
+          $setOnInsert: { trackingNumber: null, country: null, items: [] },
+        },
+        { upsert: true },
+      );
+      return asStored(value);
+    } catch (err) {
+      // This command's reply is there, or a create inserted the shipment meanwhile (the next
+      // attempt updates it).
+      if (!isDuplicateKey(err) || attempt >= 3) throw err;
+      const mine = storedReply(await shipments(db).findOne({ _id: d.orderId }), ctx);
+      if (mine) return mine;
+    }
+  }
 }
 
 export const shipping = defineParticipant({
   name: 'shipping',
   commands: {
-    'create-shipment': command(CreateData, (d, ctx) => create(ctx.db, d)),
-    'cancel-shipment': command(ByOrder, (d, ctx) => cancel(ctx.db, d)),
+    'create-shipment': command(CreateData, (d, ctx) => create(ctx.db, d, ctx)),
+    'cancel-shipment': command(ByOrder, (d, ctx) => cancel(ctx.db, d, ctx)),
   },
 });

@@ -1,15 +1,32 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { command, defineParticipant, isDuplicateKey, type ParticipantDefinition, type Reply } from 'jetsaga';
+import {
+  asStored,
+  type CommandContext,
+  command,
+  defineParticipant,
+  isDuplicateKey,
+  type ParticipantDefinition,
+  type Reply,
+  replyKey,
+  replyToStore,
+  storedReply,
+  type WithReplies,
+} from 'jetsaga';
 
 /**
  * Travel participants: flights, hotels and cars. One booking per trip and service, keyed by
  * trip id; a cancel that overtakes its booking leaves a tombstone the booking respects.
  * Deterministic failures: flights to `ZZZ` are sold out, hotels in `Atlantis` have no
  * vacancy, cars cannot be rented in `Venice`.
+ *
+ * Replies are kept in the booking (`replies.<commandId>`, see `replyToStore`), written by the
+ * insert that books or the upsert that cancels: the host records nothing, and a later run of the
+ * command answers that reply. A refusal without a booking (decided by the command's own data) and a
+ * booking met that another command made are answered unstored, recorded by the host as before.
  */
 
-export interface BookingDoc {
+export interface BookingDoc extends WithReplies {
   _id: string;
   status: 'booked' | 'cancelled';
   reference: string | null;
@@ -30,14 +47,17 @@ interface BookingServiceSpec<S extends z.ZodType> {
   refusal: string;
 }
 
+type Ctx = Pick<CommandContext, 'commandId' | 'sagaId' | 'replyPath'>;
+
 function bookingService<S extends z.ZodObject<{ tripId: typeof tripId }>>(
   spec: BookingServiceSpec<S>,
 ): ParticipantDefinition {
-  const book = async (db: Db, data: z.output<S>, commandId: string): Promise<Reply> => {
+  const book = async (db: Db, data: z.output<S>, ctx: Ctx): Promise<Reply> => {
     const id = data.tripId as string;
     const refused = spec.refuse(data);
     if (refused) return { type: spec.refusal, data: { tripId: id, reason: refused } };
-    const reference = `${spec.name.slice(0, 3).toUpperCase()}-${commandId.slice(-12).replace(/[^A-Za-z0-9]/g, '')}`;
+    const reference = `${spec.name.slice(0, 3).toUpperCase()}-${ctx.commandId.slice(-12).replace(/[^A-Za-z0-9]/g, '')}`;
+    const value = replyToStore({ type: 'booked', data: { tripId: id, reference } }, ctx);
     try {
       await bookings(db, spec.name).insertOne({
         _id: id,
@@ -45,32 +65,48 @@ function bookingService<S extends z.ZodObject<{ tripId: typeof tripId }>>(
         reference,
         details: data as Record<string, unknown>,
         updatedAt: new Date(),
+        replies: { [replyKey(ctx.commandId)]: value },
       });
-      return { type: 'booked', data: { tripId: id, reference } };
+      return asStored(value);
     } catch (err) {
       if (!isDuplicateKey(err)) throw err;
     }
-    // It exists already: booked by an earlier run of this step, or cancelled before it.
+    // It exists already: booked by an earlier run of this command (its reply), by another one, or
+    // cancelled before it.
     const doc = await bookings(db, spec.name).findOne({ _id: id });
+    const mine = storedReply(doc, ctx);
+    if (mine) return mine;
     if (doc?.status === 'booked') return { type: 'booked', data: { tripId: id, reference: doc.reference } };
     return { type: spec.refusal, data: { tripId: id, reason: 'cancelled before it was booked' } };
   };
-  const cancel = async (db: Db, id: string): Promise<Reply> => {
-    await bookings(db, spec.name).updateOne(
-      { _id: id },
-      {
-        $set: { status: 'cancelled', updatedAt: new Date() },
-        $setOnInsert: { reference: null, details: {} },
-      },
-      { upsert: true },
-    );
-    return { type: 'cancelled', data: { tripId: id } };
+  const cancel = async (db: Db, id: string, ctx: Ctx): Promise<Reply> => {
+    // Only where this command has no reply yet: a later run meets the booking (a duplicate key)
+    // and answers that reply.
+    for (let attempt = 1; ; attempt++) {
+      const value = replyToStore({ type: 'cancelled', data: { tripId: id } }, ctx);
+      try {
+        await bookings(db, spec.name).updateOne(
+          { _id: id, [ctx.replyPath]: { $exists: false } },
+          {
+            $set: { status: 'cancelled', updatedAt: new Date(), [ctx.replyPath]: value },
+            $setOnInsert: { reference: null, details: {} },
+          },
+          { upsert: true },
+        );
+        return asStored(value);
+      } catch (err) {
+        // This command's reply is there, or a booking was inserted meanwhile (the next attempt updates it).
+        if (!isDuplicateKey(err) || attempt >= 3) throw err;
+        const mine = storedReply(await bookings(db, spec.name).findOne({ _id: id }), ctx);
+        if (mine) return mine;
+      }
+    }
   };
   return defineParticipant({
     name: spec.name,
     commands: {
-      book: command(spec.request, (data, ctx) => book(ctx.db, data, ctx.commandId)),
-      cancel: command(z.object({ tripId }), (data, ctx) => cancel(ctx.db, data.tripId)),
+      book: command(spec.request, (data, ctx) => book(ctx.db, data, ctx)),
+      cancel: command(z.object({ tripId }), (data, ctx) => cancel(ctx.db, data.tripId, ctx)),
     },
   });
 }

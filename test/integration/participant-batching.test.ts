@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../runtime/wire/index.ts';
 import {
   EventReactorHost,
+  type ParticipantDefinition,
   ParticipantHost,
   type ReactionRecord,
   type ReactorDefinition,
@@ -19,6 +20,27 @@ import { testEnvelope, useTestNode, waitUntil, watchEvents } from '../harness.ts
  * to the MongoDB-wire server. Real NATS and server; replies are watched on the plain NATS
  * subjects, where every publish shows, even those the event stream drops as duplicates.
  */
+
+/**
+ * The inventory with its replies handed to the host unstored, as a handler that keeps no reply in
+ * its documents answers: every reply goes through the inbox, the path under test here (the real
+ * one keeps them in the reservation: test/integration/stored-replies.test.ts).
+ */
+const inboxInventory: ParticipantDefinition = {
+  ...inventory,
+  commands: Object.fromEntries(
+    Object.entries(inventory.commands).map(([name, handler]) => [
+      name,
+      {
+        async handle(data, ctx) {
+          const { type, data: answer } = await handler.handle(data, ctx);
+          return { type, data: answer };
+        },
+      },
+    ]),
+  ),
+};
+
 describe('participant inbox in batches', () => {
   const node = useTestNode({ roles: [] });
   let client: MongoClient;
@@ -50,7 +72,7 @@ describe('participant inbox in batches', () => {
       inserts.push({ collection: String(e.command.insert), records: docs?.length ?? -1 });
     });
     const db = client.db(config.mongoDb);
-    host = new ParticipantHost(inventory, bus, db, log);
+    host = new ParticipantHost(inboxInventory, bus, db, log);
     reactorHost = new EventReactorHost(reactor, {
       bus,
       db,

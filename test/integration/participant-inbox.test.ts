@@ -6,6 +6,7 @@ import type { Role } from '../../runtime/node.ts';
 import { reservations, stock } from '../../services/inventory/index.ts';
 import { payments } from '../../services/payment/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
+import { replyKey } from '../../runtime/participants/index.ts';
 import { testEnvelope, useTestNode, waitUntil, watchEvents } from '../harness.ts';
 
 const services = ['payment', 'shipping', 'inventory'];
@@ -19,6 +20,11 @@ const services = ['payment', 'shipping', 'inventory'];
  * when a later command for the same order ran in between (authorize again after void).
  * Real NATS and MongoDB-wire server; replies are watched on the plain NATS subjects, where
  * every publish shows, even those the event stream drops as duplicates.
+ *
+ * The reference services keep their replies in their own documents (`replies.<commandId>`, see
+ * `replyToStore`): on these paths nothing goes to `<service>_processed`, the reply kept with the
+ * effect is THE reply. Replies with nothing to keep them in (an unserved country) are recorded
+ * there as before.
  */
 describe('participant inbox: a command delivered twice has one effect and one reply', () => {
   const node = useTestNode({
@@ -74,6 +80,28 @@ describe('participant inbox: a command delivered twice has one effect and one re
       .toArray();
   }
 
+  /**
+   * The reply kept for `cmd` in document `id` of `collection`, as its envelope says it (`data`: the
+   * part kept, when the handler adds the rest from the document, as inventory's commit does).
+   */
+  async function keptFor(
+    collection: string,
+    id: string,
+    cmd: Envelope,
+    reply: Envelope,
+    data: Envelope['data'] = reply.data,
+  ) {
+    const doc = await db()
+      .collection<{ _id: string; replies?: Record<string, unknown> }>(collection)
+      .findOne({ _id: id });
+    expect(doc?.replies?.[replyKey(cmd.id)]).toEqual({
+      type: reply.type.slice(reply.type.indexOf('.') + 1),
+      data,
+      sagaId: cmd.sagaId,
+      at: reply.occurredAt,
+    });
+  }
+
   /** The stream stored one reply per command: the second publish was deduplicated by its id. */
   async function storedReplies(cmd: Envelope): Promise<number> {
     const jsm = await jetstreamManager(node().bus.nc);
@@ -103,7 +131,9 @@ describe('participant inbox: a command delivered twice has one effect and one re
     expect(await payments(db()).find({ _id: orderId }).toArray()).toEqual([
       expect.objectContaining({ status: 'authorized', amount: 42.5, capturedAmount: 0 }),
     ]);
-    expect((await inboxOf('payment', authorize)).map((r) => r.reply)).toEqual([reply]);
+    // Kept in the payment, written by the insert that created it: no inbox record.
+    await keptFor('payments', orderId, authorize, reply);
+    expect(await inboxOf('payment', authorize)).toEqual([]);
     expect(await storedReplies(authorize)).toBe(1);
 
     // A later command for the same order, delivered twice too.
@@ -119,8 +149,9 @@ describe('participant inbox: a command delivered twice has one effect and one re
     await again(authorize, reply, 2);
     await again(voiding, voided, 2);
     expect(await payments(db()).find({ _id: orderId }).toArray()).toEqual([afterVoid]);
-    expect(await inboxOf('payment', authorize)).toHaveLength(1);
-    expect(await inboxOf('payment', voiding)).toHaveLength(1);
+    await keptFor('payments', orderId, voiding, voided);
+    expect(await inboxOf('payment', authorize)).toHaveLength(0);
+    expect(await inboxOf('payment', voiding)).toHaveLength(0);
     expect(host('payment').handled - before.handled).toBe(2);
     expect(host('payment').replayed - before.replayed).toBe(4);
   });
@@ -147,7 +178,47 @@ describe('participant inbox: a command delivered twice has one effect and one re
     expect(await shipments(db()).find({ _id: orderId }).toArray()).toEqual([
       expect.objectContaining({ status: 'cancelled', trackingNumber }),
     ]);
-    expect(await inboxOf('shipping', create)).toHaveLength(1);
+    await keptFor('shipments', orderId, create, reply);
+    expect(await inboxOf('shipping', create)).toHaveLength(0);
+  });
+
+  it('shipping: an unserved country has no shipment to keep its reply in: it is recorded in the inbox', async () => {
+    const create = command('shipping.create-shipment', {
+      orderId: 'ship-aq',
+      items: [{ sku: 'SKU-1', qty: 1 }],
+      address: { country: 'AQ' },
+    });
+    const reply = await twice(create);
+    expect(reply).toMatchObject({ type: 'shipping.unavailable', data: { reason: 'no carrier serves AQ' } });
+    expect((await inboxOf('shipping', create)).map((r) => r.reply)).toEqual([reply]);
+    expect(await shipments(db()).countDocuments({ _id: 'ship-aq' })).toBe(0);
+  });
+
+  it('payment: a capture copied after the refund still answers "captured" with its first data', async () => {
+    const before = { handled: host('payment').handled, replayed: host('payment').replayed };
+    const orderId = 'pay-capture-refund';
+    const authorize = command('payment.authorize', {
+      orderId,
+      customerId: 'cust-inbox',
+      amount: 12,
+      currency: 'EUR',
+      token: 'tok_visa',
+    });
+    await twice(authorize);
+    const capture = command('payment.capture', { orderId, amount: 12 });
+    const captured = await twice(capture);
+    expect(captured).toMatchObject({ type: 'payment.captured', data: { orderId, amount: 12 } });
+    const refund = command('payment.refund', { orderId });
+    expect(await twice(refund)).toMatchObject({ type: 'payment.refunded', data: { outcome: 'refunded' } });
+    // The capture's handler runs again on the refunded payment: it finds its kept reply.
+    await again(capture, captured, 2);
+    const doc = (await payments(db()).findOne({ _id: orderId }))!;
+    expect(doc).toMatchObject({ status: 'refunded', capturedAmount: 12 });
+    await keptFor('payments', orderId, capture, captured);
+    expect(Object.keys(doc.replies ?? {})).toHaveLength(3);
+    for (const cmd of [authorize, capture, refund]) expect(await inboxOf('payment', cmd)).toEqual([]);
+    expect(host('payment').handled - before.handled).toBe(3);
+    expect(host('payment').replayed - before.replayed).toBe(4);
   });
 
   it('inventory: reserve twice holds the stock once; after a release, a copy holds nothing again', async () => {
@@ -167,6 +238,32 @@ describe('participant inbox: a command delivered twice has one effect and one re
     expect(after.available).toBe(initial);
     expect(after.holds[orderId]).toBeUndefined();
     expect(await reservations(db()).findOne({ _id: orderId })).toMatchObject({ status: 'released' });
-    expect(await inboxOf('inventory', reserve)).toHaveLength(1);
+    await keptFor('inventory_reservations', orderId, reserve, reply);
+    expect(await inboxOf('inventory', reserve)).toHaveLength(0);
+  });
+
+  it('inventory: a commit copied after a refused release answers its first reply, nothing moves twice', async () => {
+    const orderId = 'inv-commit-twice';
+    const initial = (await stock(db()).findOne({ _id: 'SKU-4' }))!;
+    const reserve = command('inventory.reserve', { orderId, items: [{ sku: 'SKU-4', qty: 2 }] });
+    await twice(reserve);
+    const commit = command('inventory.commit', { orderId });
+    const committed = await twice(commit);
+    expect(committed).toMatchObject({
+      type: 'inventory.committed',
+      data: { orderId, items: [{ sku: 'SKU-4', qty: 2 }] },
+    });
+    const release = command('inventory.release', { orderId });
+    const refused = await twice(release);
+    expect(refused).toMatchObject({ type: 'inventory.release-refused' });
+    // Refused: nothing of its own took effect, so it is recorded in the inbox, as before.
+    expect((await inboxOf('inventory', release)).map((r) => r.reply)).toEqual([refused]);
+    await again(commit, committed, 2);
+    await keptFor('inventory_reservations', orderId, commit, committed, { orderId });
+    expect(await inboxOf('inventory', commit)).toHaveLength(0);
+    const after = (await stock(db()).findOne({ _id: 'SKU-4' }))!;
+    expect(after.available).toBe(initial.available - 2);
+    expect(after.committed ?? 0).toBe((initial.committed ?? 0) + 2);
+    expect(after.holds[orderId]).toBeUndefined();
   });
 });

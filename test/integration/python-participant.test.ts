@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeadLetter, DeadLetterSchema } from '../../runtime/messaging/index.ts';
 import { allRoles } from '../../runtime/roles.ts';
 import type { Envelope } from '../../runtime/wire/index.ts';
+import { commandIdOfKey, replyKey } from '../../runtime/participants/index.ts';
 import { shipments } from '../../services/shipping/index.ts';
 import { ensurePythonEnv, findPython3 } from '../../scripts/python-env.ts';
 import { appForTests } from '../dist.ts';
@@ -100,7 +101,8 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
     const aqDoc = await node.waitForTerminal(aq);
     expect(aqDoc.status).toBe('compensated');
 
-    // What services/shipping/index.ts writes: one created shipment with its tracking number.
+    // What services/shipping/index.ts writes: one created shipment with its tracking number, and
+    // the reply kept in it under the command id (no inbox record).
     const created = await shipments(db()).findOne({ _id: 'py-ok-1' });
     expect(created).toEqual({
       _id: 'py-ok-1',
@@ -109,7 +111,10 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
       country: 'GB',
       items: [{ sku: 'SKU-3', qty: 2 }],
       updatedAt: expect.any(Date),
+      replies: expect.any(Object),
     });
+    expect(Object.keys(created!.replies!)).toHaveLength(1);
+    const [createKey, kept] = Object.entries(created!.replies!)[0]!;
     // Antarctica: no shipment, an `unavailable` reply with the TS service's reason.
     expect(await shipments(db()).countDocuments({ _id: 'py-aq-1' })).toBe(0);
     const aqReply = await db()
@@ -122,27 +127,42 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
       sagaType: 'order-fulfillment',
     });
 
+    // The kept reply is the TS service's: `{type, data, sagaId, at}` under `replyKey(commandId)`,
+    // and nothing in the inbox for it.
+    const createId = commandIdOfKey(createKey!);
+    expect(createKey).toBe(replyKey(createId));
+    expect(createId).toMatch(new RegExp(`^${ok}:`));
+    expect(kept).toEqual({
+      type: 'shipment-created',
+      data: { orderId: 'py-ok-1', trackingNumber: created!.trackingNumber },
+      sagaId: ok,
+      at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
+    });
+    expect(
+      await db().collection<{ _id: string }>('shipping_processed').countDocuments({ _id: createId }),
+    ).toBe(0);
+
     // Replies carry the envelope headers, like the runtime's.
     const jsm = await jetstreamManager(node.bus.nc);
-    const okRecord = await db()
-      .collection<{ _id: string; reply: Envelope }>('shipping_processed')
-      .findOne({ 'reply.sagaId': ok });
-    expect(okRecord?.reply).toMatchObject({
-      id: `${okRecord!._id}:reply`,
+    const [okReply] = replies(createId);
+    const okRecord = { _id: createId, reply: okReply! };
+    expect(okRecord.reply).toMatchObject({
+      id: `${createId}:reply`,
       type: 'shipping.shipment-created',
-      causationId: okRecord!._id,
+      causationId: createId,
+      occurredAt: kept!.at,
       data: { orderId: 'py-ok-1', trackingNumber: created!.trackingNumber },
     });
     const stored = (await jsm.streams.getMessage(node.bus.topo.streams.evt, {
       last_by_subj: node.bus.topo.evtSubject('shipping.shipment-created'),
     }))!;
-    expect(stored.header.get('Nats-Msg-Id')).toBe(`${okRecord!._id}:reply`);
+    expect(stored.header.get('Nats-Msg-Id')).toBe(`${okRecord._id}:reply`);
     expect(stored.header.get('saga-id')).toBe(ok);
     expect(stored.header.get('message-type')).toBe('shipping.shipment-created');
-    expect(stored.header.get('causation-id')).toBe(okRecord!._id);
-    expect(stored.header.get('correlation-id')).toBe(okRecord!.reply.correlationId);
+    expect(stored.header.get('causation-id')).toBe(okRecord._id);
+    expect(stored.header.get('correlation-id')).toBe(okRecord.reply.correlationId);
     expect(stored.header.get('schema-version')).toBe('1');
-    expect(stored.header.get('traceparent')).toBe(okRecord!.reply.traceparent);
+    expect(stored.header.get('traceparent')).toBe(okRecord.reply.traceparent);
 
     // The end-to-end invariants the chaos suite checks: exactly once, nothing left behind.
     let violations: string[] = [];
@@ -177,9 +197,16 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
       traceparent: command.traceparent,
     });
     expect(await shipments(db()).countDocuments({ _id: 'py-dup-1' })).toBe(1);
+    // Kept in the shipment, not in the inbox.
     expect(
       await db().collection<{ _id: string }>('shipping_processed').countDocuments({ _id: command.id }),
-    ).toBe(1);
+    ).toBe(0);
+    expect((await shipments(db()).findOne({ _id: 'py-dup-1' }))?.replies?.[replyKey(command.id)]).toEqual({
+      type: first!.type.replace('shipping.', ''),
+      data: first!.data,
+      sagaId: command.sagaId,
+      at: first!.occurredAt,
+    });
 
     // Cancel, then the create again under a third msg id: still the first reply, the shipment stays cancelled.
     const cancel = testEnvelope('shipping.cancel-shipment', 'py-cmd-dup-cancel', 'py-saga-dup-1', {
@@ -194,7 +221,18 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
     await node.bus.publish('cmd.shipping.create-shipment', command, 'py-dup-third');
     await waitUntil(() => replies(command.id).length >= 3, 'the reply to the third copy', 15_000);
     expect(replies(command.id)[2]).toEqual(first);
-    expect(await shipments(db()).findOne({ _id: 'py-dup-1' })).toMatchObject({ status: 'cancelled' });
+    // The cancel again: its kept reply, unchanged (the upsert met its own reply).
+    await node.bus.publish('cmd.shipping.cancel-shipment', cancel, 'py-dup-cancel-2');
+    await waitUntil(() => replies(cancel.id).length >= 2, 'the reply to the cancel copy', 15_000);
+    expect(replies(cancel.id)[1]).toEqual(replies(cancel.id)[0]);
+    const after = await shipments(db()).findOne({ _id: 'py-dup-1' });
+    expect(after).toMatchObject({ status: 'cancelled' });
+    expect(Object.keys(after!.replies!).sort()).toEqual([replyKey(cancel.id), replyKey(command.id)].sort());
+    expect(
+      await db()
+        .collection<{ _id: string }>('shipping_processed')
+        .countDocuments({ _id: { $in: [command.id, cancel.id] } }),
+    ).toBe(0);
   });
 
   it('dead-letters what it cannot read under svc-shipping, in the runtime’s shape, and terms it', async () => {

@@ -28,6 +28,15 @@ export { ManagedProcess } from './local-process.ts';
 export { mongoWireProcess, natsServerProcess } from './server-processes.ts';
 export { type LogLine, RoleProcess, type RoleProcessOptions } from './role-process.ts';
 export { type NatsCluster, type NatsClusterOptions, startNatsCluster } from './nats-cluster.ts';
+export {
+  ensureToxiproxy,
+  type ProxyInfo,
+  type Toxic,
+  type ToxicSpec,
+  ToxiproxyClient,
+  toxiproxyProcess,
+  TOXIPROXY_VERSION,
+} from './toxiproxy.ts';
 
 export interface Infra {
   /** How the provisioned services were obtained; 'env' only when both URLs came from the environment. */

@@ -18,6 +18,11 @@ export interface NatsClusterOptions {
   log?: (line: string) => void;
   /** How long start() waits for the JetStream meta group to elect a leader. */
   readyTimeoutMs?: number;
+  /**
+   * Tell clients nothing of the other nodes (`--no_advertise`): a client then reconnects only to the
+   * URLs it was given, which is what keeps one behind a proxy from routing around it.
+   */
+  noAdvertise?: boolean;
 }
 
 export interface NatsCluster {
@@ -74,6 +79,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
             .filter((_, j) => j !== i)
             .map((p) => `nats://${HOST}:${p}`)
             .join(','),
+          ...(opts.noAdvertise ? ['--no_advertise'] : []),
         ],
       }),
   );

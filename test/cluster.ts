@@ -88,7 +88,9 @@ export class Cluster {
 
   constructor(private readonly opts: ClusterOptions) {
     for (const args of opts.roles ?? roleArgs(appForTests)) {
-      const name = roleName(args);
+      // A second replica of a role is `<role>#2`, a third `<role>#3`.
+      let name = roleName(args);
+      for (let n = 2; this.roles[name]; n++) name = `${roleName(args)}#${n}`;
       this.roles[name] = roleProcess({
         name,
         args,
@@ -163,12 +165,14 @@ export class ProcessCluster {
   constructor(
     readonly infra: Infra,
     private readonly extraEnv: Record<string, string> = {},
+    /** More replicas of some roles (`[['orchestrator'], ['service', 'inventory']]`), named `<role>#2`. */
+    replicas: readonly string[][] = [],
   ) {
     this.mongo = new MongoClient(infra.mongoUrl);
     this.cluster = new Cluster({
       env: this.env(),
       logDir: mkdtempSync(path.join(tmpdir(), 'jetsaga-cluster-')),
-      roles: roleArgs(appForTests, 'roles', orderParticipants),
+      roles: [...roleArgs(appForTests, 'roles', orderParticipants), ...replicas.map((r) => [...r])],
     });
   }
 

@@ -2,8 +2,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ValidationError } from './errors.ts';
 import type { SagaDefinition } from './orchestrator/index.ts';
-import { SagaRegistry } from './orchestrator/index.ts';
+import { runtimeEventContracts, SagaRegistry } from './orchestrator/index.ts';
 import type { ParticipantDefinition, ReactorDefinition } from './participants/index.ts';
+import type { ContractLookup, MessageContract } from './wire/index.ts';
 
 /**
  * What a deployment runs: its sagas, the participants that answer their commands, and the
@@ -56,7 +57,45 @@ export function defineApp(spec: AppSpec): App {
     if (reservedRoles.has(r.name)) fail('reactors', `"${r.name}" is a built-in role; rename the reactor`);
     reactors[r.name] = r;
   }
-  return { registry: new SagaRegistry().register(...spec.sagas), participants, reactors };
+  const app: App = { registry: new SagaRegistry().register(...spec.sagas), participants, reactors };
+  // Two producers declaring one event type would give its receivers two contracts: refused here.
+  eventContractsOf(app);
+  return app;
+}
+
+const lookups = new WeakMap<App, ContractLookup>();
+
+/**
+ * Every event contract an app declares, by full type: its participants' `events`
+ * (`<service>.<event>`), its reactors' `emits` (`<source>.<reaction>`) and the runtime's own
+ * events (`saga.started`, `saga.timer`, `saga.cancel`). What the orchestrator and the reactors
+ * upcast and validate incoming events by. Throws a ValidationError when two producers declare
+ * one type with different contracts.
+ */
+export function eventContractsOf(app: Pick<App, 'participants' | 'reactors'>): ContractLookup {
+  const cached = lookups.get(app as App);
+  if (cached) return cached;
+  const out = new Map<string, MessageContract>();
+  const owner = new Map<string, string>();
+  const add = (type: string, c: MessageContract, by: string) => {
+    const seen = out.get(type);
+    if (seen && seen !== c) {
+      const field = by.startsWith('reactor') ? 'reactors' : 'participants';
+      throw new ValidationError(
+        `defineApp: ${field}: ${type} is declared by ${owner.get(type)} and by ${by}; one producer declares an event type`,
+        [{ field, message: `${type} declared twice` }],
+      );
+    }
+    out.set(type, c);
+    owner.set(type, by);
+  };
+  for (const [type, c] of Object.entries(runtimeEventContracts)) add(type, c, 'the runtime');
+  for (const p of Object.values(app.participants))
+    for (const [name, c] of Object.entries(p.events ?? {})) add(`${p.name}.${name}`, c, `service ${p.name}`);
+  for (const r of Object.values(app.reactors))
+    for (const [name, c] of Object.entries(r.emits ?? {})) add(`${r.source}.${name}`, c, `reactor ${r.name}`);
+  lookups.set(app as App, out);
+  return out;
 }
 
 /** The environment variable that names the app module when `--app` is not given. */

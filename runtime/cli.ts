@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { type App, loadApp, noAppMessage } from './app.ts';
 import { type Config, configHelp, loadConfig } from './config.ts';
 import { JetsagaError } from './errors.ts';
@@ -33,6 +34,12 @@ Roles:
   provision               create or update the streams and the app's durable consumers, then exit
                           (production: roles run with JETSAGA_PROVISION=skip and may not)
   openapi                 print the HTTP API's OpenAPI 3.1 document (JSON) and exit
+  asyncapi                print the AsyncAPI 3 document of the app's messages (JSON) and exit
+  contracts print         print the app's message catalogue (JSON): every command, event and saga
+                          input with its schema, version, upcasters, senders and receivers
+  contracts check --against FILE
+                          compare the catalogue with a saved one (contracts/catalogue.json); exit 1
+                          naming each message and field whose change breaks a sender or receiver
   help                    this text
 
 Every role loads the app given by --app <module> or JETSAGA_APP (its default export is
@@ -131,6 +138,15 @@ export async function runCli(argv: string[], opts: CliOptions = {}): Promise<num
       await writeOut(process.stdout, `${JSON.stringify(doc, null, 2)}\n`);
       return 0;
     }
+    if (first === 'asyncapi') {
+      const { config, rest } = loadConfig(argv.slice(1));
+      if (rest.length > 0) throw new CliError(`unknown option(s): ${rest.join(' ')}; run jetsaga help`);
+      const app = await resolveApp(config, opts);
+      const { asyncApiOf } = await import('./contracts/index.ts');
+      await writeOut(process.stdout, `${JSON.stringify(asyncApiOf(app), null, 2)}\n`);
+      return 0;
+    }
+    if (first === 'contracts') return await runContracts(argv.slice(1), opts);
     const { config, rest } = loadConfig(argv);
     const app = await resolveApp(config, opts);
     const { roles, rest: unknown } = parseRoles(rest, app);
@@ -148,4 +164,79 @@ export async function runCli(argv: string[], opts: CliOptions = {}): Promise<num
     await writeOut(process.stderr, `jetsaga: ${message}\n`);
     return 1;
   }
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * `jetsaga contracts print`: the app's message catalogue as JSON. `jetsaga contracts check
+ * --against <file>`: compares it with a saved catalogue; 0 with a summary line when every change
+ * is compatible, 1 with a line per breaking change (`contracts: <message>: <field>: <change>`).
+ */
+async function runContracts(args: string[], opts: CliOptions): Promise<number> {
+  const [sub, ...more] = args;
+  if (sub !== 'print' && sub !== 'check')
+    throw new CliError(
+      `jetsaga contracts: say print or check --against <file> (got ${sub ?? 'nothing'}); run jetsaga help`,
+    );
+  let against: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < more.length; i++) {
+    const arg = more[i]!;
+    if (arg === '--against' || arg.startsWith('--against=')) {
+      against = arg === '--against' ? more[++i] : arg.slice('--against='.length);
+      if (!against || against.startsWith('--'))
+        throw new CliError(
+          '--against: give the file of a saved catalogue, e.g. --against contracts/catalogue.json',
+        );
+    } else rest.push(arg);
+  }
+  if (sub === 'print' && against !== undefined)
+    throw new CliError('--against is an option of jetsaga contracts check, not of print');
+  if (sub === 'check' && against === undefined)
+    throw new CliError(
+      'jetsaga contracts check: give the saved catalogue to compare with: --against <file> (e.g. --against contracts/catalogue.json)',
+    );
+  const { config, rest: unknown } = loadConfig(rest);
+  if (unknown.length > 0) throw new CliError(`unknown option(s): ${unknown.join(' ')}; run jetsaga help`);
+  const app = await resolveApp(config, opts);
+  const { catalogueOf, compareCatalogues, parseCatalogue } = await import('./contracts/index.ts');
+  const current = catalogueOf(app);
+  if (sub === 'print') {
+    await writeOut(process.stdout, `${JSON.stringify(current, null, 2)}\n`);
+    return 0;
+  }
+  const file = against!;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(
+      code === 'ENOENT'
+        ? `--against ${file}: no such file (save the current catalogue with: jetsaga contracts print > ${file})`
+        : `--against ${file}: cannot read it (${err instanceof Error ? err.message : String(err)})`,
+    );
+  }
+  let saved: ReturnType<typeof parseCatalogue>;
+  try {
+    saved = parseCatalogue(JSON.parse(text) as unknown);
+  } catch (err) {
+    const reason = err instanceof SyntaxError ? `not JSON (${err.message})` : (err as Error).message;
+    throw new CliError(`--against ${file}: ${reason}`);
+  }
+  const { breaking, compatible } = compareCatalogues(saved, current);
+  if (breaking.length === 0) {
+    await writeOut(
+      process.stdout,
+      `contracts: ok, ${plural(Object.keys(current.messages).length, 'message')}, ${plural(compatible.length, 'compatible change')}\n`,
+    );
+    return 0;
+  }
+  await writeOut(
+    process.stderr,
+    `${breaking.map((b) => `contracts: ${b.message}: ${b.field}: ${b.change}\n`).join('')}` +
+      `jetsaga contracts check: ${plural(breaking.length, 'breaking change')} against ${file}: give the message a new version with an upcaster from the old one, or move the baseline forward on purpose (jetsaga contracts print > ${file})\n`,
+  );
+  return 1;
 }

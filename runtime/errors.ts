@@ -9,6 +9,8 @@ export const ErrorKind = {
   conflict: 'conflict',
   transient: 'transient',
   terminal: 'terminal',
+  /** A message version the receiver cannot read: newer than it knows, or older than its upcasters. */
+  contract: 'contract',
 } as const;
 export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 
@@ -77,6 +79,25 @@ export class TerminalError extends JetsagaError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TerminalError';
+  }
+}
+
+/**
+ * A message written at a version its receiver cannot read: newer than the receiver knows (deploy a
+ * receiver that knows it), or older than its oldest upcaster. Retrying cannot help: dead-lettered
+ * with reason `contract`, and replayable once a receiver that reads it runs.
+ */
+export class ContractError extends JetsagaError {
+  readonly kind = ErrorKind.contract;
+  readonly status = 422;
+  readonly retryable = false;
+  constructor(
+    message: string,
+    /** The message type, the version it came with, and the version the receiver knows. */
+    readonly detail: { type: string; version: number; known: number },
+  ) {
+    super(message);
+    this.name = 'ContractError';
   }
 }
 

@@ -5,7 +5,7 @@
  */
 
 // Apps and running them
-export { type App, type AppSpec, appEnvVar, defineApp, loadApp } from './app.ts';
+export { type App, type AppSpec, appEnvVar, defineApp, eventContractsOf, loadApp } from './app.ts';
 export { CliError, type CliOptions, runCli } from './cli.ts';
 export {
   type Config,
@@ -22,6 +22,8 @@ export { allRoles, recommendedNodeFlags, type Role, roleName, type RunningNode, 
 // Sagas
 export {
   defineSaga,
+  inputContractOf,
+  runtimeEventContracts,
   type EmittedCommand,
   type MachineEvent,
   type SagaDefinition,
@@ -64,6 +66,7 @@ export {
 // Messages, documents, errors
 export {
   ConflictError,
+  ContractError,
   ErrorKind,
   type FieldIssue,
   JetsagaError,
@@ -73,6 +76,18 @@ export {
   ValidationError,
 } from './errors.ts';
 export { type Envelope, EnvelopeSchema, Header } from './wire/index.ts';
+// Message contracts: versions and upcasters
+export {
+  checkData,
+  contract,
+  type ContractLookup,
+  type ContractOptions,
+  isContract,
+  type MessageContract,
+  oldestAccepted,
+  upcastData,
+  type Upcaster,
+} from './wire/index.ts';
 export { type HistoryEntry, isTerminal, type SagaDoc, SagaStatus, terminalStatuses } from './store/index.ts';
 
 // Helpers for participants' own writes

@@ -1,5 +1,5 @@
 import type { MongoClient } from 'mongodb';
-import type { App } from './app.ts';
+import { type App, eventContractsOf } from './app.ts';
 import type { Config } from './config.ts';
 import {
   Bus,
@@ -115,6 +115,8 @@ export async function startNode(
     // In production (`skip`) streams and consumers are `jetsaga provision`'s job, under its own NATS user.
     if (config.provision === 'auto') await provisionStreams(bus);
     await store.ensureIndexes();
+    // What the orchestrator and the reactors upcast and validate incoming events by.
+    const contracts = eventContractsOf(app);
     for (const role of roles) {
       if (role.kind === 'orchestrator') {
         const orchestrator = new Orchestrator({
@@ -124,6 +126,7 @@ export async function startNode(
           config,
           log: log.child({ role: 'orchestrator' }),
           onTransition: sagaMetricsObserver(),
+          contracts,
         });
         await orchestrator.start();
         node.orchestrator = orchestrator;
@@ -168,6 +171,7 @@ export async function startNode(
           config,
           startSaga: (type, input, opts) =>
             startSagaOnce({ store, bus, registry: app.registry }, { type, input, ...opts }),
+          contracts,
         });
         await host.start();
         consumers.push({ consumer: def.name, stats: host.consumer.stats });
@@ -192,6 +196,7 @@ export async function startNode(
           ssePollMs: config.ssePollMs,
           signal: closing.signal,
           probes,
+          asyncApi: () => import('./contracts/index.ts').then((m) => m.asyncApiOf(app)),
         });
         const server = await serveApi(http, { host: config.httpHost, port: config.httpPort });
         node.api = { port: server.port, url: localUrl(config.httpHost, server.port) };

@@ -44,6 +44,7 @@ export const layers: ReadonlyArray<{ name: string; units: readonly string[] }> =
       'index.ts',
       'dev',
       'testing',
+      'contracts',
     ],
   },
 ];

@@ -3,6 +3,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { methodNotAllowed } from 'hono/method-not-allowed';
+import { NotFoundError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
 import { type Logger, renderMetrics } from '../observability/index.ts';
 import type { SagaRegistry } from '../orchestrator/index.ts';
@@ -11,7 +12,7 @@ import { type AuthSettings, bearerAuth } from './auth.ts';
 import { DeadLetterAdmin } from './dead-letters.ts';
 import { registerDlqRoutes } from './dlq-routes.ts';
 import { registerHealthRoutes } from './health-routes.ts';
-import { bearerScheme, validationHook } from './openapi-util.ts';
+import { authProblems, bearerScheme, problemResponses, scoped, validationHook } from './openapi-util.ts';
 import { problem, statusTitle, toProblem } from './problem.ts';
 import { registerOverviewRoutes } from './overview-routes.ts';
 import { requestLog } from './request-log.ts';
@@ -34,6 +35,11 @@ export interface ApiDeps {
   ssePollMs?: number;
   /** Aborted when the API shuts down, to end long-lived event streams. */
   signal?: AbortSignal;
+  /**
+   * The AsyncAPI document of the app's messages, served at /asyncapi.json (made by the top layer,
+   * runtime/contracts, from the app; a function is called once, at the first request).
+   */
+  asyncApi?: Record<string, unknown> | (() => Record<string, unknown> | Promise<Record<string, unknown>>);
 }
 
 export const maxBodyBytes = 1024 * 1024;
@@ -123,7 +129,7 @@ export function createApp(deps: ApiDeps): ApiApp {
   });
   registerDlqRoutes(app, new DeadLetterAdmin(deps.bus));
   registerOverviewRoutes(app, deps);
-  registerOperationsRoutes(app);
+  registerOperationsRoutes(app, deps.asyncApi);
   registerStaticRoutes(app);
 
   app.notFound((c) =>
@@ -139,8 +145,8 @@ export function createApp(deps: ApiDeps): ApiApp {
   return app;
 }
 
-/** `/metrics` and `/openapi.json`: open, for scrapers and client generators. */
-function registerOperationsRoutes(app: OpenAPIHono): void {
+/** `/metrics` and `/openapi.json`: open, for scrapers and client generators; `/asyncapi.json` with a read token. */
+function registerOperationsRoutes(app: OpenAPIHono, asyncApi: ApiDeps['asyncApi']): void {
   app.openapi(
     createRoute({
       method: 'get',
@@ -178,6 +184,36 @@ function registerOperationsRoutes(app: OpenAPIHono): void {
     (c) => {
       doc ??= openApiDocument(app);
       return c.json(doc as unknown as Record<string, unknown>, 200);
+    },
+  );
+
+  let messages: Promise<Record<string, unknown>> | undefined;
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/asyncapi.json',
+      tags: ['operations'],
+      operationId: 'getAsyncApi',
+      summary:
+        "The AsyncAPI 3 document of the app's messages: channels, messages, who sends and receives them",
+      description:
+        'Every `cmd.<service>.<command>`, `evt.<source>.<event>` and `dlq.<consumer>` channel, each message with its envelope and header schemas, its version (`x-jetsaga-version`) and the versions receivers upcast (`x-jetsaga-upcasts-from`), and a send and a receive operation per role. Generated from the same zod schemas as `jetsaga asyncapi` and `jetsaga contracts print`; the inspector shows it as the catalogue.',
+      ...scoped('getAsyncApi'),
+      responses: {
+        200: {
+          description: 'the document',
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+        ...problemResponses(404, ...authProblems('read')),
+      },
+    }),
+    async (c) => {
+      if (!asyncApi) throw new NotFoundError("this API was started without the app's message catalogue");
+      const made = (messages ??= Promise.resolve(typeof asyncApi === 'function' ? asyncApi() : asyncApi));
+      made.catch(() => {
+        if (messages === made) messages = undefined;
+      });
+      return c.json(await made, 200);
     },
   );
 }

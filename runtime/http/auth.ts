@@ -40,6 +40,7 @@ export const operationScopes = {
   getSagaDefinition: 'read',
   listDeadLetters: 'read',
   getOverview: 'read',
+  getAsyncApi: 'read',
   startSaga: 'write',
   cancelSaga: 'write',
   replayDeadLetter: 'admin',

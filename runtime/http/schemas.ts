@@ -183,7 +183,10 @@ export const DeadLetterSchema = z
     subject: z.string().openapi({ description: 'the original subject, without namespace' }),
     sagaId: z.string().nullable(),
     messageType: z.string().nullable(),
-    reason: z.string(),
+    reason: z.string().openapi({
+      description:
+        'why it was dead-lettered: `validation` (bad JSON, envelope or data), `contract` (a message version the consumer cannot read: newer than it knows, or older than its upcasters; the error says which version came, which is known and what to deploy), `not-found`, `conflict`, `terminal`, `exhausted` (attempts ran out), `unrouted` (no consumer reads its subject)',
+    }),
     error: z.string(),
     attempts: z.number().int(),
     at: isoDateOrNull,

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { ConflictError } from '../errors.ts';
-import { type SagaRegistry, sagaIdForKey, startSaga } from '../orchestrator/index.ts';
+import { ConflictError, ContractError, ValidationError } from '../errors.ts';
+import { currentInput, type SagaRegistry, sagaIdForKey, startSaga } from '../orchestrator/index.ts';
 import type { SagaStore } from '../store/index.ts';
 import type { Bus } from '../messaging/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
@@ -27,7 +27,44 @@ const startHeaders = z.object({
   traceparent: z.string().optional().openapi({
     description: 'W3C trace context; every command and event of the saga carries its trace id',
   }),
+  'schema-version': z
+    .string()
+    .regex(/^[1-9][0-9]{0,8}$/)
+    .optional()
+    .openapi({
+      description:
+        "the version of the input's shape the body is written in (the saga type's current input version when absent): an older one is upcast to the current before validation; a newer one, or one older than every upcaster, is a 400 naming this header and the versions",
+      example: '1',
+    }),
 });
+
+export const schemaVersionHeader = 'Schema-Version';
+
+/** The `Schema-Version` header: absent, or a positive integer (a 400 naming it otherwise). */
+function readSchemaVersion(c: Context): number | undefined {
+  const raw = c.req.header(schemaVersionHeader)?.trim();
+  if (raw === undefined) return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(raw)) {
+    throw new ValidationError(`invalid ${schemaVersionHeader} header`, [
+      {
+        field: schemaVersionHeader,
+        message: 'a positive integer: the version of the input the body is written in',
+      },
+    ]);
+  }
+  return Number(raw);
+}
+
+/** The body at the saga's current input version; a version it cannot read is a 400 naming the header. */
+function upcastInput(registry: SagaRegistry, type: string, input: Record<string, unknown>, version?: number) {
+  if (version === undefined) return input;
+  try {
+    return currentInput(registry.latest(type), input, version);
+  } catch (err) {
+    if (!(err instanceof ContractError)) throw err;
+    throw new ValidationError(err.message, [{ field: schemaVersionHeader, message: err.message }]);
+  }
+}
 
 const startResponses = {
   202: {
@@ -134,7 +171,8 @@ export function registerStartRoutes(
     const type = c.req.param('type')!;
     deps.registry.latest(type);
     await assertJsonBody(c, true);
-    const input = await readJsonObject(c.req);
+    const version = readSchemaVersion(c);
+    const input = upcastInput(deps.registry, type, await readJsonObject(c.req), version);
     const key = readIdempotencyKey(c.req);
     const request = {
       type,

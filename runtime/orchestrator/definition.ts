@@ -2,6 +2,7 @@ import type { AnyStateMachine } from 'xstate';
 import type { z } from 'zod';
 import type { StepPolicy } from './step-policies.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { contract, type MessageContract, type Upcaster } from '../wire/index.ts';
 
 /**
  * A saga definition is a value: the machine, the schema of its input, a version. The
@@ -23,9 +24,29 @@ export interface SagaDefinition<TInput = unknown> {
   description?: string;
   /** Per command type: resend an unanswered command, then give up as declared. */
   policies?: Record<string, StepPolicy>;
+  /**
+   * The version of the input's shape (1 by default), independent of the machine's `version`: a
+   * start that sends an older one (`startSaga(..., { inputVersion })`, the API's `Schema-Version`
+   * header) is upcast to it through `inputUpcast` before `input` validates it; a newer one is refused.
+   */
+  inputVersion?: number;
+  /** Key n: the upcaster of an input from version n to n+1, contiguous up to `inputVersion - 1`. */
+  inputUpcast?: Record<number, Upcaster>;
+  /** The input's contract (schema `input`, `inputVersion`, `inputUpcast`): set by `defineSaga`. */
+  readonly inputContract?: MessageContract;
 }
 
-export function defineSaga<TInput>(def: SagaDefinition<TInput>): SagaDefinition<TInput> {
+/** A saga's input contract: the one `defineSaga` made, or version 1 of its input schema. */
+export function inputContractOf(def: SagaDefinition): MessageContract {
+  return (
+    def.inputContract ??
+    contract(def.input, { version: def.inputVersion ?? 1, upcast: def.inputUpcast ?? {} })
+  );
+}
+
+export function defineSaga<TInput>(
+  def: SagaDefinition<TInput>,
+): SagaDefinition<TInput> & { readonly inputContract: MessageContract } {
   if (!/^[a-z][a-z0-9-]{0,62}$/.test(def.type)) {
     throw new ValidationError(`saga type "${def.type}" must be lowercase letters, digits and dashes`, [
       { field: 'type', message: 'use e.g. order-fulfillment' },
@@ -36,7 +57,23 @@ export function defineSaga<TInput>(def: SagaDefinition<TInput>): SagaDefinition<
       { field: 'version', message: 'e.g. 1' },
     ]);
   }
-  return def;
+  let inputContract: MessageContract;
+  try {
+    inputContract = contract(def.input, {
+      version: def.inputVersion ?? 1,
+      upcast: def.inputUpcast ?? {},
+      ...(def.description !== undefined ? { description: def.description } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const issue = err.issues[0];
+    const field =
+      issue?.field === 'version' ? 'inputVersion' : (issue?.field ?? '').replace(/^upcast/, 'inputUpcast');
+    throw new ValidationError(`saga ${def.type}: ${field}: ${issue?.message ?? err.message}`, [
+      { field, message: issue?.message ?? err.message },
+    ]);
+  }
+  return { ...def, inputContract };
 }
 
 /** All registered definitions, by type and version. New instances take the newest version. */
@@ -44,7 +81,9 @@ export class SagaRegistry {
   private readonly byType = new Map<string, Map<number, SagaDefinition>>();
 
   register(...defs: SagaDefinition[]): this {
-    for (const def of defs) {
+    for (const given of defs) {
+      // A definition not made by defineSaga gets its input contract here (version 1 by default).
+      const def = given.inputContract ? given : { ...given, inputContract: inputContractOf(given) };
       const versions = this.byType.get(def.type) ?? new Map<number, SagaDefinition>();
       if (versions.has(def.version))
         throw new ConflictError(`saga ${def.type} v${def.version} is registered twice`);

@@ -1,8 +1,9 @@
-export { defineSaga, type SagaDefinition, SagaRegistry } from './definition.ts';
+export { defineSaga, inputContractOf, type SagaDefinition, SagaRegistry } from './definition.ts';
 export { Orchestrator, orchestratorDurable } from './orchestrator.ts';
 export { type ActorDeps, SagaActor } from './saga-actor.ts';
-export { RuntimeEvent } from './runtime-events.ts';
+export { RuntimeEvent, runtimeEventContracts } from './runtime-events.ts';
 export {
+  currentInput,
   sagaIdForKey,
   sameStartInput,
   type Started,

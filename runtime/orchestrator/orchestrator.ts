@@ -1,7 +1,7 @@
 import { ActorHost } from '../actors/index.ts';
 import type { Config } from '../config.ts';
 import { type Bus, DurableConsumer } from '../messaging/index.ts';
-import { type Envelope } from '../wire/index.ts';
+import { type ContractLookup, type Envelope, upcastData } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { SagaDoc, SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';
@@ -30,6 +30,12 @@ export class Orchestrator {
       config: Config;
       log: Logger;
       onTransition?: ActorDeps['onTransition'];
+      /**
+       * The app's event contracts by type: an event whose type has one is upcast to its current
+       * version here (a newer one is dead-lettered, reason `contract`) and validated by its saga's
+       * actor before the machine sees it. Types without one pass as they come.
+       */
+      contracts?: ContractLookup;
     },
   ) {
     const { bus, store, config, log } = deps;
@@ -43,7 +49,10 @@ export class Orchestrator {
     this.consumer = new DurableConsumer(
       bus,
       { stream: bus.topo.streams.evt, durable: orchestratorDurable, filter: bus.topo.allEvt },
-      (d) => this.host.run(d.envelope.sagaId, (actor) => actor.deliver(d.envelope, d.log)),
+      async (d) => {
+        const env = this.current(d.envelope);
+        return this.host.run(env.sagaId, (actor) => actor.deliver(env, d.log));
+      },
       log.child({ consumer: orchestratorDurable }),
     );
     const timerLog = log.child({ component: 'timers' });
@@ -51,6 +60,18 @@ export class Orchestrator {
     this.timers = new TimerScheduler(store, bus, timerLog, config.timerPollMs, {
       local: (env, doc) => this.stepTimer(env, doc, timerLog),
     });
+  }
+
+  /**
+   * The event at its contract's current version: as it came when it is current (one integer
+   * compare) or its type has no contract, upcast when it is older; a newer one, or one older than
+   * every upcaster, throws a ContractError (dead-lettered, reason `contract`).
+   */
+  private current(env: Envelope): Envelope {
+    const c = this.deps.contracts?.get(env.type);
+    if (!c || env.schemaVersion === c.version) return env;
+    const data = upcastData(env.type, c, env.data, env.schemaVersion, 'the orchestrator');
+    return { ...env, schemaVersion: c.version, data };
   }
 
   /** A due timer's event with the document its poll read, through the saga's mailbox here. */

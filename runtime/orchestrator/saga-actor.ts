@@ -1,6 +1,6 @@
 import { FaultPoint, faultPoint } from '../faults.ts';
 import { NotFoundError, StaleRevisionError, TransientError } from '../errors.ts';
-import type { Envelope } from '../wire/index.ts';
+import { checkData, type ContractLookup, type Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
 import {
@@ -23,6 +23,12 @@ export interface ActorDeps extends OutboxDeps {
   registry: SagaRegistry;
   /** Observes each committed transition (metrics, live inspector). */
   onTransition?: (doc: SagaDoc, result: StepResult, event: Envelope) => void;
+  /**
+   * Event contracts by type: an event with one is validated (its data, at the current version:
+   * the orchestrator upcast it) before its machine sees it; invalid, it is dead-lettered
+   * (ValidationError naming the field).
+   */
+  contracts?: ContractLookup;
 }
 
 const maxRevisionRetries = 8;
@@ -141,6 +147,8 @@ export class SagaActor implements OutboxOwner {
       return;
     }
     const def = this.definitionOf(doc);
+    const contract = this.deps.contracts?.get(env.type);
+    if (contract) checkData(env.type, contract, env.data);
     const now = new Date();
     const decision = decide(doc, def, env, now);
     if ('skip' in decision) {

@@ -1,15 +1,20 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
-import { envelope, newTraceparent } from '../wire/index.ts';
+import { envelope, issuesOf, newTraceparent, upcastData } from '../wire/index.ts';
 import type { SagaDoc, SagaStore } from '../store/index.ts';
-import type { SagaRegistry } from './definition.ts';
+import { inputContractOf, type SagaDefinition, type SagaRegistry } from './definition.ts';
 import { outboxEntry } from './records.ts';
 import { RuntimeEvent } from './runtime-events.ts';
 
 export interface StartRequest {
   type: string;
   input: unknown;
+  /**
+   * The version of the input's shape the caller wrote (the saga's `inputVersion` when absent): an
+   * older one is upcast to the current before validation; a newer one throws a ContractError.
+   */
+  inputVersion?: number;
   sagaId?: string;
   correlationId?: string;
   traceparent?: string;
@@ -35,10 +40,9 @@ export async function startSaga(
   req: StartRequest,
 ): Promise<Started> {
   const def = deps.registry.latest(req.type);
-  const parsed = def.input.safeParse(req.input);
+  const parsed = def.input.safeParse(currentInput(def, req.input, req.inputVersion));
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
-    throw new ValidationError(`invalid input for saga ${def.type}`, issues);
+    throw new ValidationError(`invalid input for saga ${def.type}`, issuesOf(parsed.error));
   }
   const sagaId = req.sagaId ?? randomUUID();
   const correlationId = req.correlationId ?? sagaId;
@@ -96,6 +100,21 @@ export async function startSaga(
 }
 
 /**
+ * A start's input at the current version of its saga's input contract: as it is when `version` is
+ * absent or current, upcast when older; a newer version (or one older than every upcaster) throws
+ * a ContractError. Not validated here: the caller validates the result.
+ */
+export function currentInput(def: SagaDefinition, input: unknown, version?: number): unknown {
+  const c = inputContractOf(def);
+  if (version === undefined || version === c.version) return input;
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new ValidationError(`invalid input for saga ${def.type}: expected an object`, [
+      { field: '', message: 'expected an object' },
+    ]);
+  return upcastData(`${def.type} input`, c, input as Record<string, unknown>, version, 'the app');
+}
+
+/**
  * The saga id a start with this key gets: a UUID (version 8, "custom") made of
  * SHA-256(type, key). The id itself is the record of the key, so a retry, on any replica,
  * collides on the saga's primary key instead of needing a second collection.
@@ -132,7 +151,10 @@ export async function startSagaOnce(
   deps: { store: SagaStore; bus: Bus; registry: SagaRegistry },
   req: Omit<StartRequest, 'sagaId'> & { idempotencyKey: string },
 ): Promise<{ sagaId: string; created: boolean }> {
-  const { idempotencyKey, ...rest } = req;
+  const { idempotencyKey, inputVersion, ...given } = req;
+  // At the current version from here on: the comparison with an existing saga's input needs it.
+  const input = currentInput(deps.registry.latest(req.type), req.input, inputVersion);
+  const rest = { ...given, input };
   const sagaId = sagaIdForKey(req.type, idempotencyKey);
   const existing = await deps.store.load(sagaId);
   if (!existing) {
@@ -144,7 +166,7 @@ export async function startSagaOnce(
     }
   }
   const doc = existing ?? (await deps.store.load(sagaId));
-  if (doc && !sameStartInput(deps.registry, doc, req.input)) {
+  if (doc && !sameStartInput(deps.registry, doc, input)) {
     throw new ConflictError(
       `idempotency key "${idempotencyKey}" already started saga ${sagaId} with another input; use a new key for a new saga`,
     );

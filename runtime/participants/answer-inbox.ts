@@ -27,6 +27,8 @@ export function answerEnvelope(
   data: Envelope['data'],
   /** When the answer was made, if not now (a reply stored in a document keeps its time). */
   occurredAt?: Date,
+  /** The version of `data`'s shape (the producer's declared contract of `type`); 1 when absent. */
+  schemaVersion?: number,
 ): Envelope {
   return envelope({
     id,
@@ -38,6 +40,7 @@ export function answerEnvelope(
     traceparent: activeTraceparent() ?? cause.traceparent,
     data,
     ...(occurredAt ? { occurredAt } : {}),
+    ...(schemaVersion !== undefined ? { schemaVersion } : {}),
   });
 }
 

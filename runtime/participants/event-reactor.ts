@@ -3,7 +3,14 @@ import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 import type { Bus, Delivery, Topology } from '../messaging/index.ts';
 import type { DurableSpec } from '../messaging/provision.ts';
-import type { Envelope } from '../wire/index.ts';
+import {
+  checkData,
+  type ContractLookup,
+  type Envelope,
+  isContract,
+  type MessageContract,
+  upcastData,
+} from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
 import { type ScheduleDefinition, ScheduleRunner, type StartSagaOnce } from './schedule.ts';
@@ -58,6 +65,11 @@ export interface ReactorDefinition {
   source: string;
   /** Event types it reacts to, e.g. `payment.authorized`. */
   on: string | readonly string[];
+  /**
+   * The reactions it publishes, by type within its source (`approved` for `fraud.approved`): each
+   * one's contract. The host stamps each reaction with its version (an undeclared one with 1).
+   */
+  emits?: Readonly<Record<string, MessageContract>>;
   /** Collection keeping one reaction per event id (unique `_id`); `<name>_reactions` by default. */
   inbox?: string;
   /** Suffix of a reaction's id: `<event id>:<suffix>`, the same on every redelivery; `reaction` by default. */
@@ -91,6 +103,11 @@ export function defineReactor(def: ReactorDefinition): ReactorDefinition {
   const on = reactorEventTypes(def);
   if (on.length === 0) fail('on', 'must name at least one event type, e.g. payment.authorized');
   for (const type of on) if (!eventType.test(type)) fail('on', `has "${type}"; use <source>.<event>`);
+  for (const [name, c] of Object.entries(def.emits ?? {})) {
+    if (!/^[a-z][a-z0-9-]*$/.test(name))
+      fail(`emits.${name}`, 'must be the reaction type within its source, e.g. approved');
+    if (!isContract(c)) fail(`emits.${name}`, 'must be a contract (contract(schema, { version }))');
+  }
   const names = new Set<string>();
   for (const s of def.schedules ?? []) {
     if (!reactorName.test(s.name))
@@ -130,6 +147,11 @@ export interface ReactorHostDeps {
   log: Logger;
   config: Config;
   startSaga: StartSagaOnce;
+  /**
+   * The app's event contracts by type (participants' events, reactors' emits, runtime events): an
+   * event it reacts to that has one is upcast to its current version and validated before `react`.
+   */
+  contracts?: ContractLookup;
 }
 
 /**
@@ -156,6 +178,8 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
   private readonly on: ReadonlySet<string>;
   private readonly schedules: ScheduleRunner;
   private readonly setupCtx: ReactorSetupContext;
+  /** The contracts of the event types in `on` that have one. */
+  private readonly accepts = new Map<string, MessageContract>();
 
   constructor(
     private readonly def: ReactorDefinition,
@@ -176,6 +200,10 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
     this.records = records;
     this.setupCtx = { db, log, config };
     this.on = new Set(reactorEventTypes(def));
+    for (const type of this.on) {
+      const c = deps.contracts?.get(type);
+      if (c) this.accepts.set(type, c);
+    }
     this.schedules = new ScheduleRunner(def.name, def.schedules ?? [], {
       db,
       log: log.child({ reactor: def.name }),
@@ -195,10 +223,27 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
     await this.schedules.start();
   }
 
+  /**
+   * The event as `react` gets it: upcast to its contract's current version (a newer one throws a
+   * ContractError: dead-lettered) and validated (a ValidationError naming the field), or as it
+   * came when its type has no contract.
+   */
+  private accept(env: Envelope): Envelope {
+    const c = this.accepts.get(env.type);
+    if (!c) return env;
+    if (env.schemaVersion === c.version) {
+      checkData(env.type, c, env.data);
+      return env;
+    }
+    const data = upcastData(env.type, c, env.data, env.schemaVersion, `reactor ${this.def.name}`);
+    checkData(env.type, c, data);
+    return { ...env, schemaVersion: c.version, data };
+  }
+
   protected override async onDelivery(d: Delivery): Promise<void> {
-    const env = d.envelope;
     // The filter should make this impossible; a stray type is not ours to answer.
-    if (!this.on.has(env.type)) return;
+    if (!this.on.has(d.envelope.type)) return;
+    const env = this.accept(d.envelope);
     let reaction: Reaction | null = null;
     await this.answer(
       d,
@@ -217,6 +262,8 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
               `${env.id}:${this.def.idSuffix ?? 'reaction'}`,
               `${this.def.source}.${reaction.type}`,
               reaction.data,
+              undefined,
+              this.def.emits?.[reaction.type]?.version ?? 1,
             )
           : null;
         return {

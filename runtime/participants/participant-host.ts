@@ -2,10 +2,16 @@ import type { Db } from 'mongodb';
 import { ValidationError } from '../errors.ts';
 import type { Bus, Delivery, Topology } from '../messaging/index.ts';
 import type { DurableSpec } from '../messaging/provision.ts';
-import { type Envelope, splitType } from '../wire/index.ts';
+import { type Envelope, splitType, upcastData } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
-import { type ParticipantDefinition, type Reply, replyPathOf, wasReadBack } from './participant.ts';
+import {
+  eventVersions,
+  type ParticipantDefinition,
+  type Reply,
+  replyPathOf,
+  wasReadBack,
+} from './participant.ts';
 
 /** The durable a participant reads its commands through: `svc-<name>` on `cmd.<name>.>`. */
 export function participantDurable(name: string, topo: Topology): DurableSpec {
@@ -77,8 +83,17 @@ const storedReplies = new WeakMap<Processed, 'fresh' | 'earlier'>();
  * there is none, the handler runs and returns its stored reply. `handled` counts the stored
  * replies a run wrote, `replayed` those it read back (`storedReply`). A handler that cannot store
  * (no document for it) returns a plain reply, recorded here as before.
+ *
+ * Versions: a command older than its handler's contract is upcast to the current version before
+ * the handler validates it; a newer one is dead-lettered (ContractError, reason `contract`) without
+ * running the handler. Each reply is stamped with the version the participant declares for its
+ * event (`events`; 1 when undeclared); a reply stored by an earlier run keeps the version it was
+ * stored with.
  */
 export class ParticipantHost extends AnswerHost<Processed> {
+  /** Declared version per event name, shared by every command's context. */
+  private readonly replyVersions: Readonly<Record<string, number>>;
+
   constructor(
     private readonly def: ParticipantDefinition,
     bus: Bus,
@@ -96,6 +111,7 @@ export class ParticipantHost extends AnswerHost<Processed> {
       bus,
       log,
     });
+    this.replyVersions = Object.freeze(eventVersions(def));
   }
 
   /** The service's name (`<name>_processed`, `svc-<name>`). */
@@ -122,14 +138,26 @@ export class ParticipantHost extends AnswerHost<Processed> {
         `service ${this.def.name} has no command "${env.type}"; known: ${Object.keys(this.def.commands).join(', ')}`,
       );
     }
+    // An older command is upcast to the handler's version (its handler validates it); a newer one
+    // is dead-lettered before anything runs. One integer compare when it is current.
+    const c = handler.contract;
+    const current =
+      !c || env.schemaVersion === c.version
+        ? env
+        : {
+            ...env,
+            schemaVersion: c.version,
+            data: upcastData(env.type, c, env.data, env.schemaVersion, `service ${this.def.name}`),
+          };
     await this.answer(d, async () => {
-      const reply = await handler.handle(env.data, {
+      const reply = await handler.handle(current.data, {
         commandId: env.id,
         sagaId: env.sagaId,
-        envelope: env,
+        envelope: current,
         db: this.db,
         log: d.log,
         replyPath: replyPathOf(env.id),
+        replyVersions: this.replyVersions,
       });
       return this.recordOf(env, reply);
     });
@@ -143,6 +171,7 @@ export class ParticipantHost extends AnswerHost<Processed> {
       `${this.def.name}.${reply.type}`,
       reply.data,
       at && !Number.isNaN(at.getTime()) ? at : undefined,
+      reply.schemaVersion ?? (reply.stored ? 1 : (this.replyVersions[reply.type] ?? 1)),
     );
     const record = { _id: env.id, reply: replyEnv, at: new Date() };
     if (reply.stored) storedReplies.set(record, wasReadBack(reply) ? 'earlier' : 'fresh');

@@ -1,7 +1,7 @@
 import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
-import type { Envelope } from '../wire/index.ts';
+import { asContract, type Envelope, isContract, issuesOf, type MessageContract } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 
 /** What a command handler answers: the event name within its service, and its data. */
@@ -17,6 +17,12 @@ export interface Reply {
   stored?: true;
   /** When a stored reply was made (ISO): the envelope's `occurredAt`, the same on every run. */
   at?: string;
+  /**
+   * The version of `data`'s shape, set by `asStored` from the stored value. Absent: the host stamps
+   * the version the participant declares for this event (`events`) on a plain reply, and 1 on a
+   * stored one (stored without a version: by a build before this event's version 2).
+   */
+  schemaVersion?: number;
 }
 
 /**
@@ -30,6 +36,11 @@ export interface StoredReply {
   sagaId: string;
   /** ISO time the reply was made: its envelope's `occurredAt`, the same on every publish. */
   at: string;
+  /**
+   * The version of `data` it was written at, when above 1 (absent: 1): a reply stored by an older
+   * build keeps its version when published again, and receivers upcast it.
+   */
+  schemaVersion?: number;
 }
 
 export interface CommandContext {
@@ -44,6 +55,11 @@ export interface CommandContext {
    * `replyToStore`): `replies.<replyKey(commandId)>`.
    */
   replyPath: string;
+  /**
+   * The version the participant declares for each event it answers with (`events`, by event name
+   * within the service): what `replyToStore` records with a stored reply. Undeclared: 1.
+   */
+  replyVersions?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -96,14 +112,25 @@ export interface WithReplies {
  */
 export function replyToStore(
   reply: Pick<Reply, 'type' | 'data'>,
-  ctx: Pick<CommandContext, 'sagaId'>,
+  ctx: Pick<CommandContext, 'sagaId'> & Partial<Pick<CommandContext, 'replyVersions'>>,
 ): StoredReply {
-  return { type: reply.type, data: reply.data, sagaId: ctx.sagaId, at: new Date().toISOString() };
+  const value: StoredReply = {
+    type: reply.type,
+    data: reply.data,
+    sagaId: ctx.sagaId,
+    at: new Date().toISOString(),
+  };
+  // Recorded from version 2 on only: every reply stored before versions existed is version 1.
+  const version = ctx.replyVersions?.[reply.type];
+  if (version !== undefined && version > 1) value.schemaVersion = version;
+  return value;
 }
 
 /** A stored value as the reply to return (marked stored). */
 export function asStored(value: StoredReply): Reply {
-  return { type: value.type, data: value.data, stored: true, at: value.at };
+  const reply: Reply = { type: value.type, data: value.data, stored: true, at: value.at };
+  if (value.schemaVersion !== undefined) reply.schemaVersion = value.schemaVersion;
+  return reply;
 }
 
 const readBack = new WeakSet<Reply>();
@@ -134,7 +161,8 @@ export async function keepReply<T extends WithReplies & { _id: string }>(
   collection: Collection<T>,
   _id: string,
   reply: Pick<Reply, 'type' | 'data'>,
-  ctx: Pick<CommandContext, 'sagaId' | 'commandId' | 'replyPath'>,
+  ctx: Pick<CommandContext, 'sagaId' | 'commandId' | 'replyPath'> &
+    Partial<Pick<CommandContext, 'replyVersions'>>,
 ): Promise<Reply> {
   const value = replyToStore(reply, ctx);
   const done = await collection.updateOne(
@@ -153,6 +181,12 @@ export function wasReadBack(reply: Reply): boolean {
 
 export interface CommandHandler {
   handle(data: unknown, ctx: CommandContext): Promise<Reply>;
+  /**
+   * The command's contract (its data's schema, version and upcasters): the host upcasts an older
+   * command to this version before `handle`, and dead-letters a newer one. `command()` always
+   * sets it; a handler without one takes every version as it comes.
+   */
+  readonly contract?: MessageContract;
 }
 
 /**
@@ -164,14 +198,17 @@ export interface CommandHandler {
  * matter: the host publishes the reply recorded first.
  */
 export function command<S extends z.ZodType>(
-  input: S,
+  input: S | MessageContract<S>,
   handle: (data: z.output<S>, ctx: CommandContext) => Promise<Reply>,
-): CommandHandler {
+): CommandHandler & { readonly contract: MessageContract<S> } {
+  const c = asContract(input);
+  const schema = c.schema;
   return {
+    contract: c,
     async handle(data, ctx) {
-      const parsed = input.safeParse(data);
+      const parsed = schema.safeParse(data);
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
+        const issues = issuesOf(parsed.error);
         throw new ValidationError(
           `${ctx.envelope.type}: invalid data: ${issues.map((i) => `${i.field || '(root)'}: ${i.message}`).join('; ')}`,
           issues,
@@ -186,12 +223,38 @@ export interface ParticipantDefinition {
   /** Service name: commands arrive on `cmd.<name>.<command>`, replies go to `evt.<name>.<event>`. */
   name: string;
   commands: Record<string, CommandHandler>;
+  /**
+   * The events it answers with, by name within the service (`reserved` for `inventory.reserved`):
+   * each one's contract. The host stamps each reply with its event's version (an undeclared one
+   * with 1), and receivers upcast and validate by it.
+   */
+  events?: Readonly<Record<string, MessageContract>>;
   /** Creates the service's collections and indexes at start. */
   setup?: (db: Db) => Promise<void>;
 }
 
+const eventName = /^[a-z][a-z0-9-]*$/;
+
 export function defineParticipant(def: ParticipantDefinition): ParticipantDefinition {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name))
     throw new ValidationError(`service name "${def.name}" must be lowercase`);
+  for (const [name, c] of Object.entries(def.events ?? {})) {
+    const field = `events.${name}`;
+    if (!eventName.test(name))
+      throw new ValidationError(
+        `service ${def.name}: ${field}: use the event name within the service, e.g. reserved`,
+        [{ field, message: 'lowercase letters, digits and dashes' }],
+      );
+    if (!isContract(c))
+      throw new ValidationError(
+        `service ${def.name}: ${field}: give a contract (contract(schema, { version }))`,
+        [{ field, message: 'not a contract' }],
+      );
+  }
   return def;
+}
+
+/** The version a participant declares for each of its events (what the host stamps). */
+export function eventVersions(def: Pick<ParticipantDefinition, 'events'>): Record<string, number> {
+  return Object.fromEntries(Object.entries(def.events ?? {}).map(([name, c]) => [name, c.version]));
 }

@@ -7,6 +7,8 @@ export interface StartSagaOptions {
   /** The same key starts the same saga once, whoever asks and however often. */
   idempotencyKey: string;
   correlationId?: string;
+  /** The version of the input's shape written (the saga's current one when absent): an older one is upcast. */
+  inputVersion?: number;
 }
 
 /** Starts a saga once per key; `created` is false when the key had started it before. */

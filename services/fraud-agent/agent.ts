@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { z } from 'zod';
-import { type Envelope, type Reaction, type ReactorDefinition, ValidationError } from 'jetsaga';
+import { contract, type Envelope, type Reaction, type ReactorDefinition, ValidationError } from 'jetsaga';
 import { DAY, type History, type PaymentFacts } from './facts.ts';
 import type { LlmReviewer } from './llm-reviewer.ts';
 import { fraudMetrics } from './metrics.ts';
@@ -35,6 +35,8 @@ export const PaymentAuthorizedData = z.object({
       fingerprint: z.string().min(1).optional(),
       bin: z.string().nullable().optional(),
       country: country.nullable().optional(),
+      /** payment.authorized v2; the host upcasts a v1 event (from its BIN). */
+      funding: z.enum(['credit', 'debit', 'prepaid', 'unknown']).optional(),
     })
     .optional(),
   billingCountry: country.nullable().optional(),
@@ -47,7 +49,7 @@ export const PaymentAuthorizedData = z.object({
 });
 export type PaymentAuthorizedData = z.output<typeof PaymentAuthorizedData>;
 
-export function factsOf(env: Envelope): PaymentFacts & { orderId: string } {
+export function factsOf(env: Envelope): PaymentFacts & { orderId: string; cardFunding: string } {
   const parsed = PaymentAuthorizedData.safeParse(env.data);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
@@ -76,6 +78,7 @@ export function factsOf(env: Envelope): PaymentFacts & { orderId: string } {
     accountCreatedAt: d.customerCreatedAt ? Date.parse(d.customerCreatedAt) : null,
     email: d.email ?? null,
     itemCount: d.itemCount ?? 1,
+    cardFunding: d.card?.funding ?? 'unknown',
   };
 }
 
@@ -97,6 +100,24 @@ export interface Verdict {
   reviewer: 'model' | 'llm';
 }
 
+/** The data of `fraud.approved` and `fraud.flagged`: a Verdict. */
+export const VerdictData = z.object({
+  orderId: z.string().min(1),
+  paymentId: z.string().min(1),
+  score: z.number().describe('fraud probability from the model, 0..1'),
+  threshold: z.number(),
+  reasons: z.array(z.string()).describe('the features that moved the score most, in words'),
+  modelVersion: z.string(),
+  latencyMs: z.number().nonnegative(),
+  reviewer: z.enum(['model', 'llm']),
+});
+
+/** What the fraud agent publishes (`fraud.<reaction>`), each at its current version. */
+export const fraudVerdictContracts = {
+  approved: contract(VerdictData, { description: 'the payment may be captured' }),
+  flagged: contract(VerdictData, { description: 'the payment looks fraudulent: the saga compensates' }),
+};
+
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
@@ -107,6 +128,7 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
     name: 'fraud-agent',
     source: 'fraud',
     on: 'payment.authorized',
+    emits: fraudVerdictContracts,
     inbox: 'fraud_verdicts',
     idSuffix: 'verdict',
     async setup({ db }) {
@@ -168,7 +190,15 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
       return {
         type: outcome,
         data: { ...verdict },
-        record: { outcome, orderId: verdict.orderId, customerId: facts.customerId, score: verdict.score },
+        // The card's funding is not a model feature (yet): the reviewer sees it, and the record keeps
+        // it for the next training set.
+        record: {
+          outcome,
+          orderId: verdict.orderId,
+          customerId: facts.customerId,
+          score: verdict.score,
+          cardFunding: facts.cardFunding,
+        },
         // Counted when published for the first time: a duplicate's re-run is not a verdict.
         onRecorded: () => {
           fraudMetrics.verdicts.inc({ outcome, reviewer });
@@ -180,7 +210,7 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
 }
 
 /** What the reviewer sees of the payment: no email address, only its domain. */
-function reviewPayment(p: PaymentFacts): Record<string, unknown> {
+function reviewPayment(p: PaymentFacts & { cardFunding?: string }): Record<string, unknown> {
   return {
     amount: p.amount,
     currency: p.currency,
@@ -189,6 +219,7 @@ function reviewPayment(p: PaymentFacts): Record<string, unknown> {
     ipCountry: p.ipCountry,
     cardBin: p.bin,
     cardCountry: p.cardCountry,
+    cardFunding: p.cardFunding ?? 'unknown',
     accountAgeDays: p.accountCreatedAt === null ? null : round((p.at - p.accountCreatedAt) / DAY, 2),
     emailDomain: p.email?.split('@')[1] ?? null,
     itemCount: p.itemCount,

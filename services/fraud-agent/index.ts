@@ -1,11 +1,18 @@
 import { defineReactor, type ReactorDefinition } from 'jetsaga';
 import { type FraudConfig, loadFraudConfig } from './config.ts';
-import { fraudAgentReactor } from './agent.ts';
+import { fraudAgentReactor, fraudVerdictContracts } from './agent.ts';
 import { LlmReviewer } from './llm-reviewer.ts';
 import { defaultModelPath, loadArtifact, Scorer } from './scorer.ts';
 
 export { type FraudConfig, fraudSettings, loadFraudConfig } from './config.ts';
-export { factsOf, fraudAgentReactor, PaymentAuthorizedData, type Verdict } from './agent.ts';
+export {
+  factsOf,
+  fraudAgentReactor,
+  fraudVerdictContracts,
+  PaymentAuthorizedData,
+  type Verdict,
+  VerdictData,
+} from './agent.ts';
 export { fraudMetrics } from './metrics.ts';
 export { loadArtifact, Scorer } from './scorer.ts';
 export { VelocityStore } from './velocity-store.ts';
@@ -22,6 +29,7 @@ export function fraudAgent(overrides: Partial<FraudConfig> = {}): ReactorDefinit
     description: 'scores payment.authorized events with the fraud model; publishes fraud.approved/flagged',
     source: 'fraud',
     on: 'payment.authorized',
+    emits: fraudVerdictContracts,
     inbox: 'fraud_verdicts',
     idSuffix: 'verdict',
     async setup(ctx) {

@@ -4,6 +4,7 @@ import {
   asStored,
   type CommandContext,
   command,
+  contract,
   defineParticipant,
   isDuplicateKey,
   type Logger,
@@ -77,6 +78,38 @@ const ReleaseData = z.object({ orderId });
 const CommitData = z.object({ orderId });
 
 type Item = { sku: string; qty: number };
+
+const EventItem = z.object({ sku: z.string(), qty: z.number().int().positive() });
+const refusal = (description: string) =>
+  contract(z.object({ orderId: z.string().min(1), reason: z.string() }), { description });
+
+/** What inventory answers with (`inventory.<event>`), each at its current version. */
+export const inventoryEvents = {
+  reserved: contract(z.object({ orderId: z.string().min(1), items: z.array(EventItem) }), {
+    description: "the order's stock is held (same SKUs summed into one line each)",
+  }),
+  'out-of-stock': contract(
+    z.object({
+      orderId: z.string().min(1),
+      sku: z.string().optional().describe('the first SKU short of stock'),
+      requested: z.number().optional(),
+      available: z.number().optional(),
+      reason: z
+        .string()
+        .optional()
+        .describe('instead of sku/requested/available: the reservation was released or rejected'),
+    }),
+    { description: 'nothing was reserved' },
+  ),
+  committed: contract(z.object({ orderId: z.string().min(1), items: z.array(EventItem) }), {
+    description: "the order's holds became sold stock",
+  }),
+  'commit-refused': refusal('no reservation to commit (none, or released)'),
+  released: contract(z.object({ orderId: z.string().min(1) }), {
+    description: "the order's holds went back to available stock",
+  }),
+  'release-refused': refusal('the reservation was committed: its stock is sold, nothing given back'),
+};
 
 /** Same SKU twice in an order is one hold of the summed quantity. */
 function merge(items: Item[]): Item[] {
@@ -327,6 +360,7 @@ async function release(db: Db, data: z.output<typeof ReleaseData>, ctx: Ctx): Pr
 
 export const inventory = defineParticipant({
   name: 'inventory',
+  events: inventoryEvents,
   async setup(db) {
     for (const [sku, qty] of Object.entries(defaultCatalog)) {
       await stock(db).updateOne(

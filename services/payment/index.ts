@@ -5,6 +5,7 @@ import {
   asStored,
   type CommandContext,
   command,
+  contract,
   defineParticipant,
   isDuplicateKey,
   keepReply,
@@ -102,7 +103,81 @@ const ByOrder = z.object({ orderId });
  */
 const CaptureData = ByOrder.extend({ amount: z.number().nonnegative().optional() });
 
-type Ctx = Pick<CommandContext, 'commandId' | 'sagaId' | 'replyPath'>;
+type Ctx = Pick<CommandContext, 'commandId' | 'sagaId' | 'replyPath' | 'replyVersions'>;
+
+/** How a card is funded, as the PSP reports it with the authorization (by BIN). */
+export type CardFunding = 'credit' | 'debit' | 'prepaid' | 'unknown';
+const fundingByBin: Record<string, CardFunding> = {
+  '424242': 'credit',
+  '555555': 'credit',
+  '378282': 'credit',
+  '400005': 'debit',
+};
+/** A card's funding from its BIN: the PSP's table of the test BINs here; `unknown` for any other. */
+export function fundingOf(bin: string | null | undefined): CardFunding {
+  return (bin ? fundingByBin[bin] : undefined) ?? 'unknown';
+}
+
+/**
+ * `payment.authorized` v1 -> v2: v2 added `card.funding`; a v1 event (from a payment service older
+ * than v2) gets it from its card's BIN, as v2 producers do. Kept when it is there already.
+ */
+export function authorizedV1toV2(d: Record<string, unknown>): Record<string, unknown> {
+  const card = (typeof d.card === 'object' && d.card !== null ? d.card : {}) as Record<string, unknown>;
+  if (typeof card.funding === 'string') return d;
+  return { ...d, card: { ...card, funding: fundingOf(typeof card.bin === 'string' ? card.bin : null) } };
+}
+
+const byOrderEvent = (description: string) =>
+  contract(z.object({ orderId: z.string().min(1), reason: z.string() }), { description });
+const undone = (description: string) =>
+  contract(z.object({ orderId: z.string().min(1), outcome: z.enum(['voided', 'refunded', 'nothing']) }), {
+    description,
+  });
+
+/** `payment.authorized`: the authorization, with what the fraud agent scores. */
+export const PaymentAuthorized = z.object({
+  orderId: z.string().min(1),
+  paymentId: z.string().min(1),
+  amount: z.number().nonnegative(),
+  currency: z.string().length(3),
+  customerId: z.string().optional(),
+  card: z.object({
+    fingerprint: z.string().describe('a hash of the PSP token, never the token'),
+    bin: z.string().nullable(),
+    country: z.string().length(2).nullable(),
+    funding: z
+      .enum(['credit', 'debit', 'prepaid', 'unknown'])
+      .describe('how the card is funded, as the PSP reports it (v2; from the BIN for a v1 event)'),
+  }),
+  // The order's risk signals, when the authorization came with them.
+  billingCountry: z.string().length(2).optional(),
+  shippingCountry: z.string().optional(),
+  shippingAddressKey: z.string().optional().describe('a hash of the shipping address'),
+  ipCountry: z.string().length(2).nullable().optional(),
+  customerCreatedAt: z.string().nullable().optional(),
+  email: z.string().nullable().optional(),
+  itemCount: z.number().int().nonnegative().optional(),
+});
+
+/** What payment answers with (`payment.<event>`), each at its current version. */
+export const paymentEvents = {
+  authorized: contract(PaymentAuthorized, {
+    version: 2,
+    upcast: { 1: authorizedV1toV2 },
+    description: 'the amount is authorized on the card; the fraud agent scores it (v2: card.funding)',
+  }),
+  declined: byOrderEvent('the authorization was refused (card-declined, amount-over-limit, ...)'),
+  captured: contract(z.object({ orderId: z.string().min(1), amount: z.number().nonnegative() }), {
+    description: 'the authorized amount was captured',
+  }),
+  'capture-failed': contract(
+    z.object({ orderId: z.string().min(1), reason: z.string(), detail: z.string().optional() }),
+    { description: 'nothing was captured' },
+  ),
+  voided: undone('the authorization was undone (or there was nothing to undo)'),
+  refunded: undone('the capture was refunded (or there was nothing to undo)'),
+};
 
 /**
  * The insert that creates the payment carries its reply. A duplicate (the payment exists: an earlier
@@ -141,6 +216,7 @@ function answerAuthorize(p: PaymentDoc): Reply {
   if (p.status === 'authorized' || p.status === 'captured') {
     const r = p.risk ?? null;
     const a = r?.shippingAddress;
+    const bin = r?.bin ?? (p.token ? (testTokenBins[p.token] ?? null) : null);
     return {
       type: 'authorized',
       data: {
@@ -151,8 +227,9 @@ function answerAuthorize(p: PaymentDoc): Reply {
         ...(p.customerId ? { customerId: p.customerId } : {}),
         card: {
           fingerprint: fingerprint('card', p.token ?? p._id),
-          bin: r?.bin ?? (p.token ? (testTokenBins[p.token] ?? null) : null),
+          bin,
           country: r?.cardCountry ?? null,
+          funding: fundingOf(bin),
         },
         ...(r && a
           ? {
@@ -296,6 +373,7 @@ async function undo(
 
 export const payment = defineParticipant({
   name: 'payment',
+  events: paymentEvents,
   commands: {
     authorize: command(AuthorizeData, (d, ctx) => authorize(ctx.db, d, ctx)),
     capture: command(CaptureData, (d, ctx) => capture(ctx.db, d, ctx)),

@@ -5,6 +5,7 @@ import {
   asStored,
   type CommandContext,
   command,
+  contract,
   defineParticipant,
   isDuplicateKey,
   type Reply,
@@ -45,6 +46,20 @@ const CreateData = z.object({
   address: z.object({ country: z.string().length(2) }).passthrough(),
 });
 const ByOrder = z.object({ orderId });
+
+/** What shipping answers with (`shipping.<event>`), each at its current version (services/shipping-py too). */
+export const shippingEvents = {
+  'shipment-created': contract(
+    z.object({ orderId: z.string().min(1), trackingNumber: z.string().nullable() }),
+    { description: 'the shipment exists' },
+  ),
+  unavailable: contract(z.object({ orderId: z.string().min(1), reason: z.string() }), {
+    description: 'no shipment: no carrier serves the country, or it was cancelled first',
+  }),
+  'shipment-cancelled': contract(z.object({ orderId: z.string().min(1) }), {
+    description: 'the shipment is cancelled (or a tombstone stops a later create)',
+  }),
+};
 
 const tracking = (order: string) =>
   `TRK${createHash('sha256').update(order).digest('hex').slice(0, 12).toUpperCase()}`;
@@ -114,6 +129,7 @@ async function cancel(db: Db, d: z.output<typeof ByOrder>, ctx: Ctx): Promise<Re
 
 export const shipping = defineParticipant({
   name: 'shipping',
+  events: shippingEvents,
   commands: {
     'create-shipment': command(CreateData, (d, ctx) => create(ctx.db, d, ctx)),
     'cancel-shipment': command(ByOrder, (d, ctx) => cancel(ctx.db, d, ctx)),

@@ -4,6 +4,7 @@ import {
   asStored,
   type CommandContext,
   command,
+  contract,
   defineParticipant,
   isDuplicateKey,
   type ParticipantDefinition,
@@ -104,6 +105,17 @@ function bookingService<S extends z.ZodObject<{ tripId: typeof tripId }>>(
   };
   return defineParticipant({
     name: spec.name,
+    events: {
+      booked: contract(z.object({ tripId: z.string().min(1), reference: z.string().nullable() }), {
+        description: `the ${spec.name} booking is made`,
+      }),
+      [spec.refusal]: contract(z.object({ tripId: z.string().min(1), reason: z.string() }), {
+        description: `no ${spec.name} booking: refused, or cancelled before it was booked`,
+      }),
+      cancelled: contract(z.object({ tripId: z.string().min(1) }), {
+        description: `the ${spec.name} booking is cancelled (or a tombstone stops a later booking)`,
+      }),
+    },
     commands: {
       book: command(spec.request, (data, ctx) => book(ctx.db, data, ctx)),
       cancel: command(z.object({ tripId }), (data, ctx) => cancel(ctx.db, data.tripId, ctx)),

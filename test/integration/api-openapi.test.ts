@@ -128,6 +128,7 @@ describe('OpenAPI document', () => {
     const metrics = await call('GET', '/metrics');
     expect(metrics.res.headers.get('content-type')).toContain('text/plain');
     await call('GET', '/openapi.json');
+    await call('GET', '/asyncapi.json');
     expect((await call('GET', '/')).res.status).toBe(302);
     for (const page of [
       '/ui',

@@ -160,7 +160,7 @@ describe('fuzz', () => {
       const letter = DeadLetterSchema.parse(
         (await jsm.streams.getMessage(node().bus.topo.streams.dlq, { seq }))!.json(),
       );
-      expect(letter.reason).toMatch(/^(validation|exhausted|terminal|not-found|conflict)$/);
+      expect(letter.reason).toMatch(/^(validation|contract|exhausted|terminal|not-found|conflict)$/);
       expect(letter.error.length).toBeGreaterThan(0);
     }
     const res = await node().post('/v1/saga-types/order-fulfillment/sagas', order());

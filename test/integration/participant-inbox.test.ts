@@ -99,6 +99,8 @@ describe('participant inbox: a command delivered twice has one effect and one re
       data,
       sagaId: cmd.sagaId,
       at: reply.occurredAt,
+      // A reply of an event at version 2 or later is kept with its version.
+      ...(reply.schemaVersion > 1 ? { schemaVersion: reply.schemaVersion } : {}),
     });
   }
 

@@ -10,8 +10,10 @@
 // dom.js      shared DOM helpers: h(), the view, pills, toasts
 // format.js   times and durations
 // model.js    the API's shapes (JSDoc types) and the saga status words
-// saga-list.js, saga-page.js (with timeline.js, statechart.js, svg.js), dead-letters.js   the pages
+// saga-list.js, saga-page.js (with timeline.js, statechart.js, svg.js), dead-letters.js,
+// catalogue.js   the pages
 import { initAuth } from './auth.js';
+import { cataloguePage } from './catalogue.js';
 import { deadLetterPage } from './dead-letters.js';
 import { listPage } from './saga-list.js';
 import { sagaPage } from './saga-page.js';
@@ -19,7 +21,7 @@ import { sagaPage } from './saga-page.js';
 /** Stops the page shown, when another replaces it. */
 let leave = () => {};
 
-/** @param {'sagas' | 'dlq'} nav the top bar's link to mark as where we are */
+/** @param {'sagas' | 'dlq' | 'catalogue'} nav the top bar's link to mark as where we are */
 const markNav = (nav) => document.querySelector(`[data-nav=${nav}]`)?.classList.add('active');
 
 function route() {
@@ -34,6 +36,9 @@ function route() {
   } else if (hash.startsWith('/dlq')) {
     markNav('dlq');
     leave = deadLetterPage();
+  } else if (hash.startsWith('/catalogue')) {
+    markNav('catalogue');
+    leave = cataloguePage();
   } else {
     markNav('sagas');
     leave = listPage();

@@ -121,17 +121,23 @@ describe('a NATS cluster that loses its quorum', () => {
     await node.restart();
     const nc = await connect({ servers: nats.url.split(',') });
     try {
-      const jsm = await jetstreamManager(nc);
+      // No API check at creation: the node just restarted may not answer JetStream requests yet.
+      const jsm = await jetstreamManager(nc, { checkAPI: false, timeout: 2_000 });
       const topo = topology(cluster.ns);
-      // Every replica of both streams current again, the wiped one included.
+      // Every replica of both streams current again, the wiped one included. A request that times
+      // out while the wiped node catches up is asked again.
       await waitUntil(
         async () => {
-          for (const stream of [topo.streams.cmd, topo.streams.evt]) {
-            const si = await jsm.streams.info(stream);
-            const replicas = si.cluster?.replicas ?? [];
-            if (replicas.length !== 2 || !replicas.every((r) => r.current && !r.offline)) return false;
+          try {
+            for (const stream of [topo.streams.cmd, topo.streams.evt]) {
+              const si = await jsm.streams.info(stream);
+              const replicas = si.cluster?.replicas ?? [];
+              if (replicas.length !== 2 || !replicas.every((r) => r.current && !r.offline)) return false;
+            }
+            return true;
+          } catch {
+            return false;
           }
-          return true;
         },
         'every stream replica to be current after the wiped node rejoined',
         120_000,

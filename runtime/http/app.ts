@@ -67,6 +67,7 @@ export function createApp(deps: ApiDeps): ApiApp {
           'Authorization',
           'Content-Type',
           'Idempotency-Key',
+          'Schema-Version',
           'X-Correlation-Id',
           'traceparent',
           'Last-Event-ID',

@@ -135,6 +135,8 @@ describe('API auth', () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://ops.example.com');
     expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+    // A start may name the version of its input (README, Schema evolution).
+    expect(preflight.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('schema-version');
     const other = await node().fetch('/v1/sagas', {
       headers: { Origin: 'https://evil.example', ...bearer(readToken) },
     });

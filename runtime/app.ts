@@ -37,6 +37,9 @@ const reservedRoles = new Set([
   'dev',
   'demo',
   'openapi',
+  'asyncapi',
+  'contracts',
+  'provision',
   'help',
 ]);
 

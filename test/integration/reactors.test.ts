@@ -143,5 +143,8 @@ describe('event reactors', () => {
     expect(() => defineReactor({ ...starter, on: ['payment'] })).toThrow(/<source>\.<event>/);
     expect(() => defineApp({ sagas: [], reactors: [starter, starter] })).toThrow(/twice/);
     expect(() => defineApp({ sagas: [], reactors: [{ ...starter, name: 'api' }] })).toThrow(/built-in role/);
+    // The CLI's own commands are not reactor names either: `jetsaga <name>` would never reach one.
+    for (const name of ['asyncapi', 'contracts', 'provision'])
+      expect(() => defineApp({ sagas: [], reactors: [{ ...starter, name }] })).toThrow(/built-in role/);
   });
 });

@@ -2,7 +2,7 @@
 // the ack wait (`pause`), a role's links slowed, throttled, reset, half-open or cut (`network`, see
 // network.ts), a NATS cluster that loses its quorum and a node that comes back wiped (`quorum`), and
 // JetStream's disk filling up (`disk`). Also where the acts go on the run's timeline.
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -11,6 +11,7 @@ import type { RoleProcess } from '../../runtime/dev/index.ts';
 import type { ChaosNetwork, NetworkFaultType } from './network.ts';
 import { networkFaultTypes } from './network.ts';
 import type { ChaosServers } from './servers.ts';
+import { fillDisk } from '../tmpfs.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -218,19 +219,6 @@ export function diskActs(ctx: FaultContext): Act[] {
       },
     },
   ];
-}
-
-/** Writes zeros until the filesystem is full. */
-function fillDisk(file: string): void {
-  const fd = openSync(file, 'w');
-  const chunk = Buffer.alloc(1024 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The probe stream, on as many replicas as there are NATS nodes. */

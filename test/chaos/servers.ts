@@ -1,9 +1,7 @@
 // The chaos run's servers, as its fault kinds need them: one local nats-server (as the kill-only run
 // always had), or a 3-node NATS cluster whose streams have 3 replicas (`quorum`), with JetStream's
 // store on a size-limited tmpfs (`disk`, root only); and the local MongoDB-wire server.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   ensureNatsServer,
@@ -13,6 +11,7 @@ import {
   resolveInfra,
   startNatsCluster,
 } from '../../runtime/dev/index.ts';
+import { mountTmpfs, unmount } from '../tmpfs.ts';
 
 export interface ChaosServers {
   /** Every NATS node's client URL, comma separated: the harness's own connection. */
@@ -32,28 +31,6 @@ export interface ChaosServers {
   stop(): Promise<void>;
 }
 
-/** A size-limited filesystem: a tmpfs, which only root may mount. */
-function mountTmpfs(sizeMb: number): string | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: 'not root: mounting a size-limited tmpfs needs root' };
-  const dir = mkdtempSync(path.join(tmpdir(), 'jetsaga-chaos-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'pipe' });
-    return dir;
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `mount -t tmpfs failed (${String(err).split('\n')[0]})` };
-  }
-}
-
-function unmount(dir: string): void {
-  try {
-    execFileSync('umount', [dir], { stdio: 'pipe' });
-    rmSync(dir, { recursive: true, force: true });
-  } catch {
-    // Left mounted: a later run mounts a directory of its own.
-  }
-}
-
 export async function startServers(
   opts: { quorum: boolean; disk: boolean },
   log: (line: string) => void,
@@ -66,7 +43,7 @@ export async function startServers(
   let diskDir: string | undefined;
   let diskSkipped: string | undefined;
   if (opts.disk) {
-    const mounted = mountTmpfs(opts.quorum ? 96 : 48);
+    const mounted = mountTmpfs(opts.quorum ? 96 : 48, 'jetsaga-chaos-disk-');
     if (typeof mounted === 'string') diskDir = mounted;
     else diskSkipped = mounted.skip;
   }

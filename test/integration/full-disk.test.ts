@@ -1,6 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, openSync, rmSync, writeFileSync, writeSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -14,21 +12,9 @@ import {
 import { ProcessCluster } from '../cluster.ts';
 import { order, waitUntil } from '../harness.ts';
 import { checkOrderInvariants, checkSagaHistory, seededStock } from '../invariants.ts';
+import { fillDisk, mountTmpfs, unmount } from '../tmpfs.ts';
 
-/** A size-limited filesystem for JetStream's store: a tmpfs, which only root may mount. */
-function mountTmpfs(sizeMb: number): string | { skip: string } {
-  if (process.getuid?.() !== 0) return { skip: 'not root: mounting a size-limited tmpfs needs root' };
-  const dir = mkdtempSync(path.join(tmpdir(), 'jetsaga-full-disk-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'pipe' });
-    return dir;
-  } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    return { skip: `mount -t tmpfs failed (${String(err).split('\n')[0]})` };
-  }
-}
-
-const mounted = mountTmpfs(48);
+const mounted = mountTmpfs(48, 'jetsaga-full-disk-');
 if (typeof mounted !== 'string') console.warn(`full-disk test skipped: ${mounted.skip}`);
 
 /**
@@ -71,12 +57,7 @@ describe.skipIf(typeof mounted !== 'string')('a full disk under JetStream', () =
   afterAll(async () => {
     await cluster?.stop();
     await nats?.stop();
-    try {
-      execFileSync('umount', [dir], { stdio: 'pipe' });
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // Left mounted: a later run mounts a directory of its own.
-    }
+    unmount(dir);
   });
 
   const orders = (count: number) =>
@@ -95,19 +76,6 @@ describe.skipIf(typeof mounted !== 'string')('a full disk under JetStream', () =
       ids.push(...started);
       return started;
     });
-
-  /** Writes zeros until the filesystem is full. */
-  function fillDisk(): void {
-    const fd = openSync(filler, 'w');
-    const chunk = Buffer.alloc(1024 * 1024);
-    try {
-      for (;;) writeSync(fd, chunk);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-    } finally {
-      closeSync(fd);
-    }
-  }
 
   /** Whether a publish of a few KB to the saga event stream's namespace is stored (acked). */
   async function publishAcked(): Promise<boolean> {
@@ -128,7 +96,7 @@ describe.skipIf(typeof mounted !== 'string')('a full disk under JetStream', () =
   it('publishes fail while the disk is full, nothing is lost, and work resumes once space is freed', async () => {
     await orders(4);
     await cluster.waitTerminal(ids);
-    fillDisk();
+    fillDisk(filler);
     try {
       await waitUntil(async () => !(await publishAcked()), 'a publish to fail on the full disk');
       // Accepted meanwhile: stored with their start events in their outboxes.

@@ -11,6 +11,7 @@ import type { RoleProcess } from '../../runtime/dev/index.ts';
 import type { ChaosNetwork, NetworkFaultType } from './network.ts';
 import { networkFaultTypes } from './network.ts';
 import type { ChaosServers } from './servers.ts';
+import { prng } from '../scale/orders.ts';
 import { fillDisk } from '../tmpfs.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -119,7 +120,7 @@ export function networkActs(
     const role = roles[Math.floor(ctx.rand() * roles.length)]!;
     // Each fault draws its own numbers from a generator seeded here, so that the schedule does not
     // depend on when the acts run.
-    const own = seeded(Math.floor(ctx.rand() * 2 ** 32));
+    const own = prng(Math.floor(ctx.rand() * 2 ** 32));
     return {
       at: 0,
       name: `network ${type} on ${role.name}`,
@@ -250,18 +251,6 @@ async function until(f: () => Promise<boolean>, ms: number): Promise<boolean> {
     await sleep(500);
   }
   return false;
-}
-
-/** A generator of its own from a seed (mulberry32, as test/scale/orders.ts's prng). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Before the first fault: the load's level, measured. After the last: time to recover. */

@@ -68,8 +68,13 @@ export async function startNode(
     await tracing?.stop();
     throw err;
   });
-  const { client: mongo, store } = await SagaStore.connect(config.mongoUrl, config.mongoDb, {
+  const {
+    client: mongo,
+    store,
+    watchdog,
+  } = await SagaStore.connect(config.mongoUrl, config.mongoDb, {
     monitorCommands: config.storeCommandMetrics === 'on',
+    log: log.child({ component: 'store' }),
   }).catch(async (err) => {
     await bus.close();
     await tracing?.stop();
@@ -100,6 +105,7 @@ export async function startNode(
       for (const stop of stops.reverse())
         await stop().catch((err) => log.warn({ err: String(err) }, 'stop failed'));
       await bus.close();
+      await watchdog?.stop();
       await mongo.close();
       // Exports what the batch still holds.
       await tracing?.stop().catch((err) => log.warn({ err: String(err) }, 'trace flush failed'));

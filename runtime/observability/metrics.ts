@@ -161,6 +161,14 @@ export const storeMetrics = {
         buckets: clientLatencyBuckets,
       }),
   ),
+  clientRestarts: singleton(
+    'jetsaga_store_client_restarts_total',
+    () =>
+      new client.Counter({
+        name: 'jetsaga_store_client_restarts_total',
+        help: "MongoDB clients closed and reconnected because the driver's server monitor stopped answering (store/client-watchdog.ts)",
+      }),
+  ),
 };
 
 /** Observed in the messaging layer, on the NATS connection of a Bus (messaging/bus.ts). */

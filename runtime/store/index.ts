@@ -18,4 +18,5 @@ export type {
   SagaListPosition,
   SagaSummaryDoc,
 } from './saga-queries.ts';
+export { ClientWatchdog, type WatchdogLog } from './client-watchdog.ts';
 export { type Cleared, type HistoryMoved, nextWake, SagaStore, type Transition } from './saga-store.ts';

@@ -1,6 +1,7 @@
 import { type Collection, type Db, type Filter, MongoClient, type UpdateFilter } from 'mongodb';
 import { ConflictError, StaleRevisionError } from '../errors.ts';
 import { Batcher } from './batcher.ts';
+import { ClientWatchdog, type WatchdogLog } from './client-watchdog.ts';
 import { instrumentMongoClient } from './command-metrics.ts';
 import { onlyDuplicates } from './duplicate-key.ts';
 import { InsertBatcher } from './insert-batcher.ts';
@@ -97,16 +98,20 @@ export class SagaStore {
   static async connect(
     url: string,
     dbName: string,
-    { monitorCommands = true }: { monitorCommands?: boolean } = {},
-  ): Promise<{ client: MongoClient; store: SagaStore }> {
+    { monitorCommands = true, log }: { monitorCommands?: boolean; log?: WatchdogLog } = {},
+  ): Promise<{ client: MongoClient; store: SagaStore; watchdog?: ClientWatchdog }> {
     const client = new MongoClient(url, {
-      serverSelectionTimeoutMS: 10_000,
+      // Shorter than the driver's 30 s: a store that does not answer within these is retried as a
+      // transient failure, and a stuck server monitor is found sooner (client-watchdog.ts). A URL
+      // that sets them wins.
+      ...unlessInUrl(url, { serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000 }),
       maxPoolSize: 64,
       monitorCommands,
     });
     if (monitorCommands) instrumentMongoClient(client);
     await client.connect();
-    return { client, store: new SagaStore(client.db(dbName)) };
+    const watchdog = log ? new ClientWatchdog(client, log).start() : undefined;
+    return { client, store: new SagaStore(client.db(dbName)), watchdog };
   }
 
   async ensureIndexes(): Promise<void> {
@@ -365,4 +370,13 @@ export function nextWake(timers: Record<string, TimerEntry>): Date | null {
   let min: Date | null = null;
   for (const t of Object.values(timers)) if (!min || t.dueAt < min) min = t.dueAt;
   return min;
+}
+
+/** The options the connection string does not set itself (the driver lets an options object win). */
+function unlessInUrl<T extends Record<string, number>>(url: string, defaults: T): Partial<T> {
+  const query = url.split('?')[1]?.toLowerCase() ?? '';
+  const set = new Set(query.split('&').map((pair) => pair.split('=')[0]));
+  return Object.fromEntries(
+    Object.entries(defaults).filter(([key]) => !set.has(key.toLowerCase())),
+  ) as Partial<T>;
 }

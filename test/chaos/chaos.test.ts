@@ -13,10 +13,6 @@ describe('chaos (small runs)', () => {
     expect(code, lines.join('\n')).toBe(0);
   }, 600_000);
 
-  // Without `half-open`: a half-open store link of the orchestrator leaves its MongoDB client
-  // disconnected for good (every store call fails with MongoServerSelectionError, /readyz says mongo
-  // down) once the link is back; `npm run chaos -- --faults network --network-types half-open` shows it.
-  // Put it back here once that is fixed.
   it('the same under network faults through toxiproxy and a frozen replica', async () => {
     const lines: string[] = [];
     const code = await runChaos(
@@ -26,7 +22,7 @@ describe('chaos (small runs)', () => {
         seed: 5,
         faults: ['network', 'pause'],
         network: 3,
-        networkTypes: ['latency', 'bandwidth', 'reset', 'partition-nats', 'partition-store'],
+        networkTypes: ['latency', 'half-open', 'reset', 'partition-nats', 'partition-store'],
         pauses: 1,
       },
       (l) => lines.push(l),

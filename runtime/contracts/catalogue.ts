@@ -43,6 +43,7 @@ export const roleOf = {
 const runtimeEventSenders: Readonly<Record<string, readonly string[]>> = {
   'saga.started': [roleOf.api],
   'saga.cancel': [roleOf.api],
+  'saga.resume': [roleOf.api],
 };
 
 /**

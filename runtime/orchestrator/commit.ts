@@ -58,6 +58,7 @@ export function transitionOf(
     ...(historyMoved ? { historyMoved } : {}),
     inbox: [...doc.inbox, env.id].slice(-inboxSize),
     timers,
+    stalled: ended ? [] : change.stalled,
     cleared,
     reason: change.reason,
     // The store leaves `error` alone when undefined.
@@ -74,6 +75,8 @@ export function applyCommitted(doc: SagaDoc, t: Transition, rev: number, now: Da
   doc.rev = rev;
   doc.inbox = t.inbox;
   doc.timers = t.timers;
+  if (t.stalled && t.stalled.length > 0) doc.stalled = t.stalled;
+  else delete doc.stalled;
   doc.reason = t.reason;
   doc.updatedAt = now;
   for (const e of t.outboxAdd) doc.outbox[e.msgId] = e;

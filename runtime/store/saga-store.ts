@@ -9,6 +9,7 @@ import {
   isTerminal,
   type OutboxEntry,
   type SagaDoc,
+  type StalledCommand,
   type SagaStatus,
   type TimerEntry,
   withoutHistory,
@@ -56,6 +57,8 @@ export interface Transition {
   historyMoved?: HistoryMoved;
   inbox: string[];
   timers: Record<string, TimerEntry>;
+  /** The saga's stalled commands after this write; absent or empty: none (the field is removed). */
+  stalled?: StalledCommand[];
   /** Published outbox entries to remove in the same write. */
   cleared?: Cleared;
   reason?: string | null;
@@ -186,6 +189,8 @@ export class SagaStore {
     // The sweep's index: there is an outbox entry to publish.
     if (t.outboxLeft) set.outboxAt = now;
     else unset.outboxAt = '';
+    if (t.stalled && t.stalled.length > 0) set.stalled = t.stalled;
+    else unset.stalled = '';
     if (t.reason !== undefined) set.reason = t.reason;
     if (t.error !== undefined) set.error = t.error;
     if (isTerminal(t.status)) set.endedAt = now;

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { assign, emit, setup } from 'xstate';
 import { z } from 'zod';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
 import type { Cleared, SagaDoc } from '../store/index.ts';
-import { SagaTestKit } from '../testing/index.ts';
 import { type Envelope, envelope } from '../wire/index.ts';
 import { applyCommitted, transitionOf } from './commit.ts';
 import { type Change, type Decision, decide, nothingToResume } from './decide.ts';
@@ -218,23 +217,5 @@ describe('decide a resume', () => {
     expect(doc.state).toBe('review.open');
     expect(doc.stalled).toBeUndefined();
     expect(decide(doc, def, event(RuntimeEvent.resume, { by: 'ops' }), at(6000))).toBe(nothingToResume);
-  });
-});
-
-describe('SagaTestKit.signal', () => {
-  it('sends a signal as the API does: validated, checked against the state, then stepped', () => {
-    const kit = new SagaTestKit(def).on('svc.do', () => ({ type: 'svc.done', data: {} })).start({});
-    expect(kit.state).toBe('review.open');
-    expect(() => kit.signal('approve', { note: '' })).toThrow(ValidationError);
-    expect(() => kit.signal('nope')).toThrow(NotFoundError);
-    kit.signal('approve', { note: 'fine' }, 'alice');
-    expect(kit.state).toBe('approved');
-    expect(kit.context).toMatchObject({ approvedBy: 'alice', note: 'fine' });
-    expect(() => kit.signal('reject')).toThrow(ConflictError);
-  });
-
-  it('refuses a signal in a state that does not take it', () => {
-    const kit = new SagaTestKit(def).start({});
-    expect(() => kit.signal('approve', { note: 'x' })).toThrow(/states that accept it: review, review.open/);
   });
 });

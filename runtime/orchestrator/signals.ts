@@ -5,7 +5,13 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
 import { envelope } from '../wire/index.ts';
 import { isTerminal, type SagaDoc, type SagaStore } from '../store/index.ts';
-import type { SagaDefinition } from './definition.ts';
+
+/** What signals read of a saga definition (structural: definition.ts imports this module). */
+export interface SignalDeclaring {
+  type: string;
+  machine: AnyStateMachine;
+  signals?: Record<string, z.ZodType>;
+}
 
 /**
  * Signals: data a person (or another system) sends a running saga through the API, such as an
@@ -90,7 +96,7 @@ export function machineAccepts(machine: AnyStateMachine, snapshot: unknown, even
 /** Why a signal does not apply to the saga in `doc` now; null when it does. */
 export function signalRefusal(
   doc: Pick<SagaDoc, '_id' | 'status' | 'state' | 'snapshot'>,
-  def: Pick<SagaDefinition, 'type' | 'machine'>,
+  def: Pick<SignalDeclaring, 'type' | 'machine'>,
   event: SignalEvent,
 ): string | null {
   const name = signalNameOf(event.type) ?? event.type;
@@ -145,7 +151,7 @@ export interface SignalSent {
  * (reason `conflict`, replayable) if the saga moved on meanwhile.
  */
 export async function requestSignal(
-  deps: { store: SagaStore; bus: Bus; registry: { get(type: string, version: number): SagaDefinition } },
+  deps: { store: SagaStore; bus: Bus; registry: { get(type: string, version: number): SignalDeclaring } },
   req: SignalRequest,
 ): Promise<SignalSent> {
   const doc = await deps.store.load(req.sagaId);

@@ -57,7 +57,7 @@ export interface Transition {
   historyMoved?: HistoryMoved;
   inbox: string[];
   timers: Record<string, TimerEntry>;
-  /** The saga's stalled commands after this write; absent or empty: none (the field is removed). */
+  /** The saga's stalled commands after this write (empty: the field is removed); absent: unchanged. */
   stalled?: StalledCommand[];
   /** Published outbox entries to remove in the same write. */
   cleared?: Cleared;
@@ -190,7 +190,7 @@ export class SagaStore {
     if (t.outboxLeft) set.outboxAt = now;
     else unset.outboxAt = '';
     if (t.stalled && t.stalled.length > 0) set.stalled = t.stalled;
-    else unset.stalled = '';
+    else if (t.stalled) unset.stalled = '';
     if (t.reason !== undefined) set.reason = t.reason;
     if (t.error !== undefined) set.error = t.error;
     if (isTerminal(t.status)) set.endedAt = now;

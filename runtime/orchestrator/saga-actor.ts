@@ -1,12 +1,6 @@
 import { FaultPoint, faultPoint } from '../faults.ts';
-import {
-  ConflictError,
-  NotFoundError,
-  StaleRevisionError,
-  TransientError,
-  ValidationError,
-} from '../errors.ts';
-import { checkData, contract as messageContract, type ContractLookup, type Envelope } from '../wire/index.ts';
+import { ConflictError, NotFoundError, StaleRevisionError, TransientError } from '../errors.ts';
+import { checkData, type ContractLookup, type Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
 import {
@@ -21,7 +15,7 @@ import { alreadyHandled, type Change, decide } from './decide.ts';
 import type { SagaDefinition, SagaRegistry } from './definition.ts';
 import { OutboxFlush, type OutboxDeps, type OutboxOwner } from './outbox-flush.ts';
 import type { StepResult } from './step.ts';
-import { signalDataSchema, signalNameOf } from './signals.ts';
+import { checkSignalData, signalNameOf } from './signals.ts';
 
 // runtime/permissions.ts imports it from here.
 export { RuntimeEvent } from './runtime-events.ts';
@@ -162,14 +156,7 @@ export class SagaActor implements OutboxOwner {
     const def = this.definitionOf(doc);
     const contract = this.deps.contracts?.get(env.type);
     if (contract) checkData(env.type, contract, env.data);
-    // A signal's schema is its saga type's (two types may declare the same name differently).
-    const signal = signalNameOf(env.type);
-    const signalSchema = signal !== null ? def.signals?.[signal] : undefined;
-    if (signal !== null && !signalSchema)
-      throw new ValidationError(`saga ${doc.type} v${doc.version} declares no signal "${signal}"`, [
-        { field: 'type', message: `not a signal of ${doc.type}` },
-      ]);
-    if (signalSchema) checkData(env.type, messageContract(signalDataSchema(signalSchema)), env.data);
+    if (signalNameOf(env.type) !== null) checkSignalData(def, doc, env);
     const now = new Date();
     const decision = decide(doc, def, env, now);
     if ('skip' in decision) {

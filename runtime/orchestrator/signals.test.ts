@@ -8,7 +8,7 @@ import { applyCommitted, transitionOf } from './commit.ts';
 import { type Change, type Decision, decide, nothingToResume } from './decide.ts';
 import { defineSaga } from './definition.ts';
 import { RuntimeEvent } from './runtime-events.ts';
-import { signalEventId, signalRefusal, statesAccepting } from './signals.ts';
+import { checkSignalData, signalEventId, signalRefusal, statesAccepting } from './signals.ts';
 import type { StepPolicy } from './step-policies.ts';
 
 const t0 = new Date('2026-01-01T00:00:00Z');
@@ -149,6 +149,20 @@ describe('signal declarations', () => {
     expect(signalEventId('s-1', 'approve', 'k')).not.toBe(signalEventId('s-1', 'approve', 'k2'));
     expect(signalEventId('s-1', 'approve', 'k')).not.toBe(signalEventId('s-1', 'reject', 'k'));
     expect(signalEventId('s-1', 'approve')).not.toBe(signalEventId('s-1', 'approve'));
+  });
+});
+
+describe('the orchestrator checks a signal against its own saga type', () => {
+  const doc = { type: 'signals-test', version: 1 };
+  it('passes a declared signal with valid data, refuses an undeclared one or bad data by field', () => {
+    const ok = { type: 'saga.signal.approve', data: { by: 'alice', data: { note: 'x' } } };
+    expect(() => checkSignalData(def, doc, ok)).not.toThrow();
+    expect(() => checkSignalData(def, doc, { ...ok, type: 'saga.signal.escalate' })).toThrow(
+      /declares no signal "escalate"/,
+    );
+    expect(() => checkSignalData(def, doc, { ...ok, data: { by: 'alice', data: { note: '' } } })).toThrow(
+      /data\.note/,
+    );
   });
 });
 

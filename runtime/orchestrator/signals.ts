@@ -3,7 +3,7 @@ import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
-import { envelope } from '../wire/index.ts';
+import { checkData, contract, type Envelope, envelope } from '../wire/index.ts';
 import { isTerminal, type SagaDoc, type SagaStore } from '../store/index.ts';
 
 /** What signals read of a saga definition (structural: definition.ts imports this module). */
@@ -52,6 +52,26 @@ export function signalDataSchema(schema: z.ZodType) {
     by: z.string().describe('who sent it: the API token name, `anonymous` with auth off'),
     data: schema,
   });
+}
+
+/**
+ * Checks a signal's envelope data against the signal's schema of the saga's own definition (not a
+ * global contract by type: two saga types may declare one name with different bodies). Throws a
+ * ValidationError (dead-lettered) for a signal the type does not declare or data it refuses.
+ */
+export function checkSignalData(
+  def: SignalDeclaring,
+  doc: Pick<SagaDoc, 'type' | 'version'>,
+  env: Pick<Envelope, 'type' | 'data'>,
+): void {
+  const name = signalNameOf(env.type) ?? env.type;
+  const schema = def.signals?.[name];
+  if (!schema) {
+    throw new ValidationError(`saga ${doc.type} v${doc.version} declares no signal "${name}"`, [
+      { field: 'type', message: `not a signal of ${doc.type}` },
+    ]);
+  }
+  checkData(env.type, contract(signalDataSchema(schema)), env.data);
 }
 
 /** The machine event of a signal's envelope data (`{ by, data }`). */

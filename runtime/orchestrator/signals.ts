@@ -125,6 +125,9 @@ export function signalRefusal(
   }
   if (machineAccepts(def.machine, doc.snapshot, event)) return null;
   const states = statesAccepting(def.machine, event.type);
+  if (doc.state !== null && states.includes(doc.state)) {
+    return `saga ${doc._id} is in state ${doc.state}, whose guards refuse signal ${name} with this data`;
+  }
   return (
     `saga ${doc._id} is in state ${doc.state ?? '(not started)'}, which does not accept signal ${name}; ` +
     (states.length > 0

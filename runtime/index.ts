@@ -28,6 +28,8 @@ export {
   type MachineEvent,
   type SagaDefinition,
   sagaIdForKey,
+  type SignalEvent,
+  signalEventType,
   SagaRegistry,
   type StartRequest,
   startSaga,

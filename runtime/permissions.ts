@@ -20,7 +20,7 @@ import { unroutedConsumer } from './messaging/unrouted.ts';
  *   deletes single messages no durable reads (`dlq.unrouted`).
  * - A reactor consumes its event types through its durable and publishes its source's events
  *   (and saga starts, when allowed: `reactorsStartingSagas`).
- * - The api publishes saga starts and cancels, reads and deletes dead letters, and replays them
+ * - The api publishes saga starts, cancels, resumes and signals, reads and deletes dead letters, and replays them
  *   to their original subject (any command or event: `apiReplay: false` takes that away),
  *   reading the original from its stream when the dead letter could not hold it. It reads the
  *   consumers' lag and the dead letters per consumer for /metrics.
@@ -168,6 +168,8 @@ export function natsPermissions(app: App, topo: Topology, opts: PermissionOption
       : [
           { subject: sagaStarted, why: 'saga starts' },
           { subject: topo.evtSubject(RuntimeEvent.cancel), why: 'cancel requests' },
+          { subject: topo.evtSubject(RuntimeEvent.resume), why: 'resume requests' },
+          { subject: topo.evtSubject('saga.signal.>'), why: 'signals to sagas' },
         ]),
     { subject: '$JS.API.INFO', why: 'JetStream manager (dead letters, metrics)' },
     { subject: `$JS.API.STREAM.INFO.${dlq}`, why: 'dead letters per consumer' },

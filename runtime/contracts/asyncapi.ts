@@ -138,8 +138,8 @@ function envelopeHeadersSchema(m: CatalogueMessage): Record<string, unknown> {
 export function asyncApiFromCatalogue(catalogue: Catalogue, opts: AsyncApiOptions = {}): AsyncApiDocument {
   const schemas: Record<string, unknown> = {};
   const messages: Record<string, unknown> = {};
-  const channels: Record<string, unknown> = {};
-  const operations: Record<string, unknown> = {};
+  const channels: Record<string, { messages?: Record<string, unknown> } & Record<string, unknown>> = {};
+  const operations: Record<string, { messages: unknown[] } & Record<string, unknown>> = {};
   const sagaInputs: Record<string, unknown> = {};
   const envelope = draft7(EnvelopeSchema);
   const envelopeProps = envelope.properties as Record<string, unknown>;
@@ -149,7 +149,8 @@ export function asyncApiFromCatalogue(catalogue: Catalogue, opts: AsyncApiOption
     operations[id] = {
       action,
       channel: { $ref: `#/channels/${channel}` },
-      messages: [{ $ref: `#/channels/${channel}/messages/${message}` }],
+      // One channel may carry several messages (a signal name declared by several saga types).
+      messages: [...(operations[id]?.messages ?? []), { $ref: `#/channels/${channel}/messages/${message}` }],
       title: `${role} ${action === 'send' ? 'sends' : 'receives'} ${channel}`,
       tags: [{ name: role }],
       'x-jetsaga-role': role,
@@ -170,7 +171,8 @@ export function asyncApiFromCatalogue(catalogue: Catalogue, opts: AsyncApiOption
       };
       continue;
     }
-    const messageName = componentName(m.type);
+    // Signals of several saga types may share a name, so a subject: each is its own message.
+    const messageName = componentName(m.kind === 'saga-signal' ? key : m.type);
     messages[messageName] = {
       name: m.type,
       title: `${m.type} v${m.version}`,
@@ -206,7 +208,10 @@ export function asyncApiFromCatalogue(catalogue: Catalogue, opts: AsyncApiOption
       address: channel,
       title: channel,
       description: `${m.kind === 'command' ? 'Commands' : 'Events'} ${m.type} (stream ${m.kind === 'command' ? 'SAGA_CMD' : 'SAGA_EVT'})`,
-      messages: { [messageName]: { $ref: `#/components/messages/${messageName}` } },
+      messages: {
+        ...channels[channel]?.messages,
+        [messageName]: { $ref: `#/components/messages/${messageName}` },
+      },
     };
     for (const role of m.sentBy) operation(role, 'send', channel, messageName);
     for (const role of m.receivedBy) operation(role, 'receive', channel, messageName);

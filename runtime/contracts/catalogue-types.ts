@@ -5,8 +5,11 @@
  * made from. Plain JSON, so a saved catalogue (contracts/catalogue.json) is read back as is.
  */
 
-/** What a message is: a command to a service, an event from a source, or the input of a saga type. */
-export type MessageKind = 'command' | 'event' | 'saga-input';
+/**
+ * What a message is: a command to a service, an event from a source, the input of a saga type, or
+ * a signal a saga type declares (an event the API publishes, `saga.signal.<name>`).
+ */
+export type MessageKind = 'command' | 'event' | 'saga-input' | 'saga-signal';
 
 export interface CatalogueMessage {
   kind: MessageKind;
@@ -34,6 +37,9 @@ export interface CatalogueMessage {
 export interface Catalogue {
   /** The format of this file. */
   format: 'jetsaga-catalogue/1';
-  /** By message type (saga inputs by `saga-input:<sagaType>`), sorted. */
+  /**
+   * By message type (saga inputs by `saga-input:<sagaType>`, signals by
+   * `saga-signal:<sagaType>:<name>`: two types may declare one name differently), sorted.
+   */
   messages: Record<string, CatalogueMessage>;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { App } from '../app.ts';
-import { runtimeEventContracts } from '../orchestrator/index.ts';
+import { runtimeEventContracts, signalEventType } from '../orchestrator/index.ts';
 import { reactorEventTypes } from '../participants/index.ts';
 import type { Catalogue, CatalogueMessage, MessageKind } from './catalogue-types.ts';
 
@@ -43,6 +43,7 @@ export const roleOf = {
 const runtimeEventSenders: Readonly<Record<string, readonly string[]>> = {
   'saga.started': [roleOf.api],
   'saga.cancel': [roleOf.api],
+  'saga.resume': [roleOf.api],
 };
 
 /**
@@ -206,6 +207,27 @@ export function catalogueOf(app: App): Catalogue {
       sentBy: [roleOf.api],
       receivedBy: [roleOf.orchestrator],
     });
+    const signals = (def as { signals?: Record<string, unknown> }).signals ?? {};
+    for (const [name, schema] of Object.entries(signals)) {
+      if (typeof schema !== 'object' || schema === null || !('_zod' in schema)) continue;
+      const type = signalEventType(name);
+      add(`saga-signal:${sagaType}:${name}`, {
+        kind: 'saga-signal',
+        type,
+        subject: `evt.${type}`,
+        // What travels: the caller and the body (runtime/orchestrator/signals.ts `signalDataSchema`).
+        contract: {
+          schema: z.object({
+            by: z.string().describe('who sent it: the API token name, `anonymous` with auth off'),
+            data: schema as z.ZodType,
+          }),
+          version: 1,
+          description: `the signal ${name} of saga ${sagaType}, sent through POST /v1/sagas/{id}/signals/${name}`,
+        },
+        sentBy: [roleOf.api],
+        receivedBy: [roleOf.orchestrator],
+      });
+    }
   }
 
   const messages: Record<string, CatalogueMessage> = {};
@@ -229,7 +251,7 @@ export function catalogueOf(app: App): Catalogue {
 }
 
 const CatalogueMessageSchema = z.object({
-  kind: z.enum(['command', 'event', 'saga-input']),
+  kind: z.enum(['command', 'event', 'saga-input', 'saga-signal']),
   type: z.string().min(1),
   subject: z.string().min(1).nullable(),
   version: z.number().int().positive(),

@@ -318,6 +318,7 @@ describe('the OpenAPI document', () => {
       .filter((op) => op.requestBody);
     expect(withBody.map((op) => op.operationId).sort()).toEqual([
       'cancelSaga',
+      'signalSaga',
       'startDemoOrder',
       'startSaga',
     ]);

@@ -227,11 +227,12 @@ export function openApiDocument(app: ApiApp) {
       title: 'jetsaga API',
       version: packageVersion,
       description:
-        'Start, inspect, follow and cancel sagas; administer dead letters. Every error is application/problem+json (RFC 9457) and names the field at fault.',
+        'Start, inspect, follow, signal, resume and cancel sagas; administer dead letters. Every error is application/problem+json (RFC 9457) and names the field at fault.',
     },
     security: [{ [bearerScheme]: [] }],
     tags: [
-      { name: 'sagas', description: 'start, list, inspect, follow and cancel saga instances' },
+      { name: 'sagas', description: 'start, list, inspect, follow, resume and cancel saga instances' },
+      { name: 'signals', description: "signals a saga type declares, sent to a saga's machine as events" },
       { name: 'saga types', description: 'registered saga definitions and their statecharts' },
       { name: 'dead letters', description: 'messages that could not be handled: list, replay, delete' },
       { name: 'operations', description: 'health, readiness, metrics, this document' },

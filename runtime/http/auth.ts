@@ -28,7 +28,7 @@ export {
  * The scope each operation needs, by operationId: the one table that the auth middleware
  * enforces and that the OpenAPI document shows (`security` and `x-required-scope` of each
  * operation). `read` reads; `write` starts, signals and cancels sagas; `admin` is for
- * operator actions (replaying and deleting dead letters). An operation missing here needs
+ * operator actions (resuming a stalled saga, replaying and deleting dead letters). An operation missing here needs
  * `admin`, so a route added without an entry is closed, not open.
  */
 export const operationScopes = {
@@ -43,6 +43,8 @@ export const operationScopes = {
   getAsyncApi: 'read',
   startSaga: 'write',
   cancelSaga: 'write',
+  signalSaga: 'write',
+  resumeSaga: 'admin',
   replayDeadLetter: 'admin',
   deleteDeadLetter: 'admin',
 } as const satisfies Record<string, ApiScope>;

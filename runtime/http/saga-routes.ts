@@ -19,6 +19,7 @@ import {
   TransitionSchema,
 } from './schemas.ts';
 import { correlationIdHeader, readJsonObject } from './start-request.ts';
+import { registerSignalRoutes } from './signal-routes.ts';
 import { registerStartRoutes } from './start-routes.ts';
 import { historyView, sagaInspectorView, sagaPath } from './views.ts';
 
@@ -47,9 +48,10 @@ const ListQueryDoc = ListQuerySchema.extend({
   }),
 });
 
-/** Starting, listing, inspecting, following and cancelling sagas, and the saga type catalogue. */
+/** Starting, listing, inspecting, following, signalling, resuming and cancelling sagas, and the saga type catalogue. */
 export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void {
   registerStartRoutes(app, deps);
+  registerSignalRoutes(app, deps);
 
   app.openapi(
     createRoute({

@@ -49,7 +49,7 @@ export const TransitionSchema = z
       type: z.string(),
       data: z.unknown().openapi({
         description:
-          "the event's data. For `saga.started` and `saga.cancel` sent through this API, `by` names the caller: the name of its token, or `anonymous` with auth off",
+          "the event's data. For `saga.started`, `saga.cancel`, `saga.resume` and signals (`saga.signal.<name>`, data `{ by, data }`) sent through this API, `by` names the caller: the name of its token, or `anonymous` with auth off",
       }),
     }),
     from: z.string().nullable(),
@@ -78,12 +78,25 @@ export const SagaSummarySchema = z
   })
   .openapi('SagaSummary');
 
+export const StalledCommandSchema = z
+  .object({
+    commandId: z.string(),
+    type: z.string(),
+    attempts: z.number().int().openapi({ description: 'resends made before giving up' }),
+    since: isoDateOrNull,
+  })
+  .openapi('StalledCommand');
+
 export const SagaViewSchema = SagaSummarySchema.extend({
   error: z.object({ message: z.string(), at: isoDateOrNull }).nullable(),
   context: z.unknown(),
   input: z.unknown(),
   pendingOutbox: z.array(z.object({ msgId: z.string(), subject: z.string(), type: z.string() })),
   timers: z.array(z.object({ id: z.string(), dueAt: isoDateOrNull })),
+  stalled: z.array(StalledCommandSchema).openapi({
+    description:
+      'commands of the current state whose resends ran out: the saga waits for them; `POST /v1/sagas/{id}/resume` sends them again (empty: nothing to resume)',
+  }),
   endedAt: isoDateOrNull,
   durationMs: z.number().nullable().openapi({ description: 'start to end state; null while running' }),
   history: z.array(TransitionSchema),
@@ -123,6 +136,27 @@ export const CancelAcceptedSchema = z
     links: z.object({ self: z.string() }),
   })
   .openapi('CancelAccepted');
+
+export const SignalAcceptedSchema = z
+  .object({
+    sagaId: z.string(),
+    signal: z.string(),
+    eventId: z
+      .string()
+      .openapi({ description: "the signal's event id (derived from the Idempotency-Key when one is sent)" }),
+    links: z.object({ self: z.string() }),
+  })
+  .openapi('SignalAccepted');
+
+export const ResumeAcceptedSchema = z
+  .object({
+    sagaId: z.string(),
+    status: SagaStatusSchema,
+    state: z.string().nullable(),
+    resumed: z.array(StalledCommandSchema).openapi({ description: 'the commands sent again' }),
+    links: z.object({ self: z.string() }),
+  })
+  .openapi('ResumeAccepted');
 
 export const SagaTypesSchema = z
   .object({
@@ -224,6 +258,7 @@ export const ReadySchema = z
 export type Transition = z.infer<typeof TransitionSchema>;
 export type SagaSummary = z.infer<typeof SagaSummarySchema>;
 export type SagaView = z.infer<typeof SagaViewSchema>;
+export type StalledCommandView = z.infer<typeof StalledCommandSchema>;
 export type MachineGraph = z.infer<typeof MachineGraphSchema>;
 export type DeadLetterView = z.infer<typeof DeadLetterSchema>;
 

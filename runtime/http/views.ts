@@ -1,5 +1,6 @@
-import type { HistoryEntry, SagaDoc, SagaSummaryDoc } from '../store/index.ts';
-import type { SagaSummary, SagaView, Transition } from './schemas.ts';
+import { resumable } from '../orchestrator/index.ts';
+import type { HistoryEntry, SagaDoc, SagaSummaryDoc, StalledCommand } from '../store/index.ts';
+import type { SagaSummary, SagaView, StalledCommandView, Transition } from './schemas.ts';
 
 /**
  * What the API shows of sagas: plain JSON with ISO dates. Kept apart from the store's
@@ -72,6 +73,7 @@ export function sagaInspectorView(doc: SagaDoc, history: HistoryEntry[]): SagaIn
       type: entry.envelope.type,
     })),
     timers: Object.values(doc.timers ?? {}).map((t) => ({ id: t.id, dueAt: isoDate(t.dueAt) })),
+    stalled: resumable(doc).map(stalledView),
     endedAt,
     durationMs: endedAt && createdAt ? Date.parse(endedAt) - Date.parse(createdAt) : null,
     history: history.map(historyView),
@@ -82,6 +84,10 @@ export function sagaInspectorView(doc: SagaDoc, history: HistoryEntry[]): SagaIn
       definition: definitionPath(doc.type, doc.version),
     },
   };
+}
+
+export function stalledView(s: StalledCommand): StalledCommandView {
+  return { commandId: s.commandId, type: s.envelope.type, attempts: s.attempts, since: isoDate(s.at) };
 }
 
 export const definitionPath = (type: string, version: number) =>

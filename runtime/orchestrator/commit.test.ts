@@ -54,6 +54,7 @@ const change = (over: Partial<Change> = {}): Change => ({
   timers: {},
   timersSet: [],
   timersCancelled: [],
+  stalled: [],
   ...over,
 });
 

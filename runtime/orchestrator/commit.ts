@@ -47,6 +47,9 @@ export function transitionOf(
   const timers = ended ? {} : change.timers;
   const armed = ended ? [] : armResends(policies, commands, change.state, timers, now);
   const outbox = [...commands, ...change.resends];
+  const stalled = ended ? [] : change.stalled;
+  // Written only when there is or was something stalled: the hot path's update stays as it was.
+  const touchStalled = stalled.length > 0 || (doc.stalled?.length ?? 0) > 0;
   return {
     status: change.status,
     state: change.state,
@@ -58,6 +61,7 @@ export function transitionOf(
     ...(historyMoved ? { historyMoved } : {}),
     inbox: [...doc.inbox, env.id].slice(-inboxSize),
     timers,
+    ...(touchStalled ? { stalled } : {}),
     cleared,
     reason: change.reason,
     // The store leaves `error` alone when undefined.
@@ -74,6 +78,8 @@ export function applyCommitted(doc: SagaDoc, t: Transition, rev: number, now: Da
   doc.rev = rev;
   doc.inbox = t.inbox;
   doc.timers = t.timers;
+  if (t.stalled && t.stalled.length > 0) doc.stalled = t.stalled;
+  else if (t.stalled) delete doc.stalled;
   doc.reason = t.reason;
   doc.updatedAt = now;
   for (const e of t.outboxAdd) doc.outbox[e.msgId] = e;

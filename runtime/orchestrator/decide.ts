@@ -5,12 +5,14 @@ import {
   type OutboxEntry,
   type SagaDoc,
   type SagaStatus,
+  type StalledCommand,
   type TimerEntry,
 } from '../store/index.ts';
 import type { SagaDefinition } from './definition.ts';
 import { RuntimeEvent } from './runtime-events.ts';
 import { type MachineEvent, runStep, type StepResult, timerKey, toMachineEvent } from './step.ts';
-import { isResendTimer, planResend, settleResends } from './step-policies.ts';
+import { signalEvent, signalNameOf, signalRefusal } from './signals.ts';
+import { isResendTimer, planResend, resumeStalled, settleResends, settleStalled } from './step-policies.ts';
 
 /**
  * What an event does to a saga, decided from its document alone: no I/O, no clock (the caller
@@ -33,6 +35,8 @@ export interface Change {
   timers: Record<string, TimerEntry>;
   timersSet: TimerEntry[];
   timersCancelled: string[];
+  /** Commands whose resends ran out while the saga waits for them (a resume sends them again). */
+  stalled: StalledCommand[];
 }
 
 /**
@@ -40,7 +44,10 @@ export interface Change {
  * stored one (on a stale copy the event may well apply).
  */
 export interface Skip {
-  readonly skip: 'stale-timer' | 'already-started' | 'not-applicable';
+  readonly skip:
+    'stale-timer' | 'already-started' | 'not-applicable' | 'nothing-to-resume' | 'signal-refused';
+  /** Why, for a skip the actor reports rather than drops (`signal-refused`). */
+  readonly detail?: string;
 }
 
 /** A change to commit, or a reason to drop the event. Tell them apart with `'skip' in decision`. */
@@ -52,6 +59,8 @@ export const staleTimer: Skip = Object.freeze({ skip: 'stale-timer' });
 export const alreadyStarted: Skip = Object.freeze({ skip: 'already-started' });
 /** The machine has no transition for this event in its state. */
 export const notApplicable: Skip = Object.freeze({ skip: 'not-applicable' });
+/** A resume of a saga that waits on no stalled command (answered or resumed meanwhile). */
+export const nothingToResume: Skip = Object.freeze({ skip: 'nothing-to-resume' });
 
 /**
  * Whether the event needs no step: seen before (a redelivery, a resend) or too late to matter.
@@ -89,9 +98,14 @@ export function decide(
       }
       if (plan.onExhausted === 'fail') {
         const reason = `step-exhausted: ${plan.command} unanswered after ${plan.attempts} resends`;
-        return { ...unchangedMachine(doc), status: 'failed', reason, timers: {} };
+        return { ...unchangedMachine(doc), status: 'failed', reason, timers: {}, stalled: [] };
       }
-      if (!plan.onExhausted) return { ...unchangedMachine(doc), timers };
+      if (!plan.onExhausted) {
+        // The machine keeps waiting (its own timeout, if any, decides): the command is kept as
+        // stalled, for an operator to resume once the participant is back.
+        const others = (doc.stalled ?? []).filter((s) => s.commandId !== plan.commandId);
+        return { ...unchangedMachine(doc), timers, stalled: [...others, plan.stalled] };
+      }
       event = {
         type: plan.onExhausted.event,
         data: { command: plan.command, commandId: plan.commandId, attempts: plan.attempts },
@@ -102,6 +116,16 @@ export function decide(
   } else if (env.type === RuntimeEvent.started) {
     if (doc.snapshot !== null) return alreadyStarted;
     event = null;
+  } else if (env.type === RuntimeEvent.resume) {
+    return resume(doc, def, now);
+  } else if (signalNameOf(env.type) !== null) {
+    if (doc.snapshot === null) throw new TransientError(`saga ${doc._id} has not started yet`);
+    const signal = signalEvent(env.type, env.data);
+    // The API checked the state before sending; the saga may have moved since. A signal is a
+    // person's decision: refused, it is reported (dead-lettered, replayable), never dropped.
+    const refusal = signalRefusal(doc, { type: doc.type, machine: def.machine }, signal);
+    if (refusal) return { skip: 'signal-refused', detail: refusal };
+    event = signal;
   } else {
     if (doc.snapshot === null) throw new TransientError(`saga ${doc._id} has not started yet`);
     event = toMachineEvent(env);
@@ -118,10 +142,15 @@ export function decide(
       reason: 'machine-error',
       error: { message: err.message, at: now },
       timers: {},
+      stalled: [],
     };
   }
   const settled = settleResends(result.timers, { causationId: env.causationId }, result.state);
+  const waiting = doc.stalled ?? [];
+  const stalled = settleStalled(waiting, { causationId: env.causationId }, result.state);
   const unchanged =
+    signalNameOf(env.type) === null && // an accepted signal is recorded even when it changes nothing
+    stalled.length === waiting.length &&
     result.commands.length === 0 &&
     result.timersSet.length === 0 &&
     result.timersCancelled.length === 0 &&
@@ -130,7 +159,21 @@ export function decide(
     result.state === doc.state &&
     JSON.stringify(result.context) === JSON.stringify(doc.context);
   if (unchanged && doc.snapshot !== null) return notApplicable;
-  return { ...result, resends: [], timersCancelled: [...result.timersCancelled, ...settled] };
+  return { ...result, resends: [], timersCancelled: [...result.timersCancelled, ...settled], stalled };
+}
+
+/**
+ * `saga.resume`: the stalled commands of the saga's current state go out again, policies started
+ * over (step-policies.ts `resumeStalled`). The machine is not asked: it is still waiting for
+ * those replies, and this step only repeats the request; the history records the resume and who
+ * asked (the event's `by`).
+ */
+function resume(doc: SagaDoc, def: Pick<SagaDefinition, 'policies'>, now: Date): Decision {
+  const stalled = (doc.stalled ?? []).filter((s) => s.state === doc.state);
+  if (stalled.length === 0) return nothingToResume;
+  const timers = { ...doc.timers };
+  const { resends, armed } = resumeStalled(def.policies, stalled, doc.rev + 1, timers, now);
+  return { ...unchangedMachine(doc), resends, timers, timersSet: armed, stalled: [] };
 }
 
 /** The machine part of a change that leaves the machine where it is. */
@@ -146,6 +189,7 @@ function unchangedMachine(doc: SagaDoc): Change {
     timers: doc.timers,
     timersSet: [],
     timersCancelled: [],
+    stalled: doc.stalled ?? [],
   };
 }
 

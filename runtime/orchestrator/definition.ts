@@ -1,6 +1,7 @@
 import type { AnyStateMachine } from 'xstate';
 import type { z } from 'zod';
 import type { StepPolicy } from './step-policies.ts';
+import { signalEventType, signalNamePattern, signalPrefix, statesAccepting } from './signals.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { contract, type MessageContract, type Upcaster } from '../wire/index.ts';
 
@@ -12,6 +13,7 @@ import { contract, type MessageContract, type Upcaster } from '../wire/index.ts'
  * - work is requested with `emit({ type: '<service>.<command>', data })`;
  * - replies arrive as events `{ type: '<service>.<event>', data }`;
  * - `after` delays are durable timers;
+ * - a declared signal `<name>` arrives as `{ type: 'saga.signal.<name>', data, by }` (signals.ts);
  * - states tagged `compensating` give the saga status `compensating`;
  * - the machine's `output` when it reaches a final state is `{ status, reason? }` with
  *   status `completed | compensated | failed | cancelled`.
@@ -24,6 +26,12 @@ export interface SagaDefinition<TInput = unknown> {
   description?: string;
   /** Per command type: resend an unanswered command, then give up as declared. */
   policies?: Record<string, StepPolicy>;
+  /**
+   * The signals the saga accepts (`POST /v1/sagas/{id}/signals/{name}`), by name, each with the
+   * schema of its body. The machine handles `<name>` as the event `saga.signal.<name>`, whose
+   * `data` is the parsed body and `by` the caller's token name.
+   */
+  signals?: Record<string, z.ZodType>;
   /**
    * The version of the input's shape (1 by default), independent of the machine's `version`: a
    * start that sends an older one (`startSaga(..., { inputVersion })`, the API's `Schema-Version`
@@ -57,6 +65,7 @@ export function defineSaga<TInput>(
       { field: 'version', message: 'e.g. 1' },
     ]);
   }
+  checkSignals(def);
   let inputContract: MessageContract;
   try {
     inputContract = contract(def.input, {
@@ -74,6 +83,43 @@ export function defineSaga<TInput>(
     ]);
   }
   return { ...def, inputContract };
+}
+
+/**
+ * Each declared signal has a valid name and a state that handles it, and the machine handles no
+ * `saga.signal.*` event that is not declared: either would be a signal no one can ever deliver.
+ */
+function checkSignals(def: SagaDefinition): void {
+  const declared = Object.keys(def.signals ?? {});
+  for (const name of declared) {
+    if (!signalNamePattern.test(name)) {
+      throw new ValidationError(
+        `saga ${def.type}: signal "${name}" must be lowercase letters, digits and dashes`,
+        [{ field: `signals.${name}`, message: 'use e.g. approve or change-address' }],
+      );
+    }
+    if (statesAccepting(def.machine, signalEventType(name)).length === 0) {
+      throw new ValidationError(
+        `saga ${def.type}: signal "${name}" is declared but no state of the machine handles ${signalEventType(name)}`,
+        [
+          {
+            field: `signals.${name}`,
+            message: `add on: { '${signalEventType(name)}': ... } to the states that wait for it`,
+          },
+        ],
+      );
+    }
+  }
+  const handled = new Set<string>(def.machine.root.events.filter((e: string) => e.startsWith(signalPrefix)));
+  for (const type of handled) {
+    const name = type.slice(signalPrefix.length);
+    if (!declared.includes(name)) {
+      throw new ValidationError(
+        `saga ${def.type}: the machine handles ${type} but signals does not declare "${name}"`,
+        [{ field: 'signals', message: `declare it: signals: { '${name}': z.object({ ... }) }` }],
+      );
+    }
+  }
 }
 
 /** All registered definitions, by type and version. New instances take the newest version. */

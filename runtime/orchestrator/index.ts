@@ -20,4 +20,13 @@ export {
   timerKey,
 } from './step.ts';
 export { requestCancel } from './cancel.ts';
+export { requestResume, resumable } from './resume.ts';
+export {
+  requestSignal,
+  type SignalEvent,
+  signalEventType,
+  type SignalRequest,
+  type SignalSent,
+  statesAccepting,
+} from './signals.ts';
 export { type StepPolicy } from './step-policies.ts';

@@ -8,6 +8,11 @@ export const RuntimeEvent = {
   timer: timerEventType,
   /** A cancel request; machines that support cancel handle it by compensating. */
   cancel: 'saga.cancel',
+  /**
+   * An operator's request to resend what a saga stalled on (resume.ts). Handled by the
+   * orchestrator, never shown to the machine, so machines stay pure and unaware of it.
+   */
+  resume: 'saga.resume',
 } as const;
 
 /**
@@ -34,5 +39,14 @@ export const runtimeEventContracts: Readonly<Record<string, MessageContract>> = 
       by: z.string().optional().describe('who asked: the API token name, `anonymous` with auth off'),
     }),
     { description: 'a request to cancel a running saga; its machine compensates (published by the API)' },
+  ),
+  [RuntimeEvent.resume]: contract(
+    z.object({
+      by: z.string().optional().describe('who asked: the API token name, `anonymous` with auth off'),
+    }),
+    {
+      description:
+        'an operator asks a saga whose step ran out of resends to send its unanswered commands again (published by the API)',
+    },
   ),
 });

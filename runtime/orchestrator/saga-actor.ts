@@ -1,5 +1,5 @@
 import { FaultPoint, faultPoint } from '../faults.ts';
-import { NotFoundError, StaleRevisionError, TransientError } from '../errors.ts';
+import { ConflictError, NotFoundError, StaleRevisionError, TransientError } from '../errors.ts';
 import { checkData, type ContractLookup, type Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
@@ -15,6 +15,7 @@ import { alreadyHandled, type Change, decide } from './decide.ts';
 import type { SagaDefinition, SagaRegistry } from './definition.ts';
 import { OutboxFlush, type OutboxDeps, type OutboxOwner } from './outbox-flush.ts';
 import type { StepResult } from './step.ts';
+import { checkSignalData, signalNameOf } from './signals.ts';
 
 // runtime/permissions.ts imports it from here.
 export { RuntimeEvent } from './runtime-events.ts';
@@ -142,6 +143,12 @@ export class SagaActor implements OutboxOwner {
 
   private async step(doc: SagaDoc, env: Envelope, log: Logger, span: Span | undefined): Promise<void> {
     if (alreadyHandled(doc, env)) {
+      if (isTerminal(doc.status) && signalNameOf(env.type) !== null && !doc.inbox.includes(env.id)) {
+        // The saga ended between the API's check and this signal: reported, not dropped.
+        throw new ConflictError(
+          `saga ${doc._id} ended with status ${doc.status} before signal ${signalNameOf(env.type)} arrived`,
+        );
+      }
       if (span?.isRecording()) span.setAttribute('saga.step.outcome', 'already-handled');
       await this.outbox.flush(doc);
       return;
@@ -149,6 +156,7 @@ export class SagaActor implements OutboxOwner {
     const def = this.definitionOf(doc);
     const contract = this.deps.contracts?.get(env.type);
     if (contract) checkData(env.type, contract, env.data);
+    if (signalNameOf(env.type) !== null) checkSignalData(def, doc, env);
     const now = new Date();
     const decision = decide(doc, def, env, now);
     if ('skip' in decision) {
@@ -156,6 +164,12 @@ export class SagaActor implements OutboxOwner {
       this.confirmIgnore(doc);
       if (decision.skip === 'not-applicable')
         log.debug({ state: doc.state }, 'event does not apply in this state; ignored');
+      if (decision.skip === 'nothing-to-resume')
+        log.info({ state: doc.state }, 'resume: no stalled command left to resend; ignored');
+      if (decision.skip === 'signal-refused') {
+        log.warn({ state: doc.state, reason: decision.detail }, 'signal refused: dead-lettered');
+        throw new ConflictError(decision.detail ?? `signal refused in state ${doc.state}`);
+      }
       return;
     }
     if (decision.error) log.error({ err: decision.error.message }, 'saga failed: machine error');

@@ -1,5 +1,5 @@
 import type { Envelope } from '../wire/index.ts';
-import type { OutboxEntry, TimerEntry } from '../store/index.ts';
+import type { OutboxEntry, StalledCommand, TimerEntry } from '../store/index.ts';
 import { timerKey } from './step.ts';
 
 /**
@@ -17,7 +17,8 @@ export interface StepPolicy {
   /**
    * When resends run out: `fail` ends the saga `failed`; `{ event }` delivers that event
    * to the machine (`{ type: event, data: { command, commandId, attempts } }`) so it can
-   * compensate or take another path; omitted leaves it to the machine's own timeouts.
+   * compensate or take another path; omitted leaves it to the machine's own timeouts, and the
+   * command is kept on the saga as stalled: an operator can resume it (`saga.resume`).
    */
   onExhausted?: 'fail' | { event: string };
 }
@@ -82,6 +83,8 @@ export type ResendPlan =
       commandId: string;
       attempts: number;
       onExhausted: StepPolicy['onExhausted'];
+      /** What the saga waits on from now on, should no `onExhausted` take it elsewhere. */
+      stalled: StalledCommand;
     };
 
 /** What a due resend timer means now. */
@@ -100,6 +103,13 @@ export function planResend(
       commandId: e.commandId,
       attempts: attempt - 1,
       onExhausted: policy?.onExhausted,
+      stalled: {
+        commandId: e.commandId,
+        state: e.state,
+        attempts: attempt - 1,
+        at: now,
+        envelope: e.envelope,
+      },
     };
   }
   const entry: OutboxEntry = {
@@ -116,4 +126,45 @@ export function planResend(
 function resendTimer(envelope: Envelope, attempt: number, state: string | null, dueAt: Date): TimerEntry {
   const event: ResendEvent = { type: resendEventType, commandId: envelope.id, attempt, state, envelope };
   return { id: `${resendTimerPrefix}${envelope.id}`, event, dueAt };
+}
+
+/** The stalled commands still waited on: a reply to one (or leaving its state) drops it. */
+export function settleStalled(
+  stalled: readonly StalledCommand[],
+  reply: { causationId: string | null },
+  state: string | null,
+): StalledCommand[] {
+  return stalled.filter((s) => s.commandId !== reply.causationId && s.state === state);
+}
+
+/**
+ * A resume of the stalled commands, by the step at revision `rev`: each goes out again with its
+ * original command id (the participant dedups on it; one that did the work replays its recorded
+ * reply) under a new msg id (the stream would drop a reused one within its window), and its
+ * policy starts over: a resend timer at attempt 1, as when the command was first sent. A command
+ * whose type has no policy any more is sent once, without resends.
+ */
+export function resumeStalled(
+  policies: Record<string, StepPolicy> | undefined,
+  stalled: readonly StalledCommand[],
+  rev: number,
+  timers: Record<string, TimerEntry>,
+  now: Date,
+): { resends: OutboxEntry[]; armed: TimerEntry[] } {
+  const resends: OutboxEntry[] = [];
+  const armed: TimerEntry[] = [];
+  for (const s of stalled) {
+    resends.push({
+      msgId: `${s.commandId}:resume:${rev}`,
+      subject: `cmd.${s.envelope.type}`,
+      envelope: { ...s.envelope, occurredAt: now.toISOString() },
+      createdAt: now,
+    });
+    const policy = policies?.[s.envelope.type];
+    if (!policy || policy.maxResends < 1) continue;
+    const timer = resendTimer(s.envelope, 1, s.state, new Date(now.getTime() + policy.resendAfterMs));
+    timers[timerKey(timer.id)] = timer;
+    armed.push(timer);
+  }
+  return { resends, armed };
 }

@@ -7,6 +7,7 @@ export {
   type OutboxEntry,
   type SagaDoc,
   SagaStatus,
+  type StalledCommand,
   type TimerEntry,
   terminalStatuses,
 } from './saga-doc.ts';

@@ -29,6 +29,23 @@ export interface TimerEntry {
 }
 
 /**
+ * A command whose step policy ran out of resends without an `onExhausted` (the participant was
+ * down longer than the policy allows): the saga still waits for its reply. Kept, with the
+ * envelope it was sent as, so an operator can resume the saga (`saga.resume`) once the cause is
+ * fixed: the same command, same command id, sent again with the policy started over.
+ */
+export interface StalledCommand {
+  /** The command's id (its envelope id): what the participant dedups on. */
+  commandId: string;
+  /** The state that sent it: the saga leaving that state drops the entry. */
+  state: string | null;
+  /** Resends made before giving up. */
+  attempts: number;
+  at: Date;
+  envelope: Envelope;
+}
+
+/**
  * One saga instance. `outbox` and `timers` are maps keyed by id so single entries can be
  * set and unset with dotted paths (portable across MongoDB-wire servers, unlike `$pull`
  * with a condition); `rev` guards every transition.
@@ -66,6 +83,8 @@ export interface SagaDoc {
   /** Recent processed message ids, newest last, bounded. */
   inbox: string[];
   timers: Record<string, TimerEntry>;
+  /** Commands whose resends ran out while the saga still waits for them; absent when none. */
+  stalled?: StalledCommand[];
   nextWakeAt: Date | null;
   correlationId: string;
   traceparent?: string;

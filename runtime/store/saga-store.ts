@@ -10,6 +10,7 @@ import {
   isTerminal,
   type OutboxEntry,
   type SagaDoc,
+  type StalledCommand,
   type SagaStatus,
   type TimerEntry,
   withoutHistory,
@@ -57,6 +58,8 @@ export interface Transition {
   historyMoved?: HistoryMoved;
   inbox: string[];
   timers: Record<string, TimerEntry>;
+  /** The saga's stalled commands after this write (empty: the field is removed); absent: unchanged. */
+  stalled?: StalledCommand[];
   /** Published outbox entries to remove in the same write. */
   cleared?: Cleared;
   reason?: string | null;
@@ -191,6 +194,8 @@ export class SagaStore {
     // The sweep's index: there is an outbox entry to publish.
     if (t.outboxLeft) set.outboxAt = now;
     else unset.outboxAt = '';
+    if (t.stalled && t.stalled.length > 0) set.stalled = t.stalled;
+    else if (t.stalled) unset.stalled = '';
     if (t.reason !== undefined) set.reason = t.reason;
     if (t.error !== undefined) set.error = t.error;
     if (isTerminal(t.status)) set.endedAt = now;

@@ -1,4 +1,6 @@
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { SagaDefinition } from '../orchestrator/definition.ts';
+import { signalEventType, signalRefusal } from '../orchestrator/signals.ts';
 import { type EmittedCommand, type MachineEvent, runStep } from '../orchestrator/step.ts';
 import type { SagaStatus, TimerEntry } from '../store/index.ts';
 
@@ -48,6 +50,35 @@ export class SagaTestKit<TInput> {
 
   /** Delivers an event as if a participant had replied. */
   send(event: MachineEvent): this {
+    this.step(event);
+    return this;
+  }
+
+  /**
+   * Sends the signal `name` as the API would (`POST /v1/sagas/{id}/signals/{name}`): the body is
+   * parsed by the signal's schema (a ValidationError naming the field), a signal the definition
+   * does not declare is a NotFoundError, and one the current state does not accept a ConflictError
+   * naming the states that do; then the machine gets `{ type: 'saga.signal.<name>', data, by }`.
+   */
+  signal(name: string, data: unknown = {}, by = 'test'): this {
+    const schema = this.def.signals?.[name];
+    if (!schema) {
+      throw new NotFoundError(
+        `saga type ${this.def.type} has no signal "${name}"; its signals: ${Object.keys(this.def.signals ?? {}).join(', ') || '(none)'}`,
+      );
+    }
+    const parsed = schema.safeParse(data);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({
+        field: i.path.map(String).join('.') || 'body',
+        message: i.message,
+      }));
+      throw new ValidationError(`invalid signal ${name}: ${issues.map((i) => i.field).join(', ')}`, issues);
+    }
+    const event = { type: signalEventType(name), data: parsed.data, by };
+    const doc = { _id: this.sagaId, status: this.status, state: this.state, snapshot: this.snapshot };
+    const refusal = signalRefusal(doc, this.def, event);
+    if (refusal) throw new ConflictError(refusal);
     this.step(event);
     return this;
   }

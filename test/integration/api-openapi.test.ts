@@ -194,6 +194,11 @@ describe('OpenAPI document', () => {
     const cancel415 = await call('POST', `/v1/sagas/${sagaId}/cancel`, { headers: plain, body: '{}' });
     expect(cancel415.res.status).toBe(415);
     expect(cancel415.body).toMatchObject({ title: 'Unsupported Media Type' });
+    // Signals and resume: the order saga declares no signal (404), and has ended (409).
+    const noSignal = await call('POST', `/v1/sagas/${sagaId}/signals/approve`, { headers: json, body: '{}' });
+    expect(noSignal.res.status).toBe(404);
+    expect((await call('POST', `/v1/sagas/${sagaId}/resume`)).res.status).toBe(409);
+    expect((await call('POST', '/v1/sagas/nope/resume')).res.status).toBe(404);
     expect((await call('GET', '/v1/saga-types')).res.status).toBe(200);
     expect((await call('GET', '/v1/saga-types/order-fulfillment/versions/1/definition')).res.status).toBe(
       200,

@@ -157,7 +157,7 @@ describe('message contracts', () => {
     expect(lookup.get('watch.seen')?.version).toBe(2);
     expect(lookup.get('saga.started')).toBe(runtimeEventContracts['saga.started']);
     expect([...lookup.keys()].sort()).toEqual(
-      ['saga.cancel', 'saga.started', 'saga.timer', 'stock.reserved', 'watch.seen'].sort(),
+      ['saga.cancel', 'saga.resume', 'saga.started', 'saga.timer', 'stock.reserved', 'watch.seen'].sort(),
     );
     expect(() => defineParticipant({ name: 'stock', commands: {}, events: { Bad: reserved } })).toThrow(
       /events\.Bad/,

@@ -35,10 +35,13 @@
  * @property {unknown} input
  * @property {Array<{ msgId: string, subject: string, type: string }>} pendingOutbox
  * @property {Timer[]} timers
+ * @property {StalledCommand[]} stalled commands whose resends ran out; a resume sends them again
  * @property {string | null} endedAt
  * @property {number | null} durationMs
  * @property {Transition[]} history
  * @property {{ self: string, history: string, events: string, definition: string }} links
+ *
+ * @typedef {{ commandId: string, type: string, attempts: number, since: string | null }} StalledCommand
  *
  * @typedef {SagaSummary & SagaDetails} Saga GET /v1/sagas/{sagaId}
  *

@@ -83,8 +83,41 @@ function show(id, loaded, graph, signal) {
       toast(explain(err), true);
     }
   };
+  // Resume: for a saga stalled on commands whose resends ran out (an admin token's action).
+  const resumeSaga = async () => {
+    const what = saga.stalled.map((c) => c.type).join(', ');
+    if (!window.confirm(`Send ${what} again and restart its resends?\nDo it once the participant is back.`))
+      return;
+    try {
+      await api(`/v1/sagas/${encodeURIComponent(id)}/resume`, { method: 'POST' });
+      saga.stalled = [];
+      renderHead();
+      toast('Resume requested');
+    } catch (err) {
+      toast(explain(err), true);
+    }
+  };
+  // The live stream carries summaries only: a step that may stall or resume the saga re-reads it.
+  const refreshStalled = () =>
+    api(`/v1/sagas/${encodeURIComponent(id)}`)
+      .then((full) => {
+        saga.stalled = /** @type {Saga} */ (full).stalled ?? [];
+        renderHead();
+      })
+      .catch(() => undefined);
   const renderHead = () => {
     const running = !terminal.has(saga.status);
+    const stalled = running && (saga.stalled ?? []).length > 0;
+    const resume = h(
+      'button',
+      {
+        type: 'button',
+        hidden: !stalled,
+        title: 'its resends ran out: send the commands it waits on again',
+        onclick: resumeSaga,
+      },
+      'Resume',
+    );
     const cancel = h(
       'button',
       { type: 'button', class: 'danger', hidden: !running, onclick: cancelSaga },
@@ -122,6 +155,7 @@ function show(id, loaded, graph, signal) {
         pill(saga.status),
         live,
         h('div', { class: 'grow' }),
+        resume,
         cancel,
       ),
       h(
@@ -255,6 +289,7 @@ function show(id, loaded, graph, signal) {
         renderTimeline(new Set([entry.rev]));
         renderChart();
         renderHead();
+        if (entry.event.type === 'saga.timer' || entry.event.type === 'saga.resume') void refreshStalled();
       } else if (event === 'saga' || event === 'end') {
         const summary = /** @type {SagaSummary} */ (data);
         Object.assign(saga, {

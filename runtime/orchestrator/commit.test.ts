@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Cleared, SagaDoc } from '../store/index.ts';
+import { type Cleared, historyContextLimit, type SagaDoc } from '../store/index.ts';
 import { envelope } from '../wire/index.ts';
 import { applyCommitted, transitionOf } from './commit.ts';
 import type { Change } from './decide.ts';
-import { commandEntries } from './records.ts';
+import { commandEntries, recordedContext } from './records.ts';
 
 const now = new Date('2026-01-01T00:00:05Z');
 const none: Cleared = { msgIds: [] };
@@ -101,7 +101,7 @@ describe('transitionOf', () => {
     expect(t.history).toStrictEqual({
       sagaId: 's-1',
       rev: 5,
-      event: { id: 'e-3', type: 'svc.done', data: { ok: true } },
+      event: { id: 'e-3', type: 'svc.done', data: { ok: true }, causationId: 's-1:4:0' },
       from: 'a',
       to: 'b',
       status: 'running',
@@ -111,8 +111,22 @@ describe('transitionOf', () => {
       ],
       timers: { set: [], cancelled: ['x'] },
       at: now,
+      context: { n: 1 },
     });
     expect(d.rev).toBe(4);
+  });
+
+  it('records the context after the step in its history entry, or only its size when over the limit', () => {
+    const big = { blob: 'é'.repeat(historyContextLimit / 2) };
+    const t = transitionOf(doc(), reply, change({ context: big }), none, undefined, 2, now);
+    expect(t.history).not.toHaveProperty('context');
+    expect(t.history.contextOmitted).toEqual({
+      bytes: Buffer.byteLength(JSON.stringify(big)),
+      limit: historyContextLimit,
+    });
+    // At the limit exactly, it is kept.
+    const fits = { s: 'x'.repeat(historyContextLimit - JSON.stringify({ s: '' }).length) };
+    expect(recordedContext(fits)).toEqual({ context: fits });
   });
 
   it('arms a resend timer for each command with a policy, and none once the saga ended', () => {

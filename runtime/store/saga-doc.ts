@@ -87,15 +87,38 @@ export const historyOnDoc = 64;
 /** What the actor and the timer poll load: everything but the history (the inspector reads it). */
 export const withoutHistory = { history: 0, pendingHistory: 0 } as const;
 
-/** One transition, for the inspector. Unique on (sagaId, rev) in `saga_history`. */
+/**
+ * The largest context (its JSON, in bytes) a history entry records. Each of the `historyOnDoc`
+ * entries a document holds may carry one, so a saga document grows by at most 64 × 16 KiB = 1 MiB
+ * of the 16 MiB a MongoDB document may have; a larger context is left out (`contextOmitted`).
+ */
+export const historyContextLimit = 16 * 1024;
+
+/**
+ * One transition, for the inspector (and its time travel) and `jetsaga replay`. Unique on
+ * (sagaId, rev) in `saga_history`.
+ */
 export interface HistoryEntry {
   sagaId: string;
   rev: number;
-  event: { id: string; type: string; data: unknown };
+  /**
+   * The event the step handled. `causationId` (what the event answers: a reply's command id) is
+   * what the machine and the resend policies saw of it; entries written before jetsaga recorded it
+   * lack it, and replay then gives them null.
+   */
+  event: { id: string; type: string; data: unknown; causationId?: string | null };
   from: string | null;
   to: string | null;
   status: SagaStatus;
   commands: Array<{ msgId: string; type: string; data: unknown }>;
   timers: { set: Array<{ id: string; dueAt: Date }>; cancelled: string[] };
   at: Date;
+  /**
+   * The saga's context after the step, for time travel. Absent when it was larger than
+   * `historyContextLimit` (then `contextOmitted` says how large), and in entries written before
+   * jetsaga recorded it.
+   */
+  context?: unknown;
+  /** Set instead of `context` when the context's JSON was over the limit. */
+  contextOmitted?: { bytes: number; limit: number };
 }

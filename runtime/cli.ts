@@ -4,6 +4,7 @@ import { type Config, configHelp, loadConfig } from './config.ts';
 import { JetsagaError } from './errors.ts';
 import { allRoles, provisionApp, type Role, roleName, startNode } from './node.ts';
 import { untilSignal, writeOut } from './process-io.ts';
+import { replayUsage, runReplay } from './replay-cli.ts';
 
 export interface CliOptions {
   /** The app when neither `--app` nor JETSAGA_APP names one (this repository's reference app). */
@@ -40,6 +41,7 @@ Roles:
   contracts check --against FILE
                           compare the catalogue with a saved one (contracts/catalogue.json); exit 1
                           naming each message and field whose change breaks a sender or receiver
+${replayUsage}
   help                    this text
 
 Every role loads the app given by --app <module> or JETSAGA_APP (its default export is
@@ -147,6 +149,11 @@ export async function runCli(argv: string[], opts: CliOptions = {}): Promise<num
       return 0;
     }
     if (first === 'contracts') return await runContracts(argv.slice(1), opts);
+    if (first === 'replay') {
+      const { config, rest } = loadConfig(argv.slice(1));
+      const app = await resolveApp(config, opts);
+      return await runReplay(rest, app);
+    }
     const { config, rest } = loadConfig(argv);
     const app = await resolveApp(config, opts);
     const { roles, rest: unknown } = parseRoles(rest, app);

@@ -21,3 +21,22 @@ export {
 } from './step.ts';
 export { requestCancel } from './cancel.ts';
 export { type StepPolicy } from './step-policies.ts';
+export {
+  type Divergence,
+  firstDifference,
+  type RecordedSaga,
+  type RecordedTransition,
+  ReplayAspect,
+  type ReplayedStep,
+  type ReplayResult,
+  replaySaga,
+} from './replay.ts';
+export {
+  divergenceLine,
+  parseRecordedSagas,
+  RecordedSagaSchema,
+  replayRecorded,
+  type ReplayOptions,
+  type ReplayReport,
+  replaySummary,
+} from './replay-report.ts';

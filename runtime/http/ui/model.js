@@ -8,12 +8,14 @@
  * @typedef {object} Transition one step of a saga's history
  * @property {number} rev
  * @property {string | null} at
- * @property {{ id: string, type: string, data: unknown }} event
+ * @property {{ id: string, type: string, data: unknown, causationId?: string | null }} event
  * @property {string | null} from
  * @property {string | null} to
  * @property {SagaStatus} status
  * @property {Array<{ msgId: string, type: string, data: unknown }>} commands
  * @property {{ set: Timer[], cancelled: string[] }} timers
+ * @property {unknown} [context] the context after the step; absent when too large or not recorded
+ * @property {{ bytes: number, limit: number }} [contextOmitted] set when it was too large to record
  *
  * @typedef {{ id: string, dueAt: string | null }} Timer
  *

@@ -105,4 +105,29 @@ describe.skipIf(!executablePath)('inspector time travel', () => {
     await page.close();
     expect(errors).toEqual([]);
   });
+
+  it('shows the context replayed through the definition for steps recorded without one', async () => {
+    const res = await node.post(
+      '/v1/saga-types/order-fulfillment/sagas',
+      order({ payment: { token: 'tok_declined' } }),
+    );
+    const { sagaId } = (await res.json()) as { sagaId: string };
+    await node.waitForTerminal(sagaId);
+    await node.waitFor(sagaId, outboxSettled);
+    const history = (await (await node.fetch(`/v1/sagas/${sagaId}/history`)).json()) as Step[];
+    // As entries written before jetsaga recorded contexts.
+    await node.store.sagas.updateOne(
+      { _id: sagaId },
+      { $unset: Object.fromEntries(history.map((h) => [`history.${h.rev}.context`, ''])) },
+    );
+    const page = await openPage(`/ui#/sagas/${sagaId}`);
+    await page.locator('.page-head .pill[data-status="compensated"]').waitFor();
+    await page.keyboard.press('ArrowLeft');
+    const replayed = page.locator('#travel-details .travel-replayed');
+    await expect.poll(() => replayed.innerText()).toContain("as replayed through this build's definition");
+    const context = history.at(-2)!.context as { reason: string };
+    expect(await replayed.locator('pre.json').innerText()).toContain(context.reason);
+    await page.close();
+    expect(errors).toEqual([]);
+  });
 });

@@ -92,6 +92,20 @@ describe('replay of recorded histories', () => {
     expect(replayed.steps.at(-1)).toMatchObject({ status: 'compensated', state: 'compensated' });
   });
 
+  it("GET /v1/sagas/{id}/replay replays one saga through the API's definition, each step with its context", async () => {
+    const res = await node().fetch(`/v1/sagas/${ids.declined}/replay`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      reproduced: boolean;
+      divergence: unknown;
+      steps: Array<{ context: unknown }>;
+    };
+    const history = (await node().store.historyOf(ids.declined)).sort((a, b) => a.rev - b.rev);
+    expect(body).toMatchObject({ reproduced: true, divergence: null, revisions: history.length });
+    expect(body.steps.map((s) => s.context)).toEqual(history.map((h) => h.context));
+    expect((await node().fetch('/v1/sagas/nope/replay')).status).toBe(404);
+  });
+
   it('reports the saga and the revision where a copy of the order saga with one transition edited parts', async () => {
     const report = replayHistories(
       [editedOrderFulfillment, ...sagas.filter((s) => s.type !== 'order-fulfillment')],

@@ -19,6 +19,11 @@
  *
  * @typedef {{ id: string, dueAt: string | null }} Timer
  *
+ * @typedef {object} SagaReplay GET /v1/sagas/{sagaId}/replay: the history replayed through the API's definition
+ * @property {boolean} reproduced
+ * @property {{ rev: number, aspect: string, message: string } | null} divergence
+ * @property {Array<{ rev: number, state: string | null, status: SagaStatus, context: unknown }>} steps
+ *
  * @typedef {object} SagaSummary a row of GET /v1/sagas, and the `saga` and `end` events of its stream
  * @property {string} sagaId
  * @property {string} type

@@ -64,7 +64,7 @@ function show(id, loaded, graph, signal) {
   });
   const allToggle = h('label', { class: 'subtle toggle' }, allBox, ' show every timeout and cancel');
   const timeline = h('ol', { class: 'timeline', id: 'timeline' });
-  const travel = timeTravel({ onChange: () => renderChart(), signal });
+  const travel = timeTravel({ sagaId: id, onChange: () => renderChart(), signal });
   travel.attachTimeline(timeline);
   const contextBox = h('div');
   const letters = letterList(id);

@@ -3,9 +3,11 @@
 // Time travel on a saga's page: choose a revision of its history (slider, buttons, a click on the
 // timeline, ← → Home End, Esc for now) and see the saga as it was after that transition: the
 // statechart's highlighted state, the context, the commands and timers of that step.
+import { api, explain } from './api.js';
 import { h, json, pill } from './dom.js';
 import { clock } from './format.js';
 
+/** @typedef {import('./model.js').SagaReplay} SagaReplay */
 /** @typedef {import('./model.js').Transition} Transition */
 
 /**
@@ -45,11 +47,12 @@ export function chartAt(history, rev, now) {
 const timerName = (id) => /^xstate\.after\.([^.]+)\./.exec(id)?.[1] ?? id;
 
 /**
- * The time travel control. `onChange` runs whenever the chosen revision changes (redraw the chart
- * with `chartAt(history, rev, ...)`). Keys are listened to on the document until `signal` aborts.
- * @param {{ onChange: (rev: number | null) => void, signal: AbortSignal }} opts
+ * The time travel control of saga `sagaId`. `onChange` runs whenever the chosen revision changes
+ * (redraw the chart with `chartAt(history, rev, ...)`). Keys are listened to on the document until
+ * `signal` aborts.
+ * @param {{ sagaId: string, onChange: (rev: number | null) => void, signal: AbortSignal }} opts
  */
-export function timeTravel({ onChange, signal }) {
+export function timeTravel({ sagaId, onChange, signal }) {
   /** @type {Transition[]} */
   let history = [];
   /** @type {number | null} null: now (following the saga live) */
@@ -181,16 +184,43 @@ export function timeTravel({ onChange, signal }) {
     );
   }
 
-  /** @param {Transition} entry */
+  /** @type {Promise<SagaReplay> | null} asked once, the first time a step without a context is shown */
+  let replay = null;
+
+  /**
+   * The recorded context; for a step recorded without one, the context that replaying the
+   * history through this API's definition gives (what `jetsaga replay` checks), said as such.
+   * @param {Transition} entry
+   */
   function contextOf(entry) {
     if ('context' in entry) return json(entry.context);
-    if (entry.contextOmitted)
-      return h(
-        'p',
-        { class: 'subtle' },
-        `Too large to record (${entry.contextOmitted.bytes} bytes; the limit is ${entry.contextOmitted.limit}).`,
-      );
-    return h('p', { class: 'subtle' }, 'Not recorded: this step was written before jetsaga kept contexts.');
+    const why = entry.contextOmitted
+      ? `Too large to record (${entry.contextOmitted.bytes} bytes; the limit is ${entry.contextOmitted.limit})`
+      : 'Not recorded (this step was written before jetsaga kept contexts)';
+    const box = h('div', { class: 'travel-replayed' }, h('p', { class: 'subtle' }, `${why}; replaying…`));
+    replay ??= /** @type {Promise<SagaReplay>} */ (api(`/v1/sagas/${encodeURIComponent(sagaId)}/replay`));
+    const rev = entry.rev;
+    replay.then(
+      (r) => {
+        const step = r.steps.find((s) => s.rev === rev);
+        const parted = r.divergence && r.divergence.rev <= rev ? r.divergence : null;
+        box.replaceChildren(
+          h(
+            'p',
+            { class: 'subtle' },
+            step && !parted
+              ? `${why}; as replayed through this build's definition:`
+              : `${why}; replay cannot show it: ${parted?.message ?? 'no such step'}`,
+          ),
+          step && !parted ? json(step.context) : '',
+        );
+      },
+      (err) => {
+        replay = null;
+        box.replaceChildren(h('p', { class: 'subtle' }, `${why}; replay failed: ${explain(err)}`));
+      },
+    );
+    return box;
   }
 
   /** @param {KeyboardEvent} e */

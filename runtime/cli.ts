@@ -30,8 +30,9 @@ Roles:
   dev [--data-dir DIR] [--port N]
                           local NATS + MongoDB-wire server and every role, until Ctrl-C;
                           data kept in DIR (default .jetsaga)
-  demo [--saga TYPE] [--orders N] [--json]
-                          local infrastructure + every role + a batch of sagas, then a summary
+  demo [--saga TYPE] [--orders N] [--export FILE] [--json]
+                          local infrastructure + every role + a batch of sagas, then a summary;
+                          --export writes their histories for jetsaga replay --file
   provision               create or update the streams and the app's durable consumers, then exit
                           (production: roles run with JETSAGA_PROVISION=skip and may not)
   openapi                 print the HTTP API's OpenAPI 3.1 document (JSON) and exit

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { divergenceLine, replayHistories } from '../../runtime/testing/index.ts';
 import { sagas } from '../../sagas/index.ts';
 import { repoRoot } from '../cluster.ts';
@@ -10,14 +10,21 @@ import { editedOrderFulfillment } from '../fixtures/edited-order.ts';
 import { order, outboxSettled, trip, useTestNode } from '../harness.ts';
 
 /** `jetsaga <args>` of this repository (the reference app unless --app): exit code, stdout, stderr. */
-function jetsaga(args: readonly string[]): Promise<{ code: number; out: string; err: string }> {
+function jetsaga(
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve, reject) =>
     execFile(
       process.execPath,
       ['--import', 'tsx', 'bin/jetsaga.ts', ...args],
       {
         cwd: repoRoot,
-        env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, HOME: process.env.HOME },
+        env: {
+          PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
+          HOME: process.env.HOME,
+          ...env,
+        },
         maxBuffer: 32 * 1024 * 1024,
       },
       (err, out, stderr) => {
@@ -153,6 +160,27 @@ describe('replay of recorded histories', () => {
         `replay: ${ids.trip} (trip-booking v1) parts at rev 0 (definition): saga trip-booking v1 is not registered here`,
       ),
     );
+  });
+
+  it('jetsaga replay passes on the histories a demo run exported, against the same build', async () => {
+    const file = path.join(dir, 'demo.jsonl');
+    // The demo on this test run's servers (its own namespace and database); its first 10 orders
+    // include every compensation of demo/scenarios.ts.
+    const demo = await jetsaga(['demo', '--orders', '10', '--export', file], {
+      NATS_URL: inject('natsUrl'),
+      MONGO_URL: inject('mongoUrl'),
+    });
+    expect(demo.err).toContain(`10 sagas written to ${file}`);
+    expect(demo.code).toBe(0);
+    const statuses = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { status: string }).status);
+    expect(statuses).toContain('compensated');
+    const res = await jetsaga(['replay', '--file', file]);
+    expect(res.err).toBe('');
+    expect(res.out).toBe('replay: 10 sagas, 10 reproduced, 0 diverged\n');
+    expect(res.code).toBe(0);
   });
 
   it('jetsaga replay --from-api fetches the sagas, saves them, and replays them', async () => {

@@ -118,9 +118,8 @@ export function timeTravel({ sagaId, onChange, signal }) {
     if (!timeline) return;
     for (const li of timeline.querySelectorAll('li.travel-at')) li.classList.remove('travel-at');
     if (rev === null) return;
-    const li = timeline.querySelector(`li[data-rev="${rev}"]`);
-    li?.classList.add('travel-at');
-    li?.scrollIntoView({ block: 'nearest' });
+    // Marked, not scrolled to: scrolling the page would take the statechart out of view.
+    timeline.querySelector(`li[data-rev="${rev}"]`)?.classList.add('travel-at');
   }
 
   function render() {

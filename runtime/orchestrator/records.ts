@@ -1,11 +1,5 @@
 import { type Envelope, envelope } from '../wire/index.ts';
-import {
-  type HistoryEntry,
-  historyContextLimit,
-  type OutboxEntry,
-  type SagaDoc,
-  type TimerEntry,
-} from '../store/index.ts';
+import type { HistoryEntry, OutboxEntry, SagaDoc, TimerEntry } from '../store/index.ts';
 import type { Change } from './decide.ts';
 import type { EmittedCommand } from './step.ts';
 
@@ -55,7 +49,7 @@ export function commandEntries(
  * The inspector's record of the step that moved the saga in `doc` to revision `rev`: the event,
  * the move, what went out (`outbox`: commands and resends), the timers set (the machine's and
  * the resend timers `armed` for its commands) and cancelled, and the context after it (up to
- * `historyContextLimit`). It rides the step's own write, so recording it costs no write.
+ * `contextLimit` bytes of JSON). It rides the step's own write, so recording it costs no write.
  */
 export function historyEntry(
   doc: Pick<SagaDoc, '_id' | 'state'>,
@@ -65,6 +59,7 @@ export function historyEntry(
   outbox: readonly OutboxEntry[],
   armed: readonly TimerEntry[],
   now: Date,
+  contextLimit: number,
 ): HistoryEntry {
   return {
     sagaId: doc._id,
@@ -79,16 +74,19 @@ export function historyEntry(
       cancelled: change.timersCancelled,
     },
     at: now,
-    ...recordedContext(change.context),
+    ...recordedContext(change.context, contextLimit),
   };
 }
 
 /** The context as a history entry records it: whole, or only its size when over the limit. */
-export function recordedContext(context: unknown): Pick<HistoryEntry, 'context' | 'contextOmitted'> {
+export function recordedContext(
+  context: unknown,
+  limit: number,
+): Pick<HistoryEntry, 'context' | 'contextOmitted'> {
   const json = JSON.stringify(context) ?? 'null';
   // UTF-8 takes at most 3 bytes per UTF-16 unit: the usual small context fits without counting.
-  if (json.length * 3 <= historyContextLimit) return { context: context ?? null };
+  if (json.length * 3 <= limit) return { context: context ?? null };
   const bytes = Buffer.byteLength(json);
-  if (bytes <= historyContextLimit) return { context: context ?? null };
-  return { contextOmitted: { bytes, limit: historyContextLimit } };
+  if (bytes <= limit) return { context: context ?? null };
+  return { contextOmitted: { bytes, limit } };
 }

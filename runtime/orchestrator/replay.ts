@@ -1,6 +1,6 @@
 import type { Envelope } from '../wire/index.ts';
 import type { HistoryEntry, SagaDoc, SagaStatus } from '../store/index.ts';
-import { applyCommitted, transitionOf } from './commit.ts';
+import { applyCommitted, type StepLimits, transitionOf } from './commit.ts';
 import { alreadyHandled, decide } from './decide.ts';
 import type { SagaDefinition } from './definition.ts';
 import { RuntimeEvent } from './runtime-events.ts';
@@ -95,10 +95,11 @@ export interface ReplayResult {
 }
 
 /**
- * The inbox the replayed document keeps: the default of the orchestrator's (`JETSAGA_INBOX_SIZE`),
- * whose only role in a step is to recognise an event it handled already.
+ * What the replayed document keeps: the orchestrator's defaults (`JETSAGA_INBOX_SIZE`, whose only
+ * role in a step is to recognise an event it handled already, and `JETSAGA_HISTORY_CONTEXT_BYTES`;
+ * contexts are not compared, each step's is returned whole).
  */
-const replayInboxSize = 64;
+const replayLimits: StepLimits = { inboxSize: 64, historyContextBytes: 16_384 };
 
 /**
  * Replays `saga`'s recorded history through `def` (see the top of this file). Pure: no I/O; the
@@ -189,7 +190,7 @@ export function replaySaga(
         });
       }
       const cleared = { msgIds: Object.keys(doc.outbox) };
-      const t = transitionOf(doc, env, decision, cleared, def.policies, replayInboxSize, now);
+      const t = transitionOf(doc, env, decision, cleared, def.policies, replayLimits, now);
       entry = t.history;
       for (const m of cleared.msgIds) delete doc.outbox[m];
       applyCommitted(doc, t, rev, now);

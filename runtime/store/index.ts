@@ -2,7 +2,6 @@ export { Batcher } from './batcher.ts';
 export { isDuplicateKey, onlyDuplicates } from './duplicate-key.ts';
 export {
   type HistoryEntry,
-  historyContextLimit,
   historyOnDoc,
   isTerminal,
   type OutboxEntry,

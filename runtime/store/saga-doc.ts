@@ -88,13 +88,6 @@ export const historyOnDoc = 64;
 export const withoutHistory = { history: 0, pendingHistory: 0 } as const;
 
 /**
- * The largest context (its JSON, in bytes) a history entry records. Each of the `historyOnDoc`
- * entries a document holds may carry one, so a saga document grows by at most 64 × 16 KiB = 1 MiB
- * of the 16 MiB a MongoDB document may have; a larger context is left out (`contextOmitted`).
- */
-export const historyContextLimit = 16 * 1024;
-
-/**
  * One transition, for the inspector (and its time travel) and `jetsaga replay`. Unique on
  * (sagaId, rev) in `saga_history`.
  */
@@ -114,9 +107,10 @@ export interface HistoryEntry {
   timers: { set: Array<{ id: string; dueAt: Date }>; cancelled: string[] };
   at: Date;
   /**
-   * The saga's context after the step, for time travel. Absent when it was larger than
-   * `historyContextLimit` (then `contextOmitted` says how large), and in entries written before
-   * jetsaga recorded it.
+   * The saga's context after the step, for time travel. Absent when its JSON was larger than the
+   * limit (`JETSAGA_HISTORY_CONTEXT_BYTES`, 16 KiB by default: each of the `historyOnDoc` entries a
+   * document holds may carry one, so 1 MiB of the 16 MiB a MongoDB document may have), then
+   * `contextOmitted` says how large; absent too in entries written before jetsaga recorded it.
    */
   context?: unknown;
   /** Set instead of `context` when the context's JSON was over the limit. */

@@ -4,6 +4,7 @@ import { editedOrderFulfillment } from '../fixtures/edited-order.ts';
 import { isTerminal, type SagaDoc } from '../../runtime/store/index.ts';
 import type { Envelope } from '../../runtime/wire/index.ts';
 import { applyCommitted, transitionOf } from '../../runtime/orchestrator/commit.ts';
+import { defaultConfig } from '../../runtime/config.ts';
 import { decide } from '../../runtime/orchestrator/decide.ts';
 import { defineSaga, type SagaDefinition, SagaRegistry } from '../../runtime/orchestrator/definition.ts';
 import { type RecordedSaga, replaySaga } from '../../runtime/orchestrator/replay.ts';
@@ -78,7 +79,7 @@ function record(
     const now = new Date(clock);
     const decision = decide(doc, def, next.e, now);
     if ('skip' in decision) continue;
-    const t = transitionOf(doc, next.e, decision, { msgIds: [] }, def.policies, 64, now);
+    const t = transitionOf(doc, next.e, decision, { msgIds: [] }, def.policies, defaultConfig(), now);
     applyCommitted(doc, t, doc.rev + 1, now);
     history.push(JSON.parse(JSON.stringify(t.history)));
     for (const c of t.outboxAdd) {

@@ -193,9 +193,12 @@ export function timeTravel({ sagaId, onChange, signal }) {
    */
   function contextOf(entry) {
     if ('context' in entry) return json(entry.context);
-    const why = entry.contextOmitted
-      ? `Too large to record (${entry.contextOmitted.bytes} bytes; the limit is ${entry.contextOmitted.limit})`
-      : 'Not recorded (this step was written before jetsaga kept contexts)';
+    const omitted = entry.contextOmitted;
+    const why = !omitted
+      ? 'Not recorded (this step was written before jetsaga kept contexts)'
+      : omitted.limit === 0
+        ? 'Not recorded (JETSAGA_HISTORY_CONTEXT_BYTES is 0)'
+        : `Too large to record (${omitted.bytes} bytes; the limit is ${omitted.limit})`;
     const box = h('div', { class: 'travel-replayed' }, h('p', { class: 'subtle' }, `${why}; replaying…`));
     replay ??= /** @type {Promise<SagaReplay>} */ (api(`/v1/sagas/${encodeURIComponent(sagaId)}/replay`));
     const rev = entry.rev;

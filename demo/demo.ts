@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import {
   allRoles,
   type App,
@@ -15,6 +16,8 @@ interface DemoArgs {
   orders: number;
   json: boolean;
   timeoutMs: number;
+  /** Where to write the sagas as the API returned them once ended (JSON lines: `jetsaga replay --file`). */
+  exportTo?: string;
 }
 
 function parseArgs(args: string[]): DemoArgs {
@@ -32,7 +35,12 @@ function parseArgs(args: string[]): DemoArgs {
       if (!demoSagas.includes(saga))
         throw new Error(`--saga must be one of ${demoSagas.join(', ')} (got ${saga || 'nothing'})`);
       out.saga = saga;
-    } else throw new Error(`unknown demo option ${a}; use --saga TYPE, --orders N and --json`);
+    } else if (a === '--export') {
+      const file = args[++i];
+      if (!file || file.startsWith('--'))
+        throw new Error('--export: give the file to write the histories to, e.g. --export demo.jsonl');
+      out.exportTo = file;
+    } else throw new Error(`unknown demo option ${a}; use --saga TYPE, --orders N, --export FILE and --json`);
   }
   return out;
 }
@@ -95,6 +103,7 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
     );
     const deadline = Date.now() + args.timeoutMs;
     const rows: Row[] = [];
+    const exported: string[] = [];
     for (const { sagaId, scenario } of started) {
       for (;;) {
         const res = await fetch(`${api}/v1/sagas/${sagaId}`);
@@ -105,6 +114,8 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
           durationMs?: number;
         };
         if (isTerminal(view.status) || Date.now() > deadline) {
+          // Every step's history entry is written by the step itself: an ended saga's is whole.
+          exported.push(JSON.stringify(view));
           rows.push({
             sagaId,
             scenario: scenario.name,
@@ -118,6 +129,12 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
         }
         await new Promise((r) => setTimeout(r, 50));
       }
+    }
+    if (args.exportTo) {
+      await writeFile(args.exportTo, exported.map((line) => `${line}\n`).join(''), 'utf8');
+      say(
+        `jetsaga demo: ${exported.length} sagas written to ${args.exportTo} (check a build: jetsaga replay --file ${args.exportTo})`,
+      );
     }
     return report(rows, args.json, args.saga);
   } finally {

@@ -4,6 +4,7 @@ import { type Config, configHelp, loadConfig } from './config.ts';
 import { JetsagaError } from './errors.ts';
 import { allRoles, provisionApp, type Role, roleName, startNode } from './node.ts';
 import { untilSignal, writeOut } from './process-io.ts';
+import { replayUsage, runReplay } from './replay-cli.ts';
 
 export interface CliOptions {
   /** The app when neither `--app` nor JETSAGA_APP names one (this repository's reference app). */
@@ -29,8 +30,9 @@ Roles:
   dev [--data-dir DIR] [--port N]
                           local NATS + MongoDB-wire server and every role, until Ctrl-C;
                           data kept in DIR (default .jetsaga)
-  demo [--saga TYPE] [--orders N] [--json]
-                          local infrastructure + every role + a batch of sagas, then a summary
+  demo [--saga TYPE] [--orders N] [--export FILE] [--json]
+                          local infrastructure + every role + a batch of sagas, then a summary;
+                          --export writes their histories for jetsaga replay --file
   provision               create or update the streams and the app's durable consumers, then exit
                           (production: roles run with JETSAGA_PROVISION=skip and may not)
   openapi                 print the HTTP API's OpenAPI 3.1 document (JSON) and exit
@@ -40,6 +42,7 @@ Roles:
   contracts check --against FILE
                           compare the catalogue with a saved one (contracts/catalogue.json); exit 1
                           naming each message and field whose change breaks a sender or receiver
+${replayUsage}
   help                    this text
 
 Every role loads the app given by --app <module> or JETSAGA_APP (its default export is
@@ -147,6 +150,11 @@ export async function runCli(argv: string[], opts: CliOptions = {}): Promise<num
       return 0;
     }
     if (first === 'contracts') return await runContracts(argv.slice(1), opts);
+    if (first === 'replay') {
+      const { config, rest } = loadConfig(argv.slice(1));
+      const app = await resolveApp(config, opts);
+      return await runReplay(rest, app);
+    }
     const { config, rest } = loadConfig(argv);
     const app = await resolveApp(config, opts);
     const { roles, rest: unknown } = parseRoles(rest, app);

@@ -239,6 +239,12 @@ export const options = {
     schema: positive.default(64),
     help: 'recent message ids kept per saga for dedup',
   },
+  historyContextBytes: {
+    env: 'JETSAGA_HISTORY_CONTEXT_BYTES',
+    // At most 128 KiB: a document holds 64 history entries (8 MiB of MongoDB's 16 MiB at most).
+    schema: z.coerce.number().int().min(0).max(131_072).default(16_384),
+    help: "largest context (bytes of JSON) a history entry keeps for the inspector's time travel; beyond, only its size (0: none; the inspector then replays it)",
+  },
   sweepIntervalMs: {
     env: 'JETSAGA_SWEEP_INTERVAL_MS',
     schema: positive.default(5_000),

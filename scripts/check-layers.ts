@@ -37,6 +37,7 @@ export const layers: ReadonlyArray<{ name: string; units: readonly string[] }> =
       'node-metrics.ts',
       'ops-server.ts',
       'cli.ts',
+      'replay-cli.ts',
       'process-io.ts',
       'permissions.ts',
       'roles.ts',

@@ -16,6 +16,7 @@ import { authProblems, bearerScheme, problemResponses, scoped, validationHook } 
 import { problem, statusTitle, toProblem } from './problem.ts';
 import { registerOverviewRoutes } from './overview-routes.ts';
 import { requestLog } from './request-log.ts';
+import { registerReplayRoutes } from './replay-routes.ts';
 import { registerSagaRoutes } from './saga-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 
@@ -128,6 +129,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     registry: deps.registry,
     events: { pollMs: deps.ssePollMs ?? 250, log, ...(deps.signal ? { signal: deps.signal } : {}) },
   });
+  registerReplayRoutes(app, deps);
   registerDlqRoutes(app, new DeadLetterAdmin(deps.bus));
   registerOverviewRoutes(app, deps);
   registerOperationsRoutes(app, deps.asyncApi);

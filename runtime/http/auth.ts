@@ -35,6 +35,7 @@ export const operationScopes = {
   listSagas: 'read',
   getSaga: 'read',
   getSagaHistory: 'read',
+  replaySaga: 'read',
   followSaga: 'read',
   listSagaTypes: 'read',
   getSagaDefinition: 'read',

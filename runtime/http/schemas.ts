@@ -51,6 +51,10 @@ export const TransitionSchema = z
         description:
           "the event's data. For `saga.started`, `saga.cancel`, `saga.resume` and signals (`saga.signal.<name>`, data `{ by, data }`) sent through this API, `by` names the caller: the name of its token, or `anonymous` with auth off",
       }),
+      causationId: z.string().nullable().optional().openapi({
+        description:
+          'what the event answers (a reply: its command id), as the machine saw it; absent in transitions recorded before jetsaga kept it',
+      }),
     }),
     from: z.string().nullable(),
     to: z.string().nullable(),
@@ -60,6 +64,14 @@ export const TransitionSchema = z
       set: z.array(z.object({ id: z.string(), dueAt: isoDateOrNull })),
       cancelled: z.array(z.string()),
     }),
+    context: z.unknown().optional().openapi({
+      description:
+        "the saga's context after this transition (the inspector's time travel); absent when it was too large to record (see `contextOmitted`) or the transition was recorded before jetsaga kept it",
+    }),
+    contextOmitted: z
+      .object({ bytes: z.number().int(), limit: z.number().int() })
+      .optional()
+      .openapi({ description: "set instead of `context` when the context's JSON was over `limit` bytes" }),
   })
   .openapi('SagaTransition', { description: 'one step: event in, state from and to, commands out, timers' });
 

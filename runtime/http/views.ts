@@ -42,7 +42,12 @@ export function historyView(entry: HistoryEntry): HistoryView {
   return {
     rev: entry.rev,
     at: isoDate(entry.at),
-    event: { id: entry.event.id, type: entry.event.type, data: entry.event.data ?? null },
+    event: {
+      id: entry.event.id,
+      type: entry.event.type,
+      data: entry.event.data ?? null,
+      ...(entry.event.causationId !== undefined ? { causationId: entry.event.causationId } : {}),
+    },
     from: entry.from ?? null,
     to: entry.to ?? null,
     status: entry.status,
@@ -55,6 +60,8 @@ export function historyView(entry: HistoryEntry): HistoryView {
       set: (entry.timers?.set ?? []).map((t) => ({ id: t.id, dueAt: isoDate(t.dueAt) })),
       cancelled: entry.timers?.cancelled ?? [],
     },
+    ...('context' in entry ? { context: entry.context ?? null } : {}),
+    ...(entry.contextOmitted ? { contextOmitted: entry.contextOmitted } : {}),
   };
 }
 

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Cleared, SagaDoc } from '../store/index.ts';
 import { envelope } from '../wire/index.ts';
-import { applyCommitted, transitionOf } from './commit.ts';
+import { applyCommitted, type StepLimits, transitionOf } from './commit.ts';
 import type { Change } from './decide.ts';
-import { commandEntries } from './records.ts';
+import { commandEntries, recordedContext } from './records.ts';
 
 const now = new Date('2026-01-01T00:00:05Z');
 const none: Cleared = { msgIds: [] };
+const contextLimit = 16 * 1024;
+const limits = (inboxSize: number): StepLimits => ({ inboxSize, historyContextBytes: contextLimit });
 const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
 const doc = (): SagaDoc => ({
@@ -94,7 +96,7 @@ describe('transitionOf', () => {
   it('writes the new state, the commands, the inbox (bounded), the history entry of the step, and removes what is done', () => {
     const d = doc();
     const done = { msgIds: ['s-1:4:0'], historyRevs: [4] };
-    const t = transitionOf(d, reply, change({ timersCancelled: ['x'] }), done, undefined, 2, now);
+    const t = transitionOf(d, reply, change({ timersCancelled: ['x'] }), done, undefined, limits(2), now);
     expect(t.cleared).toBe(done);
     expect(t).toMatchObject({ status: 'running', state: 'b', context: { n: 1 }, snapshot: { value: 'b' } });
     expect(t.outboxAdd.map((e) => e.msgId)).toEqual(['s-1:5:0', 's-1:5:1']);
@@ -102,7 +104,7 @@ describe('transitionOf', () => {
     expect(t.history).toStrictEqual({
       sagaId: 's-1',
       rev: 5,
-      event: { id: 'e-3', type: 'svc.done', data: { ok: true } },
+      event: { id: 'e-3', type: 'svc.done', data: { ok: true }, causationId: 's-1:4:0' },
       from: 'a',
       to: 'b',
       status: 'running',
@@ -112,13 +114,29 @@ describe('transitionOf', () => {
       ],
       timers: { set: [], cancelled: ['x'] },
       at: now,
+      context: { n: 1 },
     });
     expect(d.rev).toBe(4);
   });
 
+  it('records the context after the step in its history entry, or only its size when over the limit', () => {
+    const big = { blob: 'é'.repeat(contextLimit / 2) };
+    const t = transitionOf(doc(), reply, change({ context: big }), none, undefined, limits(2), now);
+    expect(t.history).not.toHaveProperty('context');
+    expect(t.history.contextOmitted).toEqual({
+      bytes: Buffer.byteLength(JSON.stringify(big)),
+      limit: contextLimit,
+    });
+    // At the limit exactly, it is kept.
+    const fits = { s: 'x'.repeat(contextLimit - JSON.stringify({ s: '' }).length) };
+    expect(recordedContext(fits, contextLimit)).toEqual({ context: fits });
+    // A limit of 0 keeps no context at all, only its size.
+    expect(recordedContext({}, 0)).toEqual({ contextOmitted: { bytes: 2, limit: 0 } });
+  });
+
   it('arms a resend timer for each command with a policy, and none once the saga ended', () => {
     const policies = { 'svc.two': { resendAfterMs: 1000, maxResends: 2 } };
-    const t = transitionOf(doc(), reply, change(), none, policies, 10, now);
+    const t = transitionOf(doc(), reply, change(), none, policies, limits(10), now);
     const armed = Object.values(t.timers);
     expect(armed.map((x) => [x.id, x.dueAt])).toEqual([
       ['jetsaga.resend.s-1:5:1', new Date(now.getTime() + 1000)],
@@ -131,7 +149,7 @@ describe('transitionOf', () => {
       change({ status: 'completed', timers: { t: timer } }),
       none,
       policies,
-      10,
+      limits(10),
       now,
     );
     expect(ended.timers).toEqual({});
@@ -146,7 +164,7 @@ describe('transitionOf', () => {
       change({ resends: [{ ...resend!, msgId: 's-1:2:0:resend:1' }] }),
       none,
       undefined,
-      10,
+      limits(10),
       now,
     );
     expect(t.outboxAdd.map((e) => e.msgId)).toEqual(['s-1:5:0', 's-1:5:1', 's-1:2:0:resend:1']);
@@ -164,14 +182,17 @@ describe('outboxLeft', () => {
   it('is true while the outbox keeps an entry after the write, false once the write empties it', () => {
     const quiet = change({ commands: [] });
     expect(
-      transitionOf(withOutbox('a', 'b'), reply, quiet, { msgIds: ['a'] }, undefined, 10, now).outboxLeft,
+      transitionOf(withOutbox('a', 'b'), reply, quiet, { msgIds: ['a'] }, undefined, limits(10), now)
+        .outboxLeft,
     ).toBe(true);
     expect(
-      transitionOf(withOutbox('a', 'b'), reply, quiet, { msgIds: ['a', 'b'] }, undefined, 10, now).outboxLeft,
+      transitionOf(withOutbox('a', 'b'), reply, quiet, { msgIds: ['a', 'b'] }, undefined, limits(10), now)
+        .outboxLeft,
     ).toBe(false);
-    expect(transitionOf(withOutbox(), reply, quiet, none, undefined, 10, now).outboxLeft).toBe(false);
+    expect(transitionOf(withOutbox(), reply, quiet, none, undefined, limits(10), now).outboxLeft).toBe(false);
     expect(
-      transitionOf(withOutbox('a'), reply, change(), { msgIds: ['a'] }, undefined, 10, now).outboxLeft,
+      transitionOf(withOutbox('a'), reply, change(), { msgIds: ['a'] }, undefined, limits(10), now)
+        .outboxLeft,
     ).toBe(true);
   });
 });
@@ -179,7 +200,7 @@ describe('outboxLeft', () => {
 describe('applyCommitted', () => {
   it('makes the cached document what the store holds after the write, its history left out', () => {
     const d = doc();
-    const t = transitionOf(d, reply, change(), none, undefined, 10, now, { revs: [1, 2], base: 2 });
+    const t = transitionOf(d, reply, change(), none, undefined, limits(10), now, { revs: [1, 2], base: 2 });
     applyCommitted(d, t, 5, now);
     expect(d).toMatchObject({ rev: 5, state: 'b', status: 'running', context: { n: 1 }, inbox: t.inbox });
     expect(Object.keys(d.outbox)).toEqual(['s-1:5:0', 's-1:5:1']);

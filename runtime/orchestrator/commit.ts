@@ -23,13 +23,21 @@ export function outboxLeftAfter(doc: Pick<SagaDoc, 'outbox'>, cleared: Cleared):
   return false;
 }
 
+/** The bounds of what a step's write keeps (the orchestrator's config has them). */
+export interface StepLimits {
+  /** Recent message ids kept in the saga's inbox. */
+  inboxSize: number;
+  /** The largest context (bytes of JSON) its history entry keeps. */
+  historyContextBytes: number;
+}
+
 /**
  * The write of `change`, decided on `doc` for the event `env` (removing `cleared`, what the
  * outbox has published since the last write, and `historyMoved`, older history entries copied
  * out of a long saga's document): the new state, the outbox entries of its commands (and its
  * resends), a resend timer for each command with a policy, the event added to the inbox (the
- * last `inboxSize` ids), and the step's history entry. An ended saga keeps no timers; otherwise
- * the resend timers are added to `change.timers`, which is the write's timers.
+ * last `limits.inboxSize` ids), and the step's history entry. An ended saga keeps no timers;
+ * otherwise the resend timers are added to `change.timers`, which is the write's timers.
  */
 export function transitionOf(
   doc: SagaDoc,
@@ -37,7 +45,7 @@ export function transitionOf(
   change: Change,
   cleared: Cleared,
   policies: Record<string, StepPolicy> | undefined,
-  inboxSize: number,
+  limits: StepLimits,
   now: Date,
   historyMoved?: HistoryMoved,
 ): Transition {
@@ -57,9 +65,9 @@ export function transitionOf(
     snapshot: change.snapshot,
     outboxAdd: outbox,
     outboxLeft: outbox.length > 0 || outboxLeftAfter(doc, cleared),
-    history: historyEntry(doc, env, rev, change, outbox, armed, now),
+    history: historyEntry(doc, env, rev, change, outbox, armed, now, limits.historyContextBytes),
     ...(historyMoved ? { historyMoved } : {}),
-    inbox: [...doc.inbox, env.id].slice(-inboxSize),
+    inbox: [...doc.inbox, env.id].slice(-limits.inboxSize),
     timers,
     ...(touchStalled ? { stalled } : {}),
     cleared,

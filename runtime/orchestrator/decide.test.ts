@@ -103,7 +103,15 @@ function asChange(d: Decision): Change {
 /** Decides and applies `env` the way the actor does, minus the I/O; returns the change. */
 function step(doc: SagaDoc, env: Envelope, now: Date, policy?: StepPolicy): Change {
   const change = asChange(decide(doc, def(policy), env, now));
-  const t = transitionOf(doc, env, change, none, def(policy).policies, 10, now);
+  const t = transitionOf(
+    doc,
+    env,
+    change,
+    none,
+    def(policy).policies,
+    { inboxSize: 10, historyContextBytes: 16_384 },
+    now,
+  );
   applyCommitted(doc, t, doc.rev + 1, now);
   return change;
 }

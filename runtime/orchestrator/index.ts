@@ -30,3 +30,22 @@ export {
   statesAccepting,
 } from './signals.ts';
 export { type StepPolicy } from './step-policies.ts';
+export {
+  type Divergence,
+  firstDifference,
+  type RecordedSaga,
+  type RecordedTransition,
+  ReplayAspect,
+  type ReplayedStep,
+  type ReplayResult,
+  replaySaga,
+} from './replay.ts';
+export {
+  divergenceLine,
+  parseRecordedSagas,
+  RecordedSagaSchema,
+  replayRecorded,
+  type ReplayOptions,
+  type ReplayReport,
+  replaySummary,
+} from './replay-report.ts';

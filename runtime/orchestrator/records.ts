@@ -48,21 +48,23 @@ export function commandEntries(
 /**
  * The inspector's record of the step that moved the saga in `doc` to revision `rev`: the event,
  * the move, what went out (`outbox`: commands and resends), the timers set (the machine's and
- * the resend timers `armed` for its commands) and cancelled.
+ * the resend timers `armed` for its commands) and cancelled, and the context after it (up to
+ * `contextLimit` bytes of JSON). It rides the step's own write, so recording it costs no write.
  */
 export function historyEntry(
   doc: Pick<SagaDoc, '_id' | 'state'>,
-  event: Pick<Envelope, 'id' | 'type' | 'data'>,
+  event: Pick<Envelope, 'id' | 'type' | 'data' | 'causationId'>,
   rev: number,
-  change: Pick<Change, 'state' | 'status' | 'timersSet' | 'timersCancelled'>,
+  change: Pick<Change, 'state' | 'status' | 'timersSet' | 'timersCancelled' | 'context'>,
   outbox: readonly OutboxEntry[],
   armed: readonly TimerEntry[],
   now: Date,
+  contextLimit: number,
 ): HistoryEntry {
   return {
     sagaId: doc._id,
     rev,
-    event: { id: event.id, type: event.type, data: event.data },
+    event: { id: event.id, type: event.type, data: event.data, causationId: event.causationId },
     from: doc.state,
     to: change.state,
     status: change.status,
@@ -72,5 +74,19 @@ export function historyEntry(
       cancelled: change.timersCancelled,
     },
     at: now,
+    ...recordedContext(change.context, contextLimit),
   };
+}
+
+/** The context as a history entry records it: whole, or only its size when over the limit. */
+export function recordedContext(
+  context: unknown,
+  limit: number,
+): Pick<HistoryEntry, 'context' | 'contextOmitted'> {
+  const json = JSON.stringify(context) ?? 'null';
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: the usual small context fits without counting.
+  if (json.length * 3 <= limit) return { context: context ?? null };
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= limit) return { context: context ?? null };
+  return { contextOmitted: { bytes, limit } };
 }

@@ -208,8 +208,7 @@ export class SagaActor implements OutboxOwner {
     try {
       // Traced, the step's commands carry the step span's context (same trace as the saga's).
       const cause = span ? { ...env, traceparent: traceparentOf(span) } : env;
-      const { inboxSize } = this.deps.config;
-      t = transitionOf(doc, cause, change, cleared, def.policies, inboxSize, now, moved);
+      t = transitionOf(doc, cause, change, cleared, def.policies, this.deps.config, now, moved);
       rev = await this.deps.store.commit(doc._id, doc.rev, t);
     } catch (err) {
       // Still on the stored document: the next write, or a clear, removes them.

@@ -105,7 +105,12 @@ function asChange(d: Decision): Change {
 
 function step(doc: SagaDoc, env: Envelope, now: Date): Change {
   const change = asChange(decide(doc, def, env, now));
-  applyCommitted(doc, transitionOf(doc, env, change, none, def.policies, 10, now), doc.rev + 1, now);
+  applyCommitted(
+    doc,
+    transitionOf(doc, env, change, none, def.policies, { inboxSize: 10, historyContextBytes: 16_384 }, now),
+    doc.rev + 1,
+    now,
+  );
   return change;
 }
 

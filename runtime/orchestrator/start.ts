@@ -127,8 +127,8 @@ export function sagaIdForKey(type: string, key: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** JSON with sorted keys, so two equal inputs compare equal whatever their key order. */
-function canonical(value: unknown): string {
+/** JSON with sorted keys, so two equal values compare equal whatever their key order. */
+export function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))

@@ -106,15 +106,32 @@ export const historyOnDoc = 64;
 /** What the actor and the timer poll load: everything but the history (the inspector reads it). */
 export const withoutHistory = { history: 0, pendingHistory: 0 } as const;
 
-/** One transition, for the inspector. Unique on (sagaId, rev) in `saga_history`. */
+/**
+ * One transition, for the inspector (and its time travel) and `jetsaga replay`. Unique on
+ * (sagaId, rev) in `saga_history`.
+ */
 export interface HistoryEntry {
   sagaId: string;
   rev: number;
-  event: { id: string; type: string; data: unknown };
+  /**
+   * The event the step handled. `causationId` (what the event answers: a reply's command id) is
+   * what the machine and the resend policies saw of it; entries written before jetsaga recorded it
+   * lack it, and replay then gives them null.
+   */
+  event: { id: string; type: string; data: unknown; causationId?: string | null };
   from: string | null;
   to: string | null;
   status: SagaStatus;
   commands: Array<{ msgId: string; type: string; data: unknown }>;
   timers: { set: Array<{ id: string; dueAt: Date }>; cancelled: string[] };
   at: Date;
+  /**
+   * The saga's context after the step, for time travel. Absent when its JSON was larger than the
+   * limit (`JETSAGA_HISTORY_CONTEXT_BYTES`, 16 KiB by default: each of the `historyOnDoc` entries a
+   * document holds may carry one, so 1 MiB of the 16 MiB a MongoDB document may have), then
+   * `contextOmitted` says how large; absent too in entries written before jetsaga recorded it.
+   */
+  context?: unknown;
+  /** Set instead of `context` when the context's JSON was over the limit. */
+  contextOmitted?: { bytes: number; limit: number };
 }

@@ -182,6 +182,8 @@ describe('OpenAPI document', () => {
     await node().waitForTerminal(sagaId);
     expect((await call('GET', `/v1/sagas/${sagaId}`)).res.status).toBe(200);
     expect((await call('GET', `/v1/sagas/${sagaId}/history`)).res.status).toBe(200);
+    expect((await call('GET', `/v1/sagas/${sagaId}/replay`)).res.status).toBe(200);
+    expect((await call('GET', '/v1/sagas/nope/replay')).res.status).toBe(404);
     expect((await call('GET', '/v1/sagas?limit=2&status=completed,compensated')).res.status).toBe(200);
     expect((await call('GET', '/v1/sagas?limit=0')).res.status).toBe(400);
     expect((await call('GET', '/v1/sagas/nope')).res.status).toBe(404);

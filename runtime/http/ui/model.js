@@ -8,14 +8,21 @@
  * @typedef {object} Transition one step of a saga's history
  * @property {number} rev
  * @property {string | null} at
- * @property {{ id: string, type: string, data: unknown }} event
+ * @property {{ id: string, type: string, data: unknown, causationId?: string | null }} event
  * @property {string | null} from
  * @property {string | null} to
  * @property {SagaStatus} status
  * @property {Array<{ msgId: string, type: string, data: unknown }>} commands
  * @property {{ set: Timer[], cancelled: string[] }} timers
+ * @property {unknown} [context] the context after the step; absent when too large or not recorded
+ * @property {{ bytes: number, limit: number }} [contextOmitted] set when it was too large to record
  *
  * @typedef {{ id: string, dueAt: string | null }} Timer
+ *
+ * @typedef {object} SagaReplay GET /v1/sagas/{sagaId}/replay: the history replayed through the API's definition
+ * @property {boolean} reproduced
+ * @property {{ rev: number, aspect: string, message: string } | null} divergence
+ * @property {Array<{ rev: number, state: string | null, status: SagaStatus, context: unknown }>} steps
  *
  * @typedef {object} SagaSummary a row of GET /v1/sagas, and the `saga` and `end` events of its stream
  * @property {string} sagaId

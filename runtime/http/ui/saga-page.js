@@ -8,6 +8,7 @@ import { h, json, pill, toast, view } from './dom.js';
 import { clock, duration } from './format.js';
 import { terminal } from './model.js';
 import { drawStatechart } from './statechart.js';
+import { chartAt, timeTravel } from './time-travel.js';
 import { compensationStates, timelineItem } from './timeline.js';
 
 /** @typedef {import('./model.js').MachineGraph} MachineGraph */
@@ -63,6 +64,8 @@ function show(id, loaded, graph, signal) {
   });
   const allToggle = h('label', { class: 'subtle toggle' }, allBox, ' show every timeout and cancel');
   const timeline = h('ol', { class: 'timeline', id: 'timeline' });
+  const travel = timeTravel({ sagaId: id, onChange: () => renderChart(), signal });
+  travel.attachTimeline(timeline);
   const contextBox = h('div');
   const letters = letterList(id);
 
@@ -182,32 +185,17 @@ function show(id, loaded, graph, signal) {
     );
   };
   const renderChart = () => {
+    // The revision time travel chose (chart.dataset.rev), or now.
+    chart.dataset.rev = travel.rev === null ? 'now' : String(travel.rev);
     if (!graph) return;
-    /** @type {Set<string>} */
-    const visited = new Set();
-    /** @type {Set<string>} */
-    const taken = new Set();
-    /** @type {Map<string, number>} */
-    const retries = new Map();
-    for (const e of saga.history) {
-      if (e.to) visited.add(e.to);
-      if (e.from && e.to && e.from !== e.to) taken.add(`${e.from}->${e.to}`);
-      if (e.from && e.from === e.to && e.commands.length) retries.set(e.to, (retries.get(e.to) ?? 0) + 1);
-    }
-    drawStatechart(chart, graph, {
-      current: saga.state,
-      status: saga.status,
-      visited,
-      taken,
-      retries,
-      all: showAll,
-    });
+    drawStatechart(chart, graph, { ...chartAt(saga.history, travel.rev, saga), all: showAll });
   };
   /** @param {Set<number>} [fresh] the revisions that just arrived */
   const renderTimeline = (fresh = new Set()) => {
     timeline.replaceChildren(
       ...saga.history.map((e, i) => timelineItem(e, saga.history[i - 1]?.at, comp, fresh.has(e.rev))),
     );
+    travel.setHistory(saga.history);
   };
   const renderContext = () => {
     const timers = saga.timers.length
@@ -252,6 +240,7 @@ function show(id, loaded, graph, signal) {
       h(
         'div',
         {},
+        travel.element,
         h(
           'div',
           { class: 'panel' },
@@ -267,6 +256,7 @@ function show(id, loaded, graph, signal) {
             h('span', { class: 'l-comp' }, 'compensation'),
           ),
         ),
+        travel.details,
         h('div', { class: 'panel' }, letters.element),
         contextBox,
       ),
@@ -305,6 +295,7 @@ function show(id, loaded, graph, signal) {
           api(`/v1/sagas/${encodeURIComponent(id)}`)
             .then((full) => {
               saga = /** @type {Saga} */ (full);
+              travel.setHistory(saga.history);
               renderHead();
               renderChart();
               renderContext();

@@ -7,7 +7,7 @@ import {
   type Transition,
 } from '../store/index.ts';
 import type { Change } from './decide.ts';
-import { commandEntries, historyEntry } from './records.ts';
+import { commandEntries, endedEntry, historyEntry } from './records.ts';
 import { armResends, type StepPolicy } from './step-policies.ts';
 
 /**
@@ -29,7 +29,9 @@ export function outboxLeftAfter(doc: Pick<SagaDoc, 'outbox'>, cleared: Cleared):
  * out of a long saga's document): the new state, the outbox entries of its commands (and its
  * resends), a resend timer for each command with a policy, the event added to the inbox (the
  * last `inboxSize` ids), and the step's history entry. An ended saga keeps no timers; otherwise
- * the resend timers are added to `change.timers`, which is the write's timers.
+ * the resend timers are added to `change.timers`, which is the write's timers. The write that ends
+ * the saga also puts its `saga.ended` event in the outbox (not in the history's commands: it is
+ * the runtime's announcement, not something the machine asked for).
  */
 export function transitionOf(
   doc: SagaDoc,
@@ -47,13 +49,14 @@ export function transitionOf(
   const timers = ended ? {} : change.timers;
   const armed = ended ? [] : armResends(policies, commands, change.state, timers, now);
   const outbox = [...commands, ...change.resends];
+  const announced = ended && !isTerminal(doc.status) ? [endedEntry(doc, env, change, now)] : [];
   return {
     status: change.status,
     state: change.state,
     context: change.context,
     snapshot: change.snapshot,
-    outboxAdd: outbox,
-    outboxLeft: outbox.length > 0 || outboxLeftAfter(doc, cleared),
+    outboxAdd: [...outbox, ...announced],
+    outboxLeft: outbox.length > 0 || announced.length > 0 || outboxLeftAfter(doc, cleared),
     history: historyEntry(doc, env, rev, change, outbox, armed, now),
     ...(historyMoved ? { historyMoved } : {}),
     inbox: [...doc.inbox, env.id].slice(-inboxSize),

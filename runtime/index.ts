@@ -47,6 +47,7 @@ export {
   defineParticipant,
   defineReactor,
   keepReply,
+  type Kept,
   type ParticipantDefinition,
   type Reaction,
   type ReactionContext,

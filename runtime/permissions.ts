@@ -192,10 +192,15 @@ export function natsPermissions(app: App, topo: Topology, opts: PermissionOption
     ),
     ...[...durables.values()].flatMap((d) => {
       const at = `${d.stream}.${d.durable}`;
+      const several = typeof d.filter !== 'string' && d.filter.length > 1;
       return [
         { subject: `$JS.API.CONSUMER.INFO.${at}`, why: `look up durable ${d.durable}` },
-        { subject: `$JS.API.CONSUMER.CREATE.${at}`, why: `create or update ${d.durable} (several filters)` },
+        { subject: `$JS.API.CONSUMER.CREATE.${at}`, why: `create or update ${d.durable}` },
         { subject: `$JS.API.CONSUMER.CREATE.${at}.>`, why: `the same, one filter (in the subject)` },
+        // The client sends a durable with several filters (filter_subjects) to the older API.
+        ...(several
+          ? [{ subject: `$JS.API.CONSUMER.DURABLE.CREATE.${at}`, why: `the same, several filters` }]
+          : []),
       ];
     }),
   ]);

@@ -6,7 +6,7 @@ import type { Envelope } from '../../runtime/wire/index.ts';
 import { cardBlocksCollection, type CardBlockDoc } from '../../services/payment-blocking/index.ts';
 import { notificationDocs } from '../../services/notifications/index.ts';
 import { cardFingerprintOf } from '../../services/payment/index.ts';
-import { order, outboxSettled, useTestNode, waitUntil, watchEvents } from '../harness.ts';
+import { order, outboxSettled, testEnvelope, useTestNode, waitUntil, watchEvents } from '../harness.ts';
 
 /**
  * Choreography in the running system (real NATS, a real MongoDB-wire server, every role of the
@@ -200,6 +200,53 @@ describe('choreography', () => {
     );
     ended.push(other.sagaId);
     expect(other.doc.status).toBe('completed');
+  });
+
+  it('a fraud.flagged that breaks its contract is dead-lettered by each reactor, naming the field', async () => {
+    const bad = testEnvelope('fraud.flagged', `bad-flag-${randomBytes(3).toString('hex')}`, 'no-saga', {
+      orderId: 'o-bad',
+    });
+    await node().bus.publish('evt.fraud.flagged', bad, bad.id);
+    type Letter = { consumer: string; reason: string; error: string; subject: string };
+    const letters = async (consumer: string) =>
+      (
+        (await (await node().fetch(`/v1/dlq?consumer=${consumer}`)).json()) as { items: Letter[] }
+      ).items.filter((l) => l.subject === 'evt.fraud.flagged');
+    for (const consumer of ['notifications', 'payment-blocking']) {
+      const letter = await waitUntil(
+        async () => (await letters(consumer))[0],
+        `the dead letter of ${consumer}`,
+      );
+      expect(letter).toMatchObject({ consumer, reason: 'validation' });
+      expect(letter.error).toContain('score');
+    }
+    expect(await notificationDocs(db()).countDocuments({ _id: bad.id })).toBe(0);
+  });
+
+  it('a verdict that names no card (an older fraud agent) is told, and blocks nothing', async () => {
+    const blocks = db().collection<CardBlockDoc>(cardBlocksCollection);
+    const before = await blocks.countDocuments();
+    const flag = testEnvelope('fraud.flagged', `old-flag-${randomBytes(3).toString('hex')}`, 'old-saga', {
+      orderId: 'o-old',
+      paymentId: 'pay_o-old',
+      score: 0.9,
+      threshold: 0.4,
+      reasons: ['r'],
+      modelVersion: 'gbdt-0',
+      latencyMs: 1,
+      reviewer: 'model',
+      customerId: 'cust-old',
+    });
+    await node().bus.publish('evt.fraud.flagged', flag, flag.id);
+    const seen = db().collection('payment_blocking_flags');
+    expect(await waitUntil(() => seen.findOne({ _id: flag.id } as never), 'the flag recorded')).toMatchObject(
+      {
+        blocked: null,
+        orderId: 'o-old',
+      },
+    );
+    await waitUntil(() => notificationDocs(db()).findOne({ _id: flag.id }), 'the customer told');
+    expect(await blocks.countDocuments()).toBe(before);
   });
 
   it('the stream holds exactly one saga.ended per ended saga', async () => {

@@ -5,6 +5,7 @@ import {
   type Config,
   createLogger,
   isTerminal,
+  type RunningNode,
   type SagaStatus,
   startNode,
 } from 'jetsaga';
@@ -136,11 +137,39 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
         `jetsaga demo: ${exported.length} sagas written to ${args.exportTo} (check a build: jetsaga replay --file ${args.exportTo})`,
       );
     }
-    return report(rows, args.json, args.saga);
+    const choreo = args.saga === 'order-fulfillment' ? await choreography(node, app, rows.length) : null;
+    return report(rows, args.json, args.saga, choreo);
   } finally {
     await node.stop();
     await infra.stop();
   }
+}
+
+interface Choreography {
+  notifications: number;
+  orderNotifications: number;
+  fraudNotifications: number;
+  cardsBlocked: number;
+}
+
+/**
+ * What the reactors no saga knows did meanwhile (README: Reactors): the notifications recorded and the
+ * cards blocked, read from their collections once every ended order has its notification (or after
+ * 10 s: they react to saga.ended a moment after the saga ends). Null when the app runs neither.
+ */
+async function choreography(node: RunningNode, app: App, orders: number): Promise<Choreography | null> {
+  if (!app.reactors.notifications && !app.reactors['payment-blocking']) return null;
+  const db = node.mongo.db(node.config.mongoDb);
+  const count = (filter: Record<string, unknown>) => db.collection('notifications').countDocuments(filter);
+  const until = Date.now() + 10_000;
+  while (app.reactors.notifications && (await count({ kind: /^order-/ })) < orders && Date.now() < until)
+    await new Promise((r) => setTimeout(r, 50));
+  return {
+    notifications: await count({ kind: { $exists: true } }),
+    orderNotifications: await count({ kind: /^order-/ }),
+    fraudNotifications: await count({ kind: 'fraud-flagged' }),
+    cardsBlocked: await db.collection('card_blocks').countDocuments({ until: { $gt: new Date() } }),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -148,7 +177,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function report(rows: Row[], json: boolean, saga: string): number {
+function report(rows: Row[], json: boolean, saga: string, choreo: Choreography | null = null): number {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(
     `${'saga id'.padEnd(38)}${'scenario'.padEnd(15)}${'outcome'.padEnd(13)}${'steps'.padStart(6)}${'ms'.padStart(8)}  reason`,
@@ -172,6 +201,7 @@ function report(rows: Row[], json: boolean, saga: string): number {
     fraudCompensated: rows.filter((r) => r.status === 'compensated' && r.reason === 'fraud').length,
     p50Ms: Math.round(percentile(durations, 50)),
     p95Ms: Math.round(percentile(durations, 95)),
+    ...(choreo ? { choreography: choreo } : {}),
   };
   const allTerminal = rows.every((r) => isTerminal(r.status));
   const unexpected = rows.filter((r) => r.status !== r.expected).length;
@@ -181,6 +211,10 @@ function report(rows: Row[], json: boolean, saga: string): number {
   if (saga === 'order-fulfillment') {
     out(`demo: ${summary.fraudCompensated} compensated for fraud (flagged by the fraud agent)`);
   }
+  if (choreo)
+    out(
+      `demo: reactors: ${choreo.orderNotifications} order notifications, ${choreo.fraudNotifications} fraud notifications, ${choreo.cardsBlocked} cards blocked`,
+    );
   out(
     `demo: ${summary.sagas} sagas, ${summary.completed} completed, ${summary.compensated} compensated, ${summary.failed} failed, p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms`,
   );

@@ -71,9 +71,9 @@ const lookups = new WeakMap<App, ContractLookup>();
 /**
  * Every event contract an app declares, by full type: its participants' `events`
  * (`<service>.<event>`), its reactors' `emits` (`<source>.<reaction>`) and the runtime's own
- * events (`saga.started`, `saga.timer`, `saga.cancel`). What the orchestrator and the reactors
- * upcast and validate incoming events by. Throws a ValidationError when two producers declare
- * one type with different contracts.
+ * events (`saga.started`, `saga.timer`, `saga.cancel`, `saga.ended`). What the orchestrator and
+ * the reactors upcast and validate incoming events by. Throws a ValidationError when two
+ * producers declare one type with different contracts.
  */
 export function eventContractsOf(app: Pick<App, 'participants' | 'reactors'>): ContractLookup {
   const cached = lookups.get(app as App);

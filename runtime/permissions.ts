@@ -15,7 +15,7 @@ import { unroutedConsumer } from './messaging/unrouted.ts';
  * - A participant consumes its own commands through its own durable and publishes its own
  *   events and its dead letters.
  * - The orchestrator consumes every event through its durable and publishes commands, timer
- *   events, the start events its outbox sweep republishes, and its dead letters. Its unrouted
+ *   events, the start events its outbox sweep republishes, `saga.ended`, and its dead letters. Its unrouted
  *   guard reads the command and event streams' subjects and durables, and dead-letters then
  *   deletes single messages no durable reads (`dlq.unrouted`).
  * - A reactor consumes its event types through its durable and publishes its source's events
@@ -148,6 +148,7 @@ export function natsPermissions(app: App, topo: Topology, opts: PermissionOption
     { subject: topo.allCmd, why: 'commands of saga steps' },
     { subject: topo.evtSubject(RuntimeEvent.timer), why: 'due timers' },
     { subject: sagaStarted, why: 'start events the outbox sweep republishes' },
+    { subject: topo.evtSubject(RuntimeEvent.ended), why: 'saga.ended of each saga that ends' },
     // The unrouted guard: messages no durable reads are dead-lettered, then removed one by one.
     ...guarded.flatMap((s) => [
       { subject: `$JS.API.STREAM.INFO.${s}`, why: 'unrouted guard: subjects with messages' },
@@ -193,10 +194,15 @@ export function natsPermissions(app: App, topo: Topology, opts: PermissionOption
     ),
     ...[...durables.values()].flatMap((d) => {
       const at = `${d.stream}.${d.durable}`;
+      const several = typeof d.filter !== 'string' && d.filter.length > 1;
       return [
         { subject: `$JS.API.CONSUMER.INFO.${at}`, why: `look up durable ${d.durable}` },
-        { subject: `$JS.API.CONSUMER.CREATE.${at}`, why: `create or update ${d.durable} (several filters)` },
+        { subject: `$JS.API.CONSUMER.CREATE.${at}`, why: `create or update ${d.durable}` },
         { subject: `$JS.API.CONSUMER.CREATE.${at}.>`, why: `the same, one filter (in the subject)` },
+        // The client sends a durable with several filters (filter_subjects) to the older API.
+        ...(several
+          ? [{ subject: `$JS.API.CONSUMER.DURABLE.CREATE.${at}`, why: `the same, several filters` }]
+          : []),
       ];
     }),
   ]);

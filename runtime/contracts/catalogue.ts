@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { App } from '../app.ts';
-import { runtimeEventContracts, signalEventType } from '../orchestrator/index.ts';
+import { lifecycleOnlyEvents, runtimeEventContracts, signalEventType } from '../orchestrator/index.ts';
 import { reactorEventTypes } from '../participants/index.ts';
 import type { Catalogue, CatalogueMessage, MessageKind } from './catalogue-types.ts';
 
@@ -127,9 +127,10 @@ export function catalogueOf(app: App): Catalogue {
     }
     entries.set(key, { ...e, sentBy: new Set(e.sentBy), receivedBy: new Set(e.receivedBy) });
   };
-  // Who reads an event: the orchestrator reads every event (`evt.>`), a reactor the types in its `on`.
+  // Who reads an event: the orchestrator reads every event (`evt.>`) but the lifecycle events it
+  // announces (acked unread), a reactor the types in its `on`.
   const eventReceivers = (type: string) => [
-    roleOf.orchestrator,
+    ...(lifecycleOnlyEvents.has(type) ? [] : [roleOf.orchestrator]),
     ...Object.values(app.reactors)
       .filter((r) => reactorEventTypes(r).includes(type))
       .map((r) => roleOf.reactor(r.name)),

@@ -172,6 +172,82 @@ describe('transitionOf', () => {
   });
 });
 
+describe('saga.ended', () => {
+  const end = (over: Partial<Change> = {}) =>
+    change({ status: 'compensated', state: 'done', reason: 'fraud', commands: [], ...over });
+
+  it('is written into the outbox by the update that ends the saga, once, caused by the last event', () => {
+    const t = transitionOf(
+      doc(),
+      reply,
+      end({ output: { customerId: 'c-9' } }),
+      none,
+      undefined,
+      limits(64),
+      now,
+    );
+    expect(t.outboxAdd).toHaveLength(1);
+    expect(t.outboxLeft).toBe(true);
+    const [entry] = t.outboxAdd;
+    expect(entry).toMatchObject({ msgId: 's-1:ended', subject: 'evt.saga.ended' });
+    expect(entry!.envelope).toMatchObject({
+      id: 's-1:ended',
+      type: 'saga.ended',
+      sagaId: 's-1',
+      sagaType: 'order',
+      correlationId: 'c-1',
+      causationId: 'e-3',
+      traceparent,
+      data: {
+        sagaType: 'order',
+        version: 1,
+        status: 'compensated',
+        reason: 'fraud',
+        state: 'done',
+        output: { customerId: 'c-9' },
+      },
+    });
+    // The runtime's announcement, not a command the machine asked for.
+    expect(t.history.commands).toEqual([]);
+  });
+
+  it('goes out with the commands of the step that ends the saga, after them', () => {
+    const t = transitionOf(
+      doc(),
+      reply,
+      end({ commands: [{ type: 'svc.one', data: {} }] }),
+      none,
+      undefined,
+      limits(64),
+      now,
+    );
+    expect(t.outboxAdd.map((e) => e.msgId)).toEqual(['s-1:5:0', 's-1:ended']);
+    expect(t.history.commands.map((c) => c.type)).toEqual(['svc.one']);
+  });
+
+  it('is not written by a step that leaves the saga running, nor again once it has ended', () => {
+    expect(
+      transitionOf(doc(), reply, change(), none, undefined, limits(64), now).outboxAdd.map((e) => e.msgId),
+    ).toEqual(['s-1:5:0', 's-1:5:1']);
+    const ended = { ...doc(), status: 'compensated' as const };
+    expect(transitionOf(ended, reply, end(), none, undefined, limits(64), now).outboxAdd).toEqual([]);
+  });
+
+  it('has no output when the machine gave none (a runtime failure)', () => {
+    const t = transitionOf(
+      doc(),
+      reply,
+      end({ status: 'failed', reason: 'machine-error' }),
+      none,
+      undefined,
+      limits(64),
+      now,
+    );
+    expect(t.outboxAdd[0]!.envelope.data).not.toHaveProperty('output');
+    expect(t.outboxAdd[0]!.envelope.data).toMatchObject({ status: 'failed', reason: 'machine-error' });
+  });
+});
+
 describe('outboxLeft', () => {
   const withOutbox = (...ids: string[]) => {
     const d = doc();

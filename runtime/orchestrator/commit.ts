@@ -7,7 +7,7 @@ import {
   type Transition,
 } from '../store/index.ts';
 import type { Change } from './decide.ts';
-import { commandEntries, historyEntry } from './records.ts';
+import { commandEntries, endedEntry, historyEntry } from './records.ts';
 import { armResends, type StepPolicy } from './step-policies.ts';
 
 /**
@@ -37,7 +37,9 @@ export interface StepLimits {
  * out of a long saga's document): the new state, the outbox entries of its commands (and its
  * resends), a resend timer for each command with a policy, the event added to the inbox (the
  * last `limits.inboxSize` ids), and the step's history entry. An ended saga keeps no timers;
- * otherwise the resend timers are added to `change.timers`, which is the write's timers.
+ * otherwise the resend timers are added to `change.timers`, which is the write's timers. The write
+ * that ends the saga also puts its `saga.ended` event in the outbox (not in the history's commands:
+ * it is the runtime's announcement, not something the machine asked for).
  */
 export function transitionOf(
   doc: SagaDoc,
@@ -58,13 +60,14 @@ export function transitionOf(
   const stalled = ended ? [] : change.stalled;
   // Written only when there is or was something stalled: the hot path's update stays as it was.
   const touchStalled = stalled.length > 0 || (doc.stalled?.length ?? 0) > 0;
+  const announced = ended && !isTerminal(doc.status) ? [endedEntry(doc, env, change, now)] : [];
   return {
     status: change.status,
     state: change.state,
     context: change.context,
     snapshot: change.snapshot,
-    outboxAdd: outbox,
-    outboxLeft: outbox.length > 0 || outboxLeftAfter(doc, cleared),
+    outboxAdd: [...outbox, ...announced],
+    outboxLeft: outbox.length > 0 || announced.length > 0 || outboxLeftAfter(doc, cleared),
     history: historyEntry(doc, env, rev, change, outbox, armed, now, limits.historyContextBytes),
     ...(historyMoved ? { historyMoved } : {}),
     inbox: [...doc.inbox, env.id].slice(-limits.inboxSize),

@@ -27,6 +27,8 @@ export interface Change {
   context: unknown;
   snapshot: unknown;
   reason: string | null;
+  /** The machine's output when this step ends the saga (see StepResult). */
+  output?: Record<string, unknown>;
   /** Set only when the machine broke the rules: the saga fails with this error. */
   error?: { message: string; at: Date } | null;
   commands: Array<{ type: string; data: Record<string, unknown> }>;

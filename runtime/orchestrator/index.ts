@@ -1,7 +1,7 @@
 export { defineSaga, inputContractOf, type SagaDefinition, SagaRegistry } from './definition.ts';
 export { Orchestrator, orchestratorDurable } from './orchestrator.ts';
 export { type ActorDeps, SagaActor } from './saga-actor.ts';
-export { RuntimeEvent, runtimeEventContracts } from './runtime-events.ts';
+export { lifecycleOnlyEvents, RuntimeEvent, runtimeEventContracts, SagaEndedData } from './runtime-events.ts';
 export {
   currentInput,
   sagaIdForKey,

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/index.ts';
 import type { SagaDoc, SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';
 import type { SagaRegistry } from './definition.ts';
+import { lifecycleOnlyEvents } from './runtime-events.ts';
 import { type ActorDeps, SagaActor } from './saga-actor.ts';
 
 export const orchestratorDurable = 'orchestrator';
@@ -50,6 +51,8 @@ export class Orchestrator {
       bus,
       { stream: bus.topo.streams.evt, durable: orchestratorDurable, filter: bus.topo.allEvt },
       async (d) => {
+        // Its own announcements (saga.ended) are for reactors: acked here without loading the saga.
+        if (lifecycleOnlyEvents.has(d.envelope.type)) return;
         const env = this.current(d.envelope);
         return this.host.run(env.sagaId, (actor) => actor.deliver(env, d.log));
       },

@@ -1,6 +1,7 @@
 import { type Envelope, envelope } from '../wire/index.ts';
 import type { HistoryEntry, OutboxEntry, SagaDoc, TimerEntry } from '../store/index.ts';
 import type { Change } from './decide.ts';
+import { RuntimeEvent, type SagaEndedData } from './runtime-events.ts';
 import type { EmittedCommand } from './step.ts';
 
 /**
@@ -42,6 +43,46 @@ export function commandEntries(
       }),
       now,
     ),
+  );
+}
+
+/**
+ * The outbox entry of `saga.ended` for a saga that `change` ends: written by the update that ends
+ * it, so the event exists exactly when the terminal status does (no write of its own, no window in
+ * which a crash loses it), and published by the same flush as the step's commands. One id per saga
+ * (`<sagaId>:ended`): a republish by the sweep, or a second writer that lost the `rev` race and
+ * retried, collapses in the stream's duplicate window. Caused by the event that ended the saga.
+ */
+export function endedEntry(
+  doc: Pick<SagaDoc, '_id' | 'type' | 'version' | 'correlationId' | 'traceparent'>,
+  cause: Pick<Envelope, 'id' | 'traceparent'>,
+  change: Pick<Change, 'status' | 'reason' | 'state' | 'output'>,
+  now: Date,
+): OutboxEntry {
+  const id = `${doc._id}:ended`;
+  const data: SagaEndedData = {
+    sagaType: doc.type,
+    version: doc.version,
+    // The caller writes it only for a change that ends the saga: a terminal status.
+    status: change.status as SagaEndedData['status'],
+    reason: change.reason,
+    state: change.state,
+    ...(change.output ? { output: change.output } : {}),
+  };
+  return outboxEntry(
+    `evt.${RuntimeEvent.ended}`,
+    envelope({
+      id,
+      type: RuntimeEvent.ended,
+      occurredAt: now,
+      sagaId: doc._id,
+      sagaType: doc.type,
+      correlationId: doc.correlationId,
+      causationId: cause.id,
+      traceparent: cause.traceparent ?? doc.traceparent,
+      data,
+    }),
+    now,
   );
 }
 

@@ -224,10 +224,10 @@ export class SagaActor implements OutboxOwner {
         'saga.state.to': t.state ?? '',
         'saga.status': t.status,
         'saga.rev': rev,
-        'saga.commands': t.outboxAdd.length,
+        'saga.commands': t.history.commands.length,
       });
     log.debug(
-      { from: t.history.from, to: t.state, status: t.status, rev, commands: t.outboxAdd.length },
+      { from: t.history.from, to: t.state, status: t.status, rev, commands: t.history.commands.length },
       'transition',
     );
     this.deps.onTransition?.(doc, { ...change, timers: t.timers }, env);

@@ -79,6 +79,9 @@ describe('runStep', () => {
     );
     expect(done.status).toBe('compensated');
     expect(done.reason).toBe('because');
+    // The whole output, for saga.ended; none before the machine is done.
+    expect(done.output).toMatchObject({ status: 'compensated', reason: 'because' });
+    expect(b).not.toHaveProperty('output');
   });
 
   it('rejects an action that would do I/O', () => {

@@ -21,6 +21,11 @@ export interface StepResult {
   context: unknown;
   status: SagaStatus;
   reason: string | null;
+  /**
+   * The machine's output once it is done (`output` of the machine or of its final state), when
+   * that is a plain object: what `saga.ended` publishes as its `output`.
+   */
+  output?: Record<string, unknown>;
   commands: EmittedCommand[];
   timers: Record<string, TimerEntry>;
   timersSet: TimerEntry[];
@@ -109,6 +114,7 @@ export function runStep(
     context: snapshot.context,
     status: statusOf(next, output),
     reason: output?.reason ?? (next.context as { reason?: string } | undefined)?.reason ?? null,
+    ...(isPlainObject(output) ? { output } : {}),
     commands,
     timers,
     timersSet,
@@ -209,6 +215,9 @@ export function pureStep(
     }
   }
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 const finalStatuses = new Set<SagaStatus>(['completed', 'compensated', 'failed', 'cancelled']);
 

@@ -30,6 +30,19 @@ export interface Reaction {
   onRecorded?: () => void;
 }
 
+/**
+ * Something to keep about an event and nothing to publish (a notifier, a ledger): the fields are
+ * stored beside the event's id in the reactor's inbox, by the same insert that records it, so the
+ * inbox is the reactor's collection of what it did, one document per event, in one write.
+ */
+export interface Kept {
+  type?: undefined;
+  /** Stored beside the event's id in the inbox. */
+  record: Record<string, unknown>;
+  /** As Reaction.onRecorded: once, by the host that recorded it. */
+  onRecorded?: () => void;
+}
+
 /** What a reactor's hooks get: its database, a logger, the node's settings. */
 export interface ReactorSetupContext {
   db: Db;
@@ -80,9 +93,10 @@ export interface ReactorDefinition {
    * May run more than once for one event (a duplicate of it, a redelivery after a crash,
    * two replicas), also after later events: what it writes must be keyed so that a
    * second run adds nothing. Only the reaction recorded first is published. null: the
-   * event needs no answer (it is still recorded, so a redelivery does not run this again).
+   * event needs no answer (it is still recorded, so a redelivery does not run this again);
+   * a `Kept` (a record without a type) keeps its fields in that record and publishes nothing.
    */
-  react(event: Envelope, ctx: ReactionContext): Promise<Reaction | null>;
+  react(event: Envelope, ctx: ReactionContext): Promise<Reaction | Kept | null>;
   /** Work on a schedule: each run happens on one replica only (see ScheduleDefinition). */
   schedules?: readonly ScheduleDefinition[];
   /** Runs once when the role stops, after the consumer and the schedules. */
@@ -244,7 +258,7 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
     // The filter should make this impossible; a stray type is not ours to answer.
     if (!this.on.has(d.envelope.type)) return;
     const env = this.accept(d.envelope);
-    let reaction: Reaction | null = null;
+    let reaction: Reaction | Kept | null = null;
     await this.answer(
       d,
       async () => {
@@ -256,7 +270,7 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
           startSaga: (type, input, opts) =>
             this.deps.startSaga(type, input, { correlationId: env.correlationId, ...opts }),
         });
-        const reactionEnv = reaction
+        const reactionEnv = reaction?.type
           ? answerEnvelope(
               env,
               `${env.id}:${this.def.idSuffix ?? 'reaction'}`,
@@ -274,7 +288,7 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
           at: new Date(),
         };
       },
-      () => (reaction as Reaction | null)?.onRecorded?.(),
+      () => (reaction as Reaction | Kept | null)?.onRecorded?.(),
     );
   }
 

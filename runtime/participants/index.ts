@@ -19,6 +19,7 @@ export { participantDurable, ParticipantHost } from './participant-host.ts';
 export {
   defineReactor,
   EventReactorHost,
+  type Kept,
   type Reaction,
   type ReactionContext,
   type ReactionRecord,

@@ -18,6 +18,7 @@ export {
   type OrderContext,
   type OrderEvent,
   orderMachine,
+  type OrderOutput,
   type PaymentRisk,
 } from './machine.ts';
 export { OrderInput } from './schema.ts';

@@ -113,6 +113,21 @@ export type OrderCommand =
     }
   | { type: 'shipping.cancel-shipment'; data: { orderId: string } };
 
+/**
+ * How an order ended. Public: the runtime publishes it as the `output` of `saga.ended` to every
+ * reactor that subscribes (the notifications reactor tells the customer from it), so it holds what
+ * the order's readers may know (no card token, no address).
+ */
+export interface OrderOutput {
+  status: Outcome;
+  reason: string | null;
+  orderId: string;
+  customerId: string;
+  amount: number;
+  currency: string;
+  trackingNumber: string | null;
+}
+
 export interface OrderMachineInput extends OrderInput {
   sagaId: string;
   stepTimeoutMs?: number;
@@ -129,7 +144,7 @@ export const orderMachine = setup({
     events: {} as OrderEvent,
     emitted: {} as OrderCommand,
     input: {} as OrderMachineInput,
-    output: {} as { status: Outcome; reason: string | null },
+    output: {} as OrderOutput,
   },
   delays: {
     stepTimeout: ({ context }) => context.stepTimeoutMs,
@@ -208,7 +223,15 @@ export const orderMachine = setup({
     cancelled: false,
     outcome: null,
   }),
-  output: ({ context }) => ({ status: context.outcome ?? 'failed', reason: context.reason }),
+  output: ({ context }) => ({
+    status: context.outcome ?? 'failed',
+    reason: context.reason,
+    orderId: context.orderId,
+    customerId: context.customerId,
+    amount: context.amount,
+    currency: context.currency,
+    trackingNumber: context.trackingNumber,
+  }),
   initial: 'reservingInventory',
   states: {
     reservingInventory: {

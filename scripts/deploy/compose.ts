@@ -5,6 +5,7 @@ import { run } from '../../runtime/dev/exec.ts';
 import referenceApp from '../../app.ts';
 import {
   containerRoles,
+  reactorRoles,
   defaultShutdownTimeoutMs,
   type Finding,
   invalidConfig,
@@ -69,7 +70,7 @@ export async function composeFindings(composeCheck: string, root: string, file: 
     const invalid = invalidConfig(env);
     if (invalid) add('environment', invalid);
     const [role, arg] = svc.command ?? [];
-    if (!role || !(containerRoles as readonly string[]).includes(role)) {
+    if (!role || !containerRoles.includes(role)) {
       add('command', `"${role ?? ''}" is not a jetsaga role (${containerRoles.join(', ')})`);
       continue;
     }
@@ -132,7 +133,7 @@ export async function composeFindings(composeCheck: string, root: string, file: 
   for (const wanted of [
     'api',
     'orchestrator',
-    'fraud-agent',
+    ...reactorRoles,
     ...Object.keys(participants).map((p) => `service ${p}`),
   ])
     if (!roles.has(wanted)) findings.push({ file, message: `no service runs \`jetsaga ${wanted}\`` });

@@ -1,4 +1,5 @@
 // What deploy:check reports, and the facts about jetsaga its rules share.
+import referenceApp from '../../app.ts';
 import { configEnvVars, loadConfig } from '../../runtime/config.ts';
 import { MONGO_IMAGE, NATS_IMAGE } from '../../runtime/dev/index.ts';
 
@@ -16,8 +17,21 @@ export function formatFinding(f: Finding): string {
 
 export const knownEnvVars: ReadonlySet<string> = new Set(configEnvVars);
 
-/** `jetsaga <role>` as containers run it; `service` takes a participant name; `provision` runs once. */
-export const containerRoles = ['api', 'orchestrator', 'service', 'fraud-agent', 'all', 'provision'] as const;
+/** The reference app's reactors, each a role of its own (`jetsaga <name>`): fraud-agent, notifications, ... */
+export const reactorRoles: readonly string[] = Object.keys(referenceApp.reactors);
+
+/**
+ * `jetsaga <role>` as containers run it; `service` takes a participant name; a reactor runs by its
+ * name; `provision` runs once.
+ */
+export const containerRoles: readonly string[] = [
+  'api',
+  'orchestrator',
+  'service',
+  ...reactorRoles,
+  'all',
+  'provision',
+];
 
 export const defaultShutdownTimeoutMs = 20_000;
 

@@ -4,6 +4,7 @@
 import referenceApp from '../../app.ts';
 import {
   containerRoles,
+  reactorRoles,
   defaultShutdownTimeoutMs,
   type Finding,
   invalidConfig,
@@ -194,7 +195,7 @@ export function policyFindings(overlay: string, objects: Located[], examples: Lo
       // --- a jetsaga role ---
       const env = effectiveEnv(c, (name) => find('ConfigMap', name), findings, file, object, at);
       const role = c.args?.[0] ?? c.command?.[0];
-      if (!role || !(containerRoles as readonly string[]).includes(role)) {
+      if (!role || !containerRoles.includes(role)) {
         add(`${at}.args`, `"${role ?? ''}" is not a jetsaga role (${containerRoles.join(', ')})`);
       } else if (role === 'service') {
         const name = c.args?.[1] ?? '';
@@ -268,7 +269,7 @@ export function policyFindings(overlay: string, objects: Located[], examples: Lo
   for (const wanted of [
     'api',
     'orchestrator',
-    'fraud-agent',
+    ...reactorRoles,
     ...Object.keys(participants).map((p) => `service ${p}`),
   ]) {
     if (!roles.has(wanted))

@@ -49,7 +49,12 @@ export const PaymentAuthorizedData = z.object({
 });
 export type PaymentAuthorizedData = z.output<typeof PaymentAuthorizedData>;
 
-export function factsOf(env: Envelope): PaymentFacts & { orderId: string; cardFunding: string } {
+export function factsOf(env: Envelope): PaymentFacts & {
+  orderId: string;
+  cardFunding: string;
+  /** As the authorization gave them (no stand-ins): what a verdict passes on to its readers. */
+  given: { customerId: string | null; cardFingerprint: string | null };
+} {
   const parsed = PaymentAuthorizedData.safeParse(env.data);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ field: i.path.join('.'), message: i.message }));
@@ -79,6 +84,7 @@ export function factsOf(env: Envelope): PaymentFacts & { orderId: string; cardFu
     email: d.email ?? null,
     itemCount: d.itemCount ?? 1,
     cardFunding: d.card?.funding ?? 'unknown',
+    given: { customerId: d.customerId ?? null, cardFingerprint: d.card?.fingerprint ?? null },
   };
 }
 
@@ -98,6 +104,9 @@ export interface Verdict {
   modelVersion: string;
   latencyMs: number;
   reviewer: 'model' | 'llm';
+  /** The customer and card of the payment, when the authorization named them. */
+  customerId?: string;
+  cardFingerprint?: string;
 }
 
 /** The data of `fraud.approved` and `fraud.flagged`: a Verdict. */
@@ -110,6 +119,18 @@ export const VerdictData = z.object({
   modelVersion: z.string(),
   latencyMs: z.number().nonnegative(),
   reviewer: z.enum(['model', 'llm']),
+  // Added after v1 as optional fields: older verdicts lack them, older readers ignore them. They let
+  // reactors act on a verdict without the payment it answers (notifications, payment-blocking).
+  customerId: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("the payment's customer, when the authorization named one"),
+  cardFingerprint: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("the payment's card fingerprint (a hash of the PSP token), when the authorization gave one"),
 });
 
 /** What the fraud agent publishes (`fraud.<reaction>`), each at its current version. */
@@ -184,6 +205,8 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
         modelVersion: s.modelVersion,
         latencyMs: round(performance.now() - t0, 3),
         reviewer,
+        ...(facts.given.customerId ? { customerId: facts.given.customerId } : {}),
+        ...(facts.given.cardFingerprint ? { cardFingerprint: facts.given.cardFingerprint } : {}),
       };
       const outcome = flagged ? 'flagged' : 'approved';
       ctx.log.debug({ outcome, score: verdict.score, reasons }, 'fraud verdict');

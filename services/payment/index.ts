@@ -15,6 +15,7 @@ import {
   storedReply,
   type WithReplies,
 } from 'jetsaga';
+import { activeCardBlock } from '../payment-blocking/blocks.ts';
 
 /**
  * Payment: one payment per order, keyed by order id, moved through its states with
@@ -22,6 +23,7 @@ import {
  * - `tok_declined`: authorization declined (`card-declined`);
  * - `tok_capture_fails`: authorizes, capture fails (`insufficient-funds`);
  * - any amount over 50,000 is declined (`amount-over-limit`);
+ * - a card blocked by the payment-blocking reactor (after a fraud flag) is declined (`card-blocked`);
  * - any other token is approved.
  * The authorization's reply carries what the fraud agent scores: the customer, a card
  * fingerprint (never the token), BIN and card country, and the order's risk signals.
@@ -94,6 +96,8 @@ const testTokenBins: Record<string, string> = {
 };
 const fingerprint = (prefix: string, value: string) =>
   `${prefix}_${createHash('sha256').update(value).digest('hex').slice(0, 16)}`;
+/** The card fingerprint of a PSP token, as payment.authorized carries it and card blocks are keyed. */
+export const cardFingerprintOf = (token: string): string => fingerprint('card', token);
 const ByOrder = z.object({ orderId });
 /**
  * `amount` (optional, for older callers): the amount authorized for the order, as the saga knows
@@ -187,7 +191,14 @@ export const paymentEvents = {
  */
 async function authorize(db: Db, d: z.output<typeof AuthorizeData>, ctx: Ctx): Promise<Reply> {
   const reason =
-    d.token === 'tok_declined' ? 'card-declined' : d.amount > paymentLimit ? 'amount-over-limit' : null;
+    d.token === 'tok_declined'
+      ? 'card-declined'
+      : d.amount > paymentLimit
+        ? 'amount-over-limit'
+        : // Blocks are payment-blocking's (card_blocks): read here, never written. One indexed read.
+          (await activeCardBlock(db, cardFingerprintOf(d.token), new Date()))
+          ? 'card-blocked'
+          : null;
   const doc: PaymentDoc = {
     _id: d.orderId,
     status: reason ? 'declined' : 'authorized',
@@ -226,7 +237,7 @@ function answerAuthorize(p: PaymentDoc): Reply {
         currency: p.currency,
         ...(p.customerId ? { customerId: p.customerId } : {}),
         card: {
-          fingerprint: fingerprint('card', p.token ?? p._id),
+          fingerprint: cardFingerprintOf(p.token ?? p._id),
           bin,
           country: r?.cardCountry ?? null,
           funding: fundingOf(bin),

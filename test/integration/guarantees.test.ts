@@ -55,6 +55,37 @@ describe('exactly-once effects under crashes', () => {
     await expectInvariants(cluster);
   });
 
+  it('crash right after the write that ends a saga: its saga.ended goes out once, and is told once', async () => {
+    cluster = new ProcessCluster(infra);
+    // The second transition of a lone out-of-stock order is its last: written, then the crash.
+    const orchestrator = cluster.withEnv('orchestrator', { JETSAGA_FAULTS: 'after-commit=2' });
+    await cluster.start();
+    const id = await cluster.order(
+      order({ orderId: 'end-crash', items: [{ sku: 'SKU-OUT', qty: 1, unitPrice: 1 }] }),
+    );
+    await expect.poll(() => orchestrator.running, { timeout: 30_000 }).toBe(false);
+    expect(orchestrator.outputTail()).toContain('crashing at after-commit #2');
+    const [ended] = await cluster.waitTerminal([id]);
+    expect(ended).toMatchObject({ status: 'compensated', reason: 'out-of-stock' });
+    // The outbox still holds the end: the restarted orchestrator's sweep publishes it.
+    expect(Object.keys(ended!.outbox)).toEqual([`${id}:ended`]);
+    await cluster.withEnv('orchestrator', {}).start();
+    const notifications = cluster.db.collection('notifications');
+    await waitUntil(() => notifications.findOne({ _id: `${id}:ended` } as never), 'the end to be told');
+    const nc = await connect({ servers: infra.natsUrl });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const topo = topology(cluster.ns);
+      const subject = topo.evtSubject('saga.ended');
+      const info = await jsm.streams.info(topo.streams.evt, { subjects_filter: subject });
+      expect(info.state.subjects?.[subject]).toBe(1);
+    } finally {
+      await nc.close();
+    }
+    expect(await notifications.countDocuments({ orderId: 'end-crash' })).toBe(1);
+    await expectInvariants(cluster);
+  });
+
   it('crash between publish and ack: the redelivered event is recognised, nothing doubled', async () => {
     cluster = new ProcessCluster(infra);
     const orchestrator = cluster.withEnv('orchestrator', { JETSAGA_FAULTS: 'after-publish=6' });

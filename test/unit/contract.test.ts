@@ -157,7 +157,15 @@ describe('message contracts', () => {
     expect(lookup.get('watch.seen')?.version).toBe(2);
     expect(lookup.get('saga.started')).toBe(runtimeEventContracts['saga.started']);
     expect([...lookup.keys()].sort()).toEqual(
-      ['saga.cancel', 'saga.resume', 'saga.started', 'saga.timer', 'stock.reserved', 'watch.seen'].sort(),
+      [
+        'saga.cancel',
+        'saga.ended',
+        'saga.resume',
+        'saga.started',
+        'saga.timer',
+        'stock.reserved',
+        'watch.seen',
+      ].sort(),
     );
     expect(() => defineParticipant({ name: 'stock', commands: {}, events: { Bad: reserved } })).toThrow(
       /events\.Bad/,
@@ -187,6 +195,19 @@ describe('message contracts', () => {
     expect(ok('saga.timer', { timerId: 'after:1' })).toBe(false);
     expect(ok('saga.cancel', { reason: 'cancelled by request', by: 'anonymous' })).toBe(true);
     expect(ok('saga.cancel', {})).toBe(false);
+    const end = {
+      sagaType: 'order-fulfillment',
+      version: 1,
+      status: 'compensated',
+      reason: 'fraud',
+      state: 'compensated',
+    };
+    expect(ok('saga.ended', end)).toBe(true);
+    expect(ok('saga.ended', { ...end, output: { customerId: 'c-1' }, reason: null })).toBe(true);
+    expect(ok('saga.ended', { sagaType: 'order-fulfillment', status: 'failed' })).toBe(true);
+    // Only terminal statuses end a saga.
+    expect(ok('saga.ended', { ...end, status: 'running' })).toBe(false);
+    expect(ok('saga.ended', { status: 'completed' })).toBe(false);
   });
 
   it('a saga declares its input version; an older start is upcast, a newer one refused', () => {

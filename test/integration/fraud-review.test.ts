@@ -95,6 +95,14 @@ describe('fraud review queue', () => {
     expect(b!.threshold).toBeGreaterThan(0);
     expect(b!.reasons.at(-1)).toBe('score in the manual review band [0, 1): a person decides');
     expect(b!.reasons).toContainEqual(expect.stringMatching(/^LLM reviewer unavailable \(error: HTTP 500\)/));
+    // The queue pages oldest first too: the cursor walks forward.
+    const res = await node().fetch('/v1/sagas?state=reviewing&order=oldest&limit=1', { headers: asViewer });
+    const page1 = (await res.json()) as { items: ListedSaga[]; links: { next: string } };
+    expect(page1.items.map((i) => [i.sagaId, i.context])).toEqual([[first, undefined]]);
+    const page2 = (await (await node().fetch(page1.links.next, { headers: asViewer })).json()) as {
+      items: ListedSaga[];
+    };
+    expect(page2.items.map((i) => i.sagaId)).toEqual([second]);
     // The customer's earlier payment, as the agent saw it: carried by the event, not read from its store.
     expect(a!.recentPayments).toEqual([]);
     expect(b!.recentPayments).toEqual([

@@ -11,12 +11,9 @@ export const ListQuerySchema = z.object({
   state: z.string().min(1, 'must not be empty').max(200).optional().openapi({
     description: 'only sagas in this state of their machine, exactly as `state` names it (e.g. `reviewing`)',
   }),
-  order: z
-    .enum(['newest', 'oldest'])
-    .default('newest')
-    .openapi({
-      description: 'newest first (default), or oldest first: a work queue such as the Reviews view',
-    }),
+  order: z.enum(['newest', 'oldest']).default('newest').openapi({
+    description: 'newest first (default), or oldest first: a work queue such as the Reviews view',
+  }),
   include: z
     .enum(['context'])
     .optional()

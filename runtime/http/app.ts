@@ -18,6 +18,7 @@ import { registerOverviewRoutes } from './overview-routes.ts';
 import { requestLog } from './request-log.ts';
 import { registerReplayRoutes } from './replay-routes.ts';
 import { registerSagaRoutes } from './saga-routes.ts';
+import { registerSessionRoutes } from './session-routes.ts';
 import { registerStaticRoutes } from './static-routes.ts';
 
 export interface ApiDeps {
@@ -132,6 +133,7 @@ export function createApp(deps: ApiDeps): ApiApp {
   registerReplayRoutes(app, deps);
   registerDlqRoutes(app, new DeadLetterAdmin(deps.bus));
   registerOverviewRoutes(app, deps);
+  registerSessionRoutes(app, deps.auth);
   registerOperationsRoutes(app, deps.asyncApi);
   registerStaticRoutes(app);
 

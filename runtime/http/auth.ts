@@ -42,6 +42,7 @@ export const operationScopes = {
   listDeadLetters: 'read',
   getOverview: 'read',
   getAsyncApi: 'read',
+  getSession: 'read',
   startSaga: 'write',
   cancelSaga: 'write',
   signalSaga: 'write',
@@ -104,6 +105,7 @@ export function authSettings(config: {
 }
 
 const callerKey = 'jetsaga.caller';
+const scopeKey = 'jetsaga.scope';
 
 /**
  * The name of the token that made this request (`anonymous` with auth off); undefined
@@ -115,6 +117,14 @@ export function callerOf(c: Context): string | undefined {
 
 const operationMark = Symbol('jetsaga.operation');
 type MarkedHandler = MiddlewareHandler & { [operationMark]?: string };
+
+/**
+ * The scope of the token that made this request (`admin` with auth off: anyone may do anything);
+ * undefined before auth has run or when the request carried no valid token.
+ */
+export function callerScopeOf(c: Context): ApiScope | undefined {
+  return c.get(scopeKey) as ApiScope | undefined;
+}
 
 /**
  * A no-op route middleware naming the route's operation, so that the auth middleware (which
@@ -154,6 +164,7 @@ export function bearerAuth(settings: AuthSettings): MiddlewareHandler {
   if (settings.mode === 'off') {
     return async (c, next) => {
       c.set(callerKey, anonymousCaller);
+      c.set(scopeKey, 'admin');
       await next();
     };
   }
@@ -187,6 +198,7 @@ export function bearerAuth(settings: AuthSettings): MiddlewareHandler {
       );
     }
     c.set(callerKey, caller.name);
+    c.set(scopeKey, caller.scope);
     const operation = operationOf(c);
     // No route: any valid token may learn that (404); a route without a scope: admin only.
     const needed = operation === undefined ? 'read' : requiredScope(operation ?? '');

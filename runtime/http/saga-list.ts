@@ -8,6 +8,16 @@ const statuses = Object.values(SagaStatus) as string[];
 
 export const ListQuerySchema = z.object({
   type: z.string().min(1, 'must not be empty').optional().openapi({ description: 'saga type' }),
+  state: z.string().min(1, 'must not be empty').max(200).optional().openapi({
+    description: 'only sagas in this state of their machine, exactly as `state` names it (e.g. `reviewing`)',
+  }),
+  order: z.enum(['newest', 'oldest']).default('newest').openapi({
+    description: 'newest first (default), or oldest first: a work queue such as the Reviews view',
+  }),
+  include: z
+    .enum(['context'])
+    .optional()
+    .openapi({ description: "`context`: each item carries the saga's context too" }),
   status: z
     .string()
     .optional()
@@ -63,8 +73,8 @@ export function decodeCursor(raw: string): SagaListPosition {
 }
 
 /**
- * Newest first, ties broken by id so the order is total: the store's keyset on (createdAt, _id)
- * walks every saga exactly once, however many are started while a client pages.
+ * Newest (or oldest) first, ties broken by id so the order is total: the store's keyset on
+ * (createdAt, _id) walks every saga exactly once, however many are started while a client pages.
  */
 export async function listSagas(
   store: SagaStore,
@@ -75,15 +85,20 @@ export async function listSagas(
   const page = await store.listSagas(
     {
       type: query.type,
+      state: query.state,
       status: query.status,
       correlationId: query.correlationId,
       createdAfter: query.createdAfter === undefined ? undefined : new Date(query.createdAfter),
       createdBefore: query.createdBefore === undefined ? undefined : new Date(query.createdBefore),
     },
-    { limit: query.limit, after },
+    { limit: query.limit, after, order: query.order, withContext: query.include === 'context' },
   );
   return {
-    items: page.items.map(sagaSummaryView),
+    items: page.items.map((doc) =>
+      query.include === 'context'
+        ? { ...sagaSummaryView(doc), context: doc.context ?? null }
+        : sagaSummaryView(doc),
+    ),
     nextCursor: page.next ? encodeCursor(page.next) : null,
   };
 }

@@ -59,9 +59,10 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       path: '/v1/sagas',
       tags: ['sagas'],
       operationId: 'listSagas',
-      summary: 'List sagas, newest first, with filters and cursor pagination',
+      summary: 'List sagas, newest (or oldest) first, with filters and cursor pagination',
       description:
-        'Pages walk a keyset on (createdAt, id): following `nextCursor` until it is null visits every matching saga exactly once, even while new sagas start.',
+        'Pages walk a keyset on (createdAt, id): following `nextCursor` until it is null visits every matching saga exactly once, even while new sagas start. ' +
+        'A work queue is a filter on the state with the oldest first, e.g. the orders waiting for a manual fraud review: `?type=order-fulfillment&state=reviewing&order=oldest&include=context`.',
       ...scoped('listSagas'),
       request: { query: ListQueryDoc },
       responses: { 200: json(SagaPageSchema, 'one page'), ...problemResponses(400, ...authProblems('read')) },

@@ -87,6 +87,10 @@ export const SagaSummarySchema = z
     rev: z.number().int(),
     createdAt: isoDateOrNull,
     updatedAt: isoDateOrNull,
+    context: z
+      .unknown()
+      .optional()
+      .openapi({ description: "the saga's context: only in a list asked for with `include=context`" }),
   })
   .openapi('SagaSummary');
 

@@ -15,7 +15,9 @@ export type { DueSaga } from './recovery-queries.ts';
 export type {
   SagaBacklog,
   SagaListFilter,
+  SagaListItem,
   SagaListPage,
+  SagaListPaging,
   SagaListPosition,
   SagaSummaryDoc,
 } from './saga-queries.ts';

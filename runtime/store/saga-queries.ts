@@ -40,9 +40,14 @@ export const summaryProjection = {
   updatedAt: 1,
 } as const;
 
+/** A summary and, when the list asked for it (`withContext`), the saga's context. */
+export type SagaListItem = SagaSummaryDoc & Partial<Pick<SagaDoc, 'context'>>;
+
 /** Every field optional; given ones must all match. */
 export interface SagaListFilter {
   type?: string;
+  /** The machine's state, exactly as the document names it (dotted for nested states). */
+  state?: string;
   /** One of these statuses. */
   status?: SagaStatus[];
   correlationId?: string;
@@ -52,14 +57,14 @@ export interface SagaListFilter {
   createdBefore?: Date;
 }
 
-/** Where a page of the list ended: newest first, so the next page is strictly older. */
+/** Where a page of the list ended: the next page is strictly older (newest first) or newer (oldest first). */
 export interface SagaListPosition {
   createdAt: Date;
   id: string;
 }
 
 export interface SagaListPage {
-  items: SagaSummaryDoc[];
+  items: SagaListItem[];
   /** Where the next page starts; null on the last page. */
   next: SagaListPosition | null;
 }
@@ -67,17 +72,28 @@ export interface SagaListPage {
 /** The index the list's sort walks (a keyset on it), in SagaStore's `ensureIndexes`. */
 export const listIndex = { createdAt: -1, _id: -1 } as const;
 
+export interface SagaListPaging {
+  limit: number;
+  after?: SagaListPosition;
+  /** Newest first by default; oldest first walks the same index backwards (a queue's order). */
+  order?: 'newest' | 'oldest';
+  /** Also read each saga's context (a work list shows what the sagas hold, not only where they are). */
+  withContext?: boolean;
+}
+
 /**
- * Newest first, ties broken by id so the order is total: a keyset on (createdAt, _id) walks every
- * saga exactly once, however many are started while a client pages.
+ * Newest (or oldest) first, ties broken by id so the order is total: a keyset on (createdAt, _id)
+ * walks every saga exactly once, however many are started while a client pages.
  */
 export async function listSagas(
   { sagas }: SagaCollections,
   filter: SagaListFilter,
-  page: { limit: number; after?: SagaListPosition },
+  page: SagaListPaging,
 ): Promise<SagaListPage> {
+  const oldest = page.order === 'oldest';
   const and: Array<Filter<SagaDoc>> = [];
   if (filter.type !== undefined) and.push({ type: filter.type });
+  if (filter.state !== undefined) and.push({ state: filter.state });
   if (filter.status !== undefined)
     and.push(filter.status.length === 1 ? { status: filter.status[0] } : { status: { $in: filter.status } });
   if (filter.correlationId !== undefined) and.push({ correlationId: filter.correlationId });
@@ -85,14 +101,28 @@ export async function listSagas(
   if (filter.createdBefore !== undefined) and.push({ createdAt: { $lt: filter.createdBefore } });
   const after = page.after;
   if (after !== undefined) {
-    and.push({
-      $or: [{ createdAt: { $lt: after.createdAt } }, { createdAt: after.createdAt, _id: { $lt: after.id } }],
-    });
+    and.push(
+      oldest
+        ? {
+            $or: [
+              { createdAt: { $gt: after.createdAt } },
+              { createdAt: after.createdAt, _id: { $gt: after.id } },
+            ],
+          }
+        : {
+            $or: [
+              { createdAt: { $lt: after.createdAt } },
+              { createdAt: after.createdAt, _id: { $lt: after.id } },
+            ],
+          },
+    );
   }
   const query: Filter<SagaDoc> = and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
   const docs = await sagas
-    .find<SagaSummaryDoc>(query, { projection: summaryProjection })
-    .sort(listIndex)
+    .find<SagaListItem>(query, {
+      projection: page.withContext ? { ...summaryProjection, context: 1 } : summaryProjection,
+    })
+    .sort(oldest ? { createdAt: 1, _id: 1 } : listIndex)
     .limit(page.limit + 1)
     .toArray();
   const items = docs.slice(0, page.limit);

@@ -24,7 +24,7 @@ import type {
   SagaBacklog,
   SagaListFilter,
   SagaListPage,
-  SagaListPosition,
+  SagaListPaging,
   SagaSummaryDoc,
 } from './saga-queries.ts';
 import { withoutContext, withSnapshotContext } from './snapshot-context.ts';
@@ -305,11 +305,8 @@ export class SagaStore {
     return queries.historyAfter(this, id, afterRev, limit);
   }
 
-  /** A page of summaries, newest first, from `after` on (a keyset: see saga-queries.ts). */
-  listSagas(
-    filter: SagaListFilter,
-    page: { limit: number; after?: SagaListPosition },
-  ): Promise<SagaListPage> {
+  /** A page of summaries, newest (or oldest) first, from `after` on (a keyset: see saga-queries.ts). */
+  listSagas(filter: SagaListFilter, page: SagaListPaging): Promise<SagaListPage> {
     return queries.listSagas(this, filter, page);
   }
 

@@ -1,18 +1,22 @@
 import { defineSaga } from 'jetsaga';
 import { orderMachine } from './machine.ts';
-import { OrderInput } from './schema.ts';
+import { OrderInput, reviewSignals } from './schema.ts';
 
 export const orderFulfillment = defineSaga({
   type: 'order-fulfillment',
   version: 1,
   machine: orderMachine,
   input: OrderInput,
+  // A grey-zone score (fraud.review) waits in `reviewing` for one of these, or for its deadline.
+  signals: reviewSignals,
   description:
-    'Reserve stock, authorize payment, wait for the fraud verdict, capture, ship, commit the stock; until the shipment exists, a failure compensates in reverse.',
+    'Reserve stock, authorize payment, wait for the fraud verdict (or a manual review), capture, ship, commit the stock; until the shipment exists, a failure compensates in reverse.',
 });
 
 export {
+  defaultReviewTimeoutMs,
   type FraudOutcome,
+  type FraudReviewData,
   type FraudVerdictData,
   type OrderCommand,
   type OrderContext,
@@ -20,5 +24,9 @@ export {
   orderMachine,
   type OrderOutput,
   type PaymentRisk,
+  type RecentPayment,
+  type ReviewCase,
+  type ReviewDecision,
+  type ReviewTimeoutPolicy,
 } from './machine.ts';
-export { OrderInput } from './schema.ts';
+export { OrderInput, ReviewNote, reviewSignals } from './schema.ts';

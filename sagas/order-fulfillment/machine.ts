@@ -1,9 +1,9 @@
 import { assign, emit, setup } from 'xstate';
-import type { OrderInput, OrderItem } from './schema.ts';
+import type { OrderInput, OrderItem, ReviewNote } from './schema.ts';
 
 /**
- * Order fulfillment: reserve stock -> authorize payment -> fraud verdict -> capture ->
- * ship -> commit the stock. Until the shipment exists, any failure compensates the steps done,
+ * Order fulfillment: reserve stock -> authorize payment -> fraud verdict (or a person's review
+ * of a grey-zone score) -> capture -> ship -> commit the stock. Until the shipment exists, any failure compensates the steps done,
  * in reverse order. Pure: it asks for work with `emit` and reacts to the replies; every step has
  * a durable timeout.
  */
@@ -20,12 +20,57 @@ export interface FraudVerdictData {
   reviewer?: string;
 }
 
+/** One of the customer's earlier payments, as the fraud agent saw it (`fraud.review`). */
+export interface RecentPayment {
+  paymentId: string;
+  at: string;
+  amountUsd: number;
+  sameCard: boolean;
+  sameAddress: boolean;
+  ipCountry: string | null;
+  shippingCountry: string;
+}
+
+/** `fraud.review`: a score in the manual review band, with what a person needs to decide. */
+export interface FraudReviewData extends FraudVerdictData {
+  customerId: string;
+  amount: number;
+  currency: string;
+  reviewBand: [number, number];
+  recentPayments: RecentPayment[];
+}
+
 /** The fraud step's outcome, kept in the context for the inspector. */
 export type FraudOutcome =
-  | ({ outcome: 'approved' | 'flagged' } & FraudVerdictData)
+  | ({ outcome: 'approved' | 'flagged' | 'review' } & FraudVerdictData)
   | { outcome: 'timeout'; policy: FraudTimeoutPolicy };
 
 export type FraudTimeoutPolicy = 'approve' | 'compensate';
+
+/** What happens to an order nobody reviewed by the review deadline. */
+export type ReviewTimeoutPolicy = 'approve' | 'reject';
+
+/** How a manual review ended: a person's signal, or the deadline's policy. */
+export type ReviewDecision =
+  | { decision: 'approved' | 'rejected'; by: string; note: string }
+  | { decision: 'timeout'; policy: ReviewTimeoutPolicy };
+
+/** A case for the Reviews view: what the fraud agent sent, and how it ended. */
+export interface ReviewCase {
+  score: number;
+  threshold: number;
+  reasons: string[];
+  modelVersion: string;
+  customerId: string;
+  amount: number;
+  currency: string;
+  reviewBand: [number, number];
+  recentPayments: RecentPayment[];
+  outcome: ReviewDecision | null;
+}
+
+/** The review deadline when the order does not set one: a working day. */
+export const defaultReviewTimeoutMs = 24 * 3_600_000;
 
 /** Signals for the PSP's and the fraud agent's risk checks, sent with the authorization. */
 export interface PaymentRisk {
@@ -51,6 +96,13 @@ export interface OrderContext {
   fraudTimeoutPolicy: FraudTimeoutPolicy;
   /** The verdict, once it came (it may come before the authorization's reply is processed). */
   fraud: FraudOutcome | null;
+  /**
+   * The manual review, once the fraud agent asked for one. Optional: sagas started before reviews
+   * existed have none of the three review fields.
+   */
+  review?: ReviewCase | null;
+  reviewTimeoutMs?: number;
+  reviewTimeoutPolicy?: ReviewTimeoutPolicy;
   stepTimeoutMs: number;
   /** Resends of an unanswered compensation (or commit), one per step timeout, before the saga fails. */
   maxCompensationAttempts: number;
@@ -83,7 +135,10 @@ export type OrderEvent =
   | Reply<'shipping.shipment-cancelled'>
   | Reply<'fraud.approved', FraudVerdictData>
   | Reply<'fraud.flagged', FraudVerdictData>
-  | Reply<'saga.cancel', { reason?: string }>;
+  | Reply<'fraud.review', FraudReviewData>
+  | Reply<'saga.cancel', { reason?: string }>
+  | { type: 'saga.signal.approve-review'; data: ReviewNote; by: string }
+  | { type: 'saga.signal.reject-review'; data: ReviewNote; by: string };
 
 export type OrderCommand =
   | { type: 'inventory.reserve'; data: { orderId: string; items: Array<{ sku: string; qty: number }> } }
@@ -148,23 +203,71 @@ export const orderMachine = setup({
   },
   delays: {
     stepTimeout: ({ context }) => context.stepTimeoutMs,
+    reviewTimeout: ({ context }) => context.reviewTimeoutMs ?? defaultReviewTimeoutMs,
   },
   guards: {
     compensationAttemptsLeft: ({ context }) => context.compensationAttempts < context.maxCompensationAttempts,
     verdictApproved: ({ context }) => context.fraud?.outcome === 'approved',
     verdictFlagged: ({ context }) => context.fraud?.outcome === 'flagged',
+    verdictReview: ({ context }) => context.fraud?.outcome === 'review',
     failOpen: ({ context }) => context.fraudTimeoutPolicy === 'approve',
+    reviewFailsOpen: ({ context }) => context.reviewTimeoutPolicy === 'approve',
   },
   actions: {
     keepVerdict: assign({
       fraud: ({ event }) =>
-        event.type === 'fraud.approved' || event.type === 'fraud.flagged'
+        event.type === 'fraud.approved' || event.type === 'fraud.flagged' || event.type === 'fraud.review'
           ? {
-              outcome: event.type === 'fraud.flagged' ? ('flagged' as const) : ('approved' as const),
+              outcome:
+                event.type === 'fraud.flagged'
+                  ? ('flagged' as const)
+                  : event.type === 'fraud.review'
+                    ? ('review' as const)
+                    : ('approved' as const),
               score: event.data.score,
               threshold: event.data.threshold,
               reasons: event.data.reasons,
               modelVersion: event.data.modelVersion,
+            }
+          : null,
+      // The case is kept whole: the Reviews view reads it from the saga, not from the agent's store.
+      review: ({ event, context }) =>
+        event.type === 'fraud.review'
+          ? {
+              score: event.data.score,
+              threshold: event.data.threshold,
+              reasons: event.data.reasons,
+              modelVersion: event.data.modelVersion,
+              customerId: event.data.customerId,
+              amount: event.data.amount,
+              currency: event.data.currency,
+              reviewBand: event.data.reviewBand,
+              recentPayments: event.data.recentPayments,
+              outcome: null,
+            }
+          : (context.review ?? null),
+    }),
+    decideReview: assign({
+      review: ({ event, context }) =>
+        context.review &&
+        (event.type === 'saga.signal.approve-review' || event.type === 'saga.signal.reject-review')
+          ? {
+              ...context.review,
+              outcome: {
+                decision:
+                  event.type === 'saga.signal.approve-review' ? ('approved' as const) : ('rejected' as const),
+                by: event.by,
+                note: event.data.note,
+              },
+            }
+          : (context.review ?? null),
+    }),
+    reviewTimedOut: assign({
+      review: ({ context }) =>
+        context.review
+          ? {
+              ...context.review,
+              outcome: { decision: 'timeout' as const, policy: context.reviewTimeoutPolicy ?? 'reject' },
             }
           : null,
     }),
@@ -214,6 +317,9 @@ export const orderMachine = setup({
     },
     fraudTimeoutPolicy: input.fraudTimeoutPolicy ?? 'compensate',
     fraud: null,
+    review: null,
+    reviewTimeoutMs: input.reviewTimeoutMs ?? defaultReviewTimeoutMs,
+    reviewTimeoutPolicy: input.reviewTimeoutPolicy ?? 'reject',
     stepTimeoutMs: input.stepTimeoutMs ?? 30_000,
     maxCompensationAttempts: 5,
     compensationAttempts: 0,
@@ -272,6 +378,7 @@ export const orderMachine = setup({
         // A verdict overtook the authorization's reply (a redelivery reordered them): keep it.
         'fraud.approved': { actions: 'keepVerdict' },
         'fraud.flagged': { actions: 'keepVerdict' },
+        'fraud.review': { actions: 'keepVerdict' },
         'payment.declined': {
           target: 'compensating.releasingInventory',
           actions: reasonFrom('payment-declined'),
@@ -284,6 +391,7 @@ export const orderMachine = setup({
       always: [
         { guard: 'verdictApproved', target: 'capturingPayment' },
         { guard: 'verdictFlagged', target: 'compensating.voidingPayment', actions: because('fraud') },
+        { guard: 'verdictReview', target: 'reviewing' },
       ],
       on: {
         'saga.cancel': { target: 'compensating.voidingPayment', actions: 'markCancelled' },
@@ -292,6 +400,7 @@ export const orderMachine = setup({
           target: 'compensating.voidingPayment',
           actions: ['keepVerdict', because('fraud')],
         },
+        'fraud.review': { target: 'reviewing', actions: 'keepVerdict' },
       },
       after: {
         stepTimeout: [
@@ -299,6 +408,27 @@ export const orderMachine = setup({
           {
             target: 'compensating.voidingPayment',
             actions: ['verdictTimedOut', because('fraud-timeout')],
+          },
+        ],
+      },
+    },
+    // A score in the grey zone: a person decides with a signal (the Reviews view sends it), or
+    // the deadline's policy does. The authorization holds the money meanwhile; nothing to ask for.
+    reviewing: {
+      on: {
+        'saga.cancel': { target: 'compensating.voidingPayment', actions: 'markCancelled' },
+        'saga.signal.approve-review': { target: 'capturingPayment', actions: 'decideReview' },
+        'saga.signal.reject-review': {
+          target: 'compensating.voidingPayment',
+          actions: ['decideReview', because('fraud-review-rejected')],
+        },
+      },
+      after: {
+        reviewTimeout: [
+          { guard: 'reviewFailsOpen', target: 'capturingPayment', actions: 'reviewTimedOut' },
+          {
+            target: 'compensating.voidingPayment',
+            actions: ['reviewTimedOut', because('fraud-review-timeout')],
           },
         ],
       },

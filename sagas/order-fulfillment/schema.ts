@@ -71,6 +71,17 @@ export const OrderInput = z.object({
     .enum(['approve', 'compensate'])
     .optional()
     .describe('no fraud verdict within the step timeout: capture anyway, or compensate (default)'),
+  reviewTimeoutMs: z
+    .number()
+    .int()
+    .min(1_000)
+    .max(30 * 24 * 3_600_000, 'at most 30 days')
+    .optional()
+    .describe('how long a manual fraud review may wait for a person (default 24 hours)'),
+  reviewTimeoutPolicy: z
+    .enum(['approve', 'reject'])
+    .optional()
+    .describe('nobody reviewed the order by the review deadline: capture anyway, or compensate (default)'),
   shippingAddress: z.object({
     name: z.string().min(1).max(200),
     line1: z.string().min(1).max(200),
@@ -82,3 +93,15 @@ export const OrderInput = z.object({
 export type OrderInput = z.infer<typeof OrderInput>;
 
 export type OrderItem = OrderInput['items'][number];
+
+/** The body of the review signals (`approve-review`, `reject-review`): the reviewer's note. */
+export const ReviewNote = z.object({
+  note: z.string().trim().max(500, 'at most 500 characters').describe("why, for the saga's timeline"),
+});
+export type ReviewNote = z.infer<typeof ReviewNote>;
+
+/** The signals of an order waiting in `reviewing`: a person's decision on a grey-zone fraud score. */
+export const reviewSignals = {
+  'approve-review': ReviewNote,
+  'reject-review': ReviewNote,
+};

@@ -8,8 +8,9 @@ import type { Scorer } from './scorer.ts';
 import { VelocityStore } from './velocity-store.ts';
 
 /**
- * The fraud agent: reacts to every `payment.authorized` with `fraud.approved` or
- * `fraud.flagged`. Per payment: load the customer's recent payments (sliding windows in
+ * The fraud agent: reacts to every `payment.authorized` with `fraud.approved`, `fraud.flagged`
+ * or, for a score in the manual review band that the LLM reviewer did not settle, `fraud.review`
+ * (a person decides). Per payment: load the customer's recent payments (sliding windows in
  * MongoDB), score with the shipped model, ask the LLM reviewer about borderline scores
  * when one is configured, record the payment for later windows. The host keeps one
  * verdict per event id (`fraud_verdicts`) and republishes it on redelivery.
@@ -93,6 +94,8 @@ export interface FraudAgentDeps {
   reviewer?: LlmReviewer;
   /** Scores in [low, high) go to the reviewer. */
   band: [number, number];
+  /** Scores in [low, high) that the LLM reviewer did not settle go to a person; none: no manual review. */
+  reviewBand?: [number, number] | undefined;
 }
 
 export interface Verdict {
@@ -133,10 +136,44 @@ export const VerdictData = z.object({
     .describe("the payment's card fingerprint (a hash of the PSP token), when the authorization gave one"),
 });
 
+/** At most this many of the customer's recent payments travel with a `fraud.review`. */
+export const maxRecentPayments = 10;
+
+/**
+ * One of the customer's earlier payments, as the agent saw it when it scored this one. Carried in
+ * `fraud.review` so that the reviewer sees it without anyone reading the agent's own collections.
+ */
+export const RecentPayment = z.object({
+  paymentId: z.string(),
+  at: z.iso.datetime(),
+  amountUsd: z.number(),
+  sameCard: z.boolean().describe('paid with the card of the payment under review'),
+  sameAddress: z.boolean().describe('shipped to the address of the payment under review'),
+  ipCountry: z.string().nullable(),
+  shippingCountry: z.string(),
+});
+export type RecentPayment = z.infer<typeof RecentPayment>;
+
+/** The data of `fraud.review`: the verdict so far, and what a person needs to decide. */
+export const ReviewData = VerdictData.extend({
+  customerId: z.string().min(1),
+  amount: z.number().nonnegative(),
+  currency: z.string().length(3),
+  reviewBand: z.tuple([z.number(), z.number()]).describe('the band [low, high) the score fell in'),
+  recentPayments: z
+    .array(RecentPayment)
+    .max(maxRecentPayments)
+    .describe("the customer's latest payments before this one (30 days), newest first"),
+});
+export type ReviewData = z.infer<typeof ReviewData>;
+
 /** What the fraud agent publishes (`fraud.<reaction>`), each at its current version. */
 export const fraudVerdictContracts = {
   approved: contract(VerdictData, { description: 'the payment may be captured' }),
   flagged: contract(VerdictData, { description: 'the payment looks fraudulent: the saga compensates' }),
+  review: contract(ReviewData, {
+    description: 'the score is in the manual review band: the saga waits for a person (or its deadline)',
+  }),
 };
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
@@ -208,11 +245,32 @@ export function fraudAgentReactor(deps: FraudAgentDeps): ReactorDefinition {
         ...(facts.given.customerId ? { customerId: facts.given.customerId } : {}),
         ...(facts.given.cardFingerprint ? { cardFingerprint: facts.given.cardFingerprint } : {}),
       };
-      const outcome = flagged ? 'flagged' : 'approved';
+      // The LLM reviewer's decision stands: only what the model alone decided goes to a person.
+      const review =
+        reviewer === 'model' &&
+        deps.reviewBand !== undefined &&
+        s.score >= deps.reviewBand[0] &&
+        s.score < deps.reviewBand[1];
+      if (review) {
+        reasons.push(
+          `score in the manual review band [${deps.reviewBand![0]}, ${deps.reviewBand![1]}): a person decides`,
+        );
+      }
+      const outcome = review ? 'review' : flagged ? 'flagged' : 'approved';
       ctx.log.debug({ outcome, score: verdict.score, reasons }, 'fraud verdict');
+      const data: Verdict | ReviewData = review
+        ? {
+            ...verdict,
+            customerId: facts.customerId,
+            amount: facts.amount,
+            currency: facts.currency,
+            reviewBand: deps.reviewBand!,
+            recentPayments: recentPayments(facts, history),
+          }
+        : { ...verdict };
       return {
         type: outcome,
-        data: { ...verdict },
+        data: { ...data },
         // The card's funding is not a model feature (yet): the reviewer sees it, and the record keeps
         // it for the next training set.
         record: {
@@ -247,6 +305,22 @@ function reviewPayment(p: PaymentFacts & { cardFunding?: string }): Record<strin
     emailDomain: p.email?.split('@')[1] ?? null,
     itemCount: p.itemCount,
   };
+}
+
+/** The customer's latest payments before `p`, newest first, for a person reviewing it. */
+function recentPayments(p: PaymentFacts, h: History): RecentPayment[] {
+  return [...h.customer]
+    .sort((a, b) => b.at - a.at)
+    .slice(0, maxRecentPayments)
+    .map((e) => ({
+      paymentId: e.paymentId,
+      at: new Date(e.at).toISOString(),
+      amountUsd: e.amountUsd,
+      sameCard: e.cardKey === p.cardKey,
+      sameAddress: e.shippingKey === p.shippingKey,
+      ipCountry: e.ipCountry,
+      shippingCountry: e.shippingCountry,
+    }));
 }
 
 function recent(p: PaymentFacts, h: History): Array<Record<string, unknown>> {

@@ -54,6 +54,19 @@ export const fraudSettings = defineSettings({
       .default([0.2, 0.7]),
     help: 'scores in [low, high) are borderline and go to the reviewer',
   },
+  reviewBand: {
+    env: 'JETSAGA_FRAUD_REVIEW_BAND',
+    schema: z
+      .string()
+      .regex(
+        /^\s*(0(\.\d+)?|1(\.0+)?)\s*,\s*(0(\.\d+)?|1(\.0+)?)\s*$/,
+        'two scores "low,high" such as 0.3,0.6',
+      )
+      .transform((s) => s.split(',').map(Number) as [number, number])
+      .refine(([low, high]) => low < high, 'low must be below high')
+      .optional(),
+    help: 'scores in [low, high) the LLM reviewer did not settle go to a person (fraud.review); none: no manual review',
+  },
 });
 
 export type FraudConfig = ReturnType<typeof fraudSettings.load>;

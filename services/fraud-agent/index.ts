@@ -9,7 +9,10 @@ export {
   factsOf,
   fraudAgentReactor,
   fraudVerdictContracts,
+  maxRecentPayments,
   PaymentAuthorizedData,
+  RecentPayment,
+  ReviewData,
   type Verdict,
   VerdictData,
 } from './agent.ts';
@@ -26,7 +29,8 @@ export function fraudAgent(overrides: Partial<FraudConfig> = {}): ReactorDefinit
   let agent: ReactorDefinition | undefined;
   return defineReactor({
     name: 'fraud-agent',
-    description: 'scores payment.authorized events with the fraud model; publishes fraud.approved/flagged',
+    description:
+      'scores payment.authorized events with the fraud model; publishes fraud.approved/flagged/review',
     source: 'fraud',
     on: 'payment.authorized',
     emits: fraudVerdictContracts,
@@ -44,13 +48,14 @@ export function fraudAgent(overrides: Partial<FraudConfig> = {}): ReactorDefinit
             timeoutMs: config.llmTimeoutMs,
           })
         : undefined;
-      agent = fraudAgentReactor({ scorer, reviewer, band: config.llmBand });
+      agent = fraudAgentReactor({ scorer, reviewer, band: config.llmBand, reviewBand: config.reviewBand });
       await agent.setup?.(ctx);
       ctx.log.info(
         {
           model: scorer.version,
           threshold: scorer.threshold,
           llm: config.llmUrl ? { url: config.llmUrl, model: config.llmModel, band: config.llmBand } : 'off',
+          manualReview: config.reviewBand ?? 'off',
         },
         'fraud agent started',
       );

@@ -93,4 +93,13 @@ describe('fraud agent settings', () => {
     expect(() => loadFraudConfig({ JETSAGA_FRAUD_LLM_URL: 'ftp://x' })).toThrow(/JETSAGA_FRAUD_LLM_URL/);
     expect(() => loadFraudConfig({ JETSAGA_FRAUD_THRESHOLD: '2' })).toThrow(/JETSAGA_FRAUD_THRESHOLD/);
   });
+
+  it('manual review is off unless JETSAGA_FRAUD_REVIEW_BAND names a band', () => {
+    expect(loadFraudConfig({}).reviewBand).toBeUndefined();
+    expect(loadFraudConfig({ JETSAGA_FRAUD_REVIEW_BAND: '0.3,0.6' }).reviewBand).toEqual([0.3, 0.6]);
+    expect(() => loadFraudConfig({ JETSAGA_FRAUD_REVIEW_BAND: '0.6,0.3' })).toThrow(
+      /JETSAGA_FRAUD_REVIEW_BAND.*below/,
+    );
+    expect(() => loadFraudConfig({ JETSAGA_FRAUD_REVIEW_BAND: 'grey' })).toThrow(/JETSAGA_FRAUD_REVIEW_BAND/);
+  });
 });

@@ -87,8 +87,14 @@ describe('OpenAPI document', () => {
         expect(op.security, what).toEqual([]);
         continue;
       }
-      // Typed start paths are startSaga for one type.
-      const scope = requiredScope(/^start[A-Z]/.test(op.operationId) ? 'startSaga' : op.operationId);
+      // Typed start paths are startSaga for one type, typed signal paths signalSaga for one signal.
+      const scope = requiredScope(
+        /^start[A-Z]/.test(op.operationId)
+          ? 'startSaga'
+          : /^signal[A-Z]/.test(op.operationId)
+            ? 'signalSaga'
+            : op.operationId,
+      );
       expect(op.security, what).toEqual([{ bearerAuth: [scope] }]);
       expect(op['x-required-scope'], what).toBe(scope);
     }
@@ -186,6 +192,19 @@ describe('OpenAPI document', () => {
     expect((await call('GET', '/v1/sagas/nope/replay')).res.status).toBe(404);
     expect((await call('GET', '/v1/sagas?limit=2&status=completed,compensated')).res.status).toBe(200);
     expect((await call('GET', '/v1/sagas?limit=0')).res.status).toBe(400);
+    // A work queue: sagas in one state, oldest first, with their context.
+    const queue = await call(
+      'GET',
+      '/v1/sagas?type=order-fulfillment&state=completed&order=oldest&include=context',
+    );
+    expect(queue.res.status).toBe(200);
+    expect((queue.body as { items: Array<{ context?: unknown }> }).items[0]?.context).toBeDefined();
+    expect((await call('GET', '/v1/sagas?order=sideways')).res.status).toBe(400);
+    expect((await call('GET', '/v1/session')).body).toEqual({
+      caller: 'anonymous',
+      scope: 'admin',
+      auth: 'off',
+    });
     expect((await call('GET', '/v1/sagas/nope')).res.status).toBe(404);
     expect((await call('GET', '/v1/sagas/nope/history')).res.status).toBe(404);
     expect((await call('GET', '/v1/sagas/nope/events')).res.status).toBe(404);
@@ -196,9 +215,19 @@ describe('OpenAPI document', () => {
     const cancel415 = await call('POST', `/v1/sagas/${sagaId}/cancel`, { headers: plain, body: '{}' });
     expect(cancel415.res.status).toBe(415);
     expect(cancel415.body).toMatchObject({ title: 'Unsupported Media Type' });
-    // Signals and resume: the order saga declares no signal (404), and has ended (409).
+    // Signals and resume: the order saga declares no signal `approve` (404), and has ended (409).
     const noSignal = await call('POST', `/v1/sagas/${sagaId}/signals/approve`, { headers: json, body: '{}' });
     expect(noSignal.res.status).toBe(404);
+    const ended = await call('POST', `/v1/sagas/${sagaId}/signals/approve-review`, {
+      headers: json,
+      body: JSON.stringify({ note: 'too late' }),
+    });
+    expect(ended.res.status).toBe(409);
+    const rejectBad = await call('POST', `/v1/sagas/${sagaId}/signals/reject-review`, {
+      headers: json,
+      body: JSON.stringify({ note: 7 }),
+    });
+    expect(rejectBad.res.status).toBe(400);
     expect((await call('POST', `/v1/sagas/${sagaId}/resume`)).res.status).toBe(409);
     expect((await call('POST', '/v1/sagas/nope/resume')).res.status).toBe(404);
     expect((await call('GET', '/v1/saga-types')).res.status).toBe(200);

@@ -10,18 +10,19 @@
 // dom.js      shared DOM helpers: h(), the view, pills, toasts
 // format.js   times and durations
 // model.js    the API's shapes (JSDoc types) and the saga status words
-// saga-list.js, saga-page.js (with timeline.js, statechart.js, svg.js), dead-letters.js,
-// catalogue.js   the pages
+// saga-list.js, saga-page.js (with timeline.js, statechart.js, svg.js), reviews.js,
+// dead-letters.js, catalogue.js   the pages
 import { initAuth } from './auth.js';
 import { cataloguePage } from './catalogue.js';
 import { deadLetterPage } from './dead-letters.js';
+import { reviewsPage } from './reviews.js';
 import { listPage } from './saga-list.js';
 import { sagaPage } from './saga-page.js';
 
 /** Stops the page shown, when another replaces it. */
 let leave = () => {};
 
-/** @param {'sagas' | 'dlq' | 'catalogue'} nav the top bar's link to mark as where we are */
+/** @param {'sagas' | 'reviews' | 'dlq' | 'catalogue'} nav the top bar's link to mark as where we are */
 const markNav = (nav) => document.querySelector(`[data-nav=${nav}]`)?.classList.add('active');
 
 function route() {
@@ -33,6 +34,9 @@ function route() {
   if (saga !== undefined) {
     markNav('sagas');
     leave = sagaPage(decodeURIComponent(saga));
+  } else if (hash.startsWith('/reviews')) {
+    markNav('reviews');
+    leave = reviewsPage();
   } else if (hash.startsWith('/dlq')) {
     markNav('dlq');
     leave = deadLetterPage();

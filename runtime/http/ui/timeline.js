@@ -52,6 +52,35 @@ function verdictOf(eventData, eventType) {
   };
 }
 
+/** A signal's verb as done: `approve-review` by alice reads "approved by alice". */
+const signalVerbs = /** @type {Record<string, string>} */ ({
+  approve: 'approved',
+  reject: 'rejected',
+  confirm: 'confirmed',
+  cancel: 'cancelled',
+  escalate: 'escalated',
+});
+
+/**
+ * A signal step (`saga.signal.<name>`, data `{ by, data }`) in words: "approved by alice: the note".
+ * @param {string} eventType
+ * @param {Record<string, unknown> | null} data
+ */
+function signalOf(eventType, data) {
+  const name = /^saga\.signal\.(.+)$/.exec(eventType)?.[1];
+  if (name === undefined || !data) return null;
+  const by = typeof data.by === 'string' ? data.by : 'unknown';
+  const body = isRecord(data.data);
+  const verb = name.split('-')[0] ?? name;
+  const said = body?.note ?? body?.reason ?? body?.comment;
+  return {
+    name,
+    text: `${signalVerbs[verb] ?? name} by ${by}`,
+    note: typeof said === 'string' && said !== '' ? said : null,
+    bad: verb === 'reject' || verb === 'cancel',
+  };
+}
+
 /**
  * `xstate.after.stepTimeout.order-fulfillment.reservingInventory` reads as `stepTimeout`.
  * @param {string} id
@@ -78,6 +107,8 @@ export function timelineItem(entry, previousAt, comp, isNew) {
   if (entry.event.type === 'saga.started') tags.push(h('span', { class: 'tag' }, 'start'));
   if (entry.event.type === 'saga.timer') tags.push(h('span', { class: 'tag timer' }, 'timer fired'));
   if (entry.event.type === 'saga.cancel') tags.push(h('span', { class: 'tag error' }, 'cancel requested'));
+  const signal = signalOf(entry.event.type, data);
+  if (signal) tags.push(h('span', { class: 'tag signal' }, `signal ${signal.name}`));
   if (toComp) tags.push(h('span', { class: 'tag comp' }, 'compensation'));
   if (terminal.has(entry.status)) tags.push(pill(entry.status));
   const details = [];
@@ -108,17 +139,27 @@ export function timelineItem(entry, previousAt, comp, isNew) {
         `timer ${entry.timers.cancelled.map(timerName).join(', ')} cancelled`,
       ),
     );
-  const verdict = verdictOf(data, entry.event.type);
+  if (signal)
+    details.push(
+      h(
+        'div',
+        { class: 'signal-line' },
+        h('span', { class: `tag ${signal.bad ? 'verdict-bad' : 'verdict-ok'}` }, signal.text),
+        signal.note ? `: ${signal.note}` : '',
+      ),
+    );
+  const verdict = signal ? null : verdictOf(data, entry.event.type);
   if (verdict) {
     const bad = /flag|reject|decline|deny/i.test(String(verdict.verdict ?? ''));
+    const review = verdict.verdict === 'review';
     details.push(
       h(
         'div',
         {},
         h(
           'span',
-          { class: `tag ${bad ? 'verdict-bad' : 'verdict-ok'}` },
-          `verdict: ${verdict.verdict ?? '?'}`,
+          { class: `tag ${review ? 'verdict-review' : bad ? 'verdict-bad' : 'verdict-ok'}` },
+          review ? 'verdict: manual review' : `verdict: ${verdict.verdict ?? '?'}`,
         ),
         verdict.score !== null ? ` score ${verdict.score.toFixed(3)}` : '',
         verdict.threshold !== null ? h('span', { class: 'subtle' }, ` (threshold ${verdict.threshold})`) : '',

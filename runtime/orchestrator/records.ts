@@ -30,20 +30,32 @@ export function commandEntries(
   return commands.map((c, i) =>
     outboxEntry(
       `cmd.${c.type}`,
-      envelope({
-        id: `${doc._id}:${rev}:${i}`,
-        type: c.type,
-        occurredAt: now,
-        sagaId: doc._id,
-        sagaType: doc.type,
-        correlationId: doc.correlationId,
-        causationId: cause.id,
-        traceparent: cause.traceparent ?? doc.traceparent,
-        data: c.data,
-      }),
+      sagaEnvelope(doc, cause, `${doc._id}:${rev}:${i}`, c.type, c.data, now),
       now,
     ),
   );
+}
+
+/** An envelope the saga in `doc` sends, caused by `cause` and carrying its trace (or else the saga's). */
+function sagaEnvelope(
+  doc: Pick<SagaDoc, '_id' | 'type' | 'correlationId' | 'traceparent'>,
+  cause: Pick<Envelope, 'id' | 'traceparent'>,
+  id: string,
+  type: string,
+  data: Record<string, unknown>,
+  now: Date,
+): Envelope {
+  return envelope({
+    id,
+    type,
+    occurredAt: now,
+    sagaId: doc._id,
+    sagaType: doc.type,
+    correlationId: doc.correlationId,
+    causationId: cause.id,
+    traceparent: cause.traceparent ?? doc.traceparent,
+    data,
+  });
 }
 
 /**
@@ -71,17 +83,7 @@ export function endedEntry(
   };
   return outboxEntry(
     `evt.${RuntimeEvent.ended}`,
-    envelope({
-      id,
-      type: RuntimeEvent.ended,
-      occurredAt: now,
-      sagaId: doc._id,
-      sagaType: doc.type,
-      correlationId: doc.correlationId,
-      causationId: cause.id,
-      traceparent: cause.traceparent ?? doc.traceparent,
-      data,
-    }),
+    sagaEnvelope(doc, cause, id, RuntimeEvent.ended, data, now),
     now,
   );
 }

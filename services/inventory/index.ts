@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import { z } from 'zod';
 import {
@@ -41,6 +42,14 @@ import {
  * What no update of this command decided (the reservation moved by another command, a refusal) is
  * answered unstored, recorded by the host as before: the states deciding it only move forward, so
  * no later run of that command stores another answer.
+ *
+ * Each run of `reserve` tags the holds it takes with a token of its own (`holders.<orderId>`), and
+ * the run that moves the reservation to `reserved` records whose hold it counted on for each SKU
+ * (`holders.<sku>` in the reservation). A commit settles only those holds. This is what makes a run
+ * that was frozen (a GC pause, a stopped host) between its check of the reservation and its holds
+ * harmless: woken after another run of the same command reserved the order, and a commit may have
+ * settled it, its holds are not the recorded ones; it gives back exactly those, and a commit run
+ * again later does not count them as sold.
  */
 
 export interface StockDoc {
@@ -48,6 +57,8 @@ export interface StockDoc {
   available: number;
   /** Live holds: order id -> quantity. Only orders neither committed nor released. */
   holds: Record<string, number>;
+  /** The token of the reserve run that took each live hold: order id -> token. */
+  holders?: Record<string, string>;
   /** Units sold: holds of committed orders end here (absent until the first commit). */
   committed?: number;
 }
@@ -56,6 +67,8 @@ export interface ReservationDoc extends WithReplies {
   _id: string;
   status: 'pending' | 'reserved' | 'rejected' | 'released' | 'committed';
   items: Array<{ sku: string; qty: number }>;
+  /** Set when reserved: per SKU, the token of the hold this reservation counts on. */
+  holders?: Record<string, string>;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -118,32 +131,44 @@ function merge(items: Item[]): Item[] {
   return [...bySku].map(([sku, qty]) => ({ sku, qty }));
 }
 
+/** What a run found on one SKU after taking holds: held or not, and by which run. */
+interface Held {
+  ok: boolean;
+  available: number;
+  /** The token of the run whose hold this is (absent on holds taken before tokens existed). */
+  holder?: string;
+}
+
 /**
  * Takes every hold of an order in one round trip: one unordered bulk write of conditional
- * updates, one per SKU (an order's SKUs are distinct after `merge`). When every update moved its
- * document, every hold is taken; otherwise one read of the SKUs says which ones are held (by this
- * run or an earlier run of the same command: both are success) and which were refused.
+ * updates, one per SKU (an order's SKUs are distinct after `merge`), each tagged with this run's
+ * token. When every update moved its document, every hold is this run's; otherwise one read of
+ * the SKUs says which ones are held (by this run or an earlier run of the same command: both are
+ * success, and the read says whose) and which were refused.
  */
-async function holdAll(
-  db: Db,
-  order: string,
-  items: Item[],
-): Promise<Array<{ ok: boolean; available: number }>> {
+async function holdAll(db: Db, order: string, items: Item[], token: string): Promise<Held[]> {
   const key = `holds.${order}`;
+  const tag = `holders.${order}`;
   const res = await stock(db).bulkWrite(
     items.map(({ sku, qty }) => ({
       updateOne: {
         filter: { _id: sku, available: { $gte: qty }, [key]: { $exists: false } },
-        update: { $inc: { available: -qty }, $set: { [key]: qty } },
+        update: { $inc: { available: -qty }, $set: { [key]: qty, [tag]: token } },
       },
     })),
     { ordered: false },
   );
-  if (res.modifiedCount === items.length) return items.map(() => ({ ok: true, available: -1 }));
-  const docs = await skuDocs(db, items, { available: 1, [key]: 1 });
+  if (res.modifiedCount === items.length)
+    return items.map(() => ({ ok: true, available: -1, holder: token }));
+  const docs = await skuDocs(db, items, { available: 1, [key]: 1, [tag]: 1 });
   return items.map(({ sku }) => {
     const doc = docs.get(sku);
-    return { ok: doc?.holds?.[order] !== undefined, available: doc?.available ?? 0 };
+    const holder = doc?.holders?.[order];
+    return {
+      ok: doc?.holds?.[order] !== undefined,
+      available: doc?.available ?? 0,
+      ...(holder === undefined ? {} : { holder }),
+    };
   });
 }
 
@@ -156,13 +181,15 @@ async function skuDocs(db: Db, items: Item[], projection: Record<string, 1>): Pr
 }
 
 /**
- * Gives back whatever holds this order has on these SKUs: one read for the held quantities, then
- * one bulk write. The hold itself is in each update's filter, so a concurrent or repeated release
- * adds stock once.
+ * Gives back whatever holds this order has on these SKUs, whoever took them (for a reservation
+ * that is released or rejected, or never held: nothing of it may stay held): one read for the held
+ * quantities, then one bulk write. The hold itself is in each update's filter, so a concurrent or
+ * repeated release adds stock once.
  */
 async function unholdAll(db: Db, order: string, items: Item[]): Promise<void> {
   if (items.length === 0) return;
   const key = `holds.${order}`;
+  const tag = `holders.${order}`;
   const docs = await skuDocs(db, items, { [key]: 1 });
   const ops = [...docs.values()].flatMap((doc) => {
     const qty = doc.holds?.[order];
@@ -171,7 +198,7 @@ async function unholdAll(db: Db, order: string, items: Item[]): Promise<void> {
       {
         updateOne: {
           filter: { _id: doc._id, [key]: qty },
-          update: { $inc: { available: qty }, $unset: { [key]: '' as const } },
+          update: { $inc: { available: qty }, $unset: { [key]: '' as const, [tag]: '' as const } },
         },
       },
     ];
@@ -180,28 +207,72 @@ async function unholdAll(db: Db, order: string, items: Item[]): Promise<void> {
 }
 
 /**
- * The holds become sold stock, in one bulk write: out of the documents, into `committed`;
- * `available` stays as it is. The hold itself is in each filter, so a concurrent or repeated
- * commit counts it once. No read first: the reservation's items are the very quantities its holds
- * were taken with.
+ * Gives back the holds this run took that the reservation does not count on: a run that lost the
+ * reservation to another run of its command took them (woken from a pause) after the holds that
+ * count were settled or given back. The token is in each filter, so the holds that count, and
+ * those of any other run, stay where they are. No read: this run knows its token and quantities.
  */
-async function settleAll(db: Db, order: string, items: Item[]): Promise<void> {
-  if (items.length === 0) return;
+async function unholdStray(
+  db: Db,
+  order: string,
+  items: Item[],
+  token: string,
+  counted: Record<string, string> | undefined,
+): Promise<void> {
   const key = `holds.${order}`;
+  const tag = `holders.${order}`;
+  const stray = items.filter(({ sku }) => counted?.[sku] !== token);
+  if (stray.length === 0) return;
   await stock(db).bulkWrite(
-    items.map(({ sku, qty }) => ({
+    stray.map(({ sku, qty }) => ({
       updateOne: {
-        filter: { _id: sku, [key]: qty },
-        update: { $inc: { committed: qty }, $unset: { [key]: '' as const } },
+        filter: { _id: sku, [key]: qty, [tag]: token },
+        update: { $inc: { available: qty }, $unset: { [key]: '' as const, [tag]: '' as const } },
       },
     })),
     { ordered: false },
   );
 }
 
+/**
+ * The holds become sold stock, in one bulk write: out of the documents, into `committed`;
+ * `available` stays as it is. The hold itself, and whose it is, are in each filter, so a
+ * concurrent or repeated commit counts it once. No read first: the reservation's items are the
+ * very quantities its holds were taken with.
+ */
+async function settleAll(db: Db, order: string, reservation: ReservationDoc): Promise<void> {
+  const { items, holders } = reservation;
+  if (items.length === 0) return;
+  const key = `holds.${order}`;
+  const tag = `holders.${order}`;
+  await stock(db).bulkWrite(
+    items.map(({ sku, qty }) => {
+      // Only the hold the reservation counts on: a stray one taken by a woken run is not sold.
+      // A reservation from before tokens counts on whatever hold is there.
+      const holder = holders === undefined ? {} : { [tag]: holders[sku] ?? { $exists: false } };
+      return {
+        updateOne: {
+          filter: { _id: sku, [key]: qty, ...holder },
+          update: { $inc: { committed: qty }, $unset: { [key]: '' as const, [tag]: '' as const } },
+        },
+      };
+    }),
+    { ordered: false },
+  );
+}
+
 type Ctx = Pick<CommandContext, 'commandId' | 'sagaId' | 'replyPath'>;
 
-async function reserve(db: Db, data: z.output<typeof ReserveData>, ctx: Ctx): Promise<Reply> {
+/**
+ * `beforeHolds` runs between the check of the reservation and the holds: where a frozen run
+ * stands when another run of the same command overtakes it (a test stops a run there).
+ */
+export async function reserve(
+  db: Db,
+  data: z.output<typeof ReserveData>,
+  ctx: Ctx,
+  beforeHolds?: () => Promise<void>,
+): Promise<Reply> {
   const items = merge(data.items);
   const now = new Date();
   try {
@@ -222,6 +293,8 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>, ctx: Ctx): Pr
     if (existing?.status === 'reserved' || existing?.status === 'committed')
       return { type: 'reserved', data: { orderId: data.orderId, items } };
     if (existing?.status === 'released' || existing?.status === 'rejected') {
+      // Nothing may stay held for it: a run that crashed after a late hold left one.
+      await unholdAll(db, data.orderId, existing.items.length > 0 ? existing.items : items);
       return {
         type: 'out-of-stock',
         data: { orderId: data.orderId, reason: `reservation ${existing.status}` },
@@ -229,12 +302,13 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>, ctx: Ctx): Pr
     }
     // 'pending': an earlier run crashed midway; finish it (holds are idempotent).
   }
+  await beforeHolds?.();
   // One SKU document each: the holds are independent, so they are taken in one bulk write (a
   // round trip per order instead of one per SKU); any refused one gives all of them back.
-  const held = await holdAll(db, data.orderId, items);
+  const token = randomUUID();
+  const held = await holdAll(db, data.orderId, items, token);
   const refused = held.findIndex((r) => !r.ok);
   if (refused >= 0) {
-    await unholdAll(db, data.orderId, items);
     const item = items[refused]!;
     const answer = {
       type: 'out-of-stock',
@@ -245,40 +319,56 @@ async function reserve(db: Db, data: z.output<typeof ReserveData>, ctx: Ctx): Pr
         available: held[refused]!.available,
       },
     };
+    // Decided first, then given back: a run that reserves the order meanwhile keeps its holds.
     const value = replyToStore(answer, ctx);
     const rejected = await reservations(db).updateOne(
       { _id: data.orderId, status: 'pending' },
       { $set: { status: 'rejected', updatedAt: new Date(), [ctx.replyPath]: value } },
     );
-    if (rejected.modifiedCount === 1) return asStored(value);
+    if (rejected.modifiedCount === 1) {
+      await unholdAll(db, data.orderId, items);
+      return asStored(value);
+    }
     // Moved meanwhile: by another run of this command (its reply), or by a release (unstored).
-    return storedReply(await reservations(db).findOne({ _id: data.orderId }), ctx) ?? answer;
+    return settleLoser(db, data.orderId, items, token, ctx);
   }
+  const counted: Record<string, string> = {};
+  items.forEach(({ sku }, i) => {
+    const holder = held[i]!.holder;
+    if (holder !== undefined) counted[sku] = holder;
+  });
   const value = replyToStore({ type: 'reserved', data: { orderId: data.orderId, items } }, ctx);
   const done = await reservations(db).updateOne(
     { _id: data.orderId, status: 'pending' },
-    { $set: { status: 'reserved', updatedAt: new Date(), [ctx.replyPath]: value } },
+    {
+      $set: { status: 'reserved', updatedAt: new Date(), holders: counted, [ctx.replyPath]: value },
+    },
   );
-  if (done.matchedCount === 0) {
-    const current = await reservations(db).findOne({ _id: data.orderId });
-    const mine = storedReply(current, ctx);
-    // Another run of this command got there first (or the order was committed since): the
-    // holds are the reservation's, and a commit may be moving them right now; leave them.
-    // (Limit: a run stalled here for the order's whole life, past its commit, may have taken
-    // a hold again that nothing settles: stock stays held, never sold twice, and test/invariants
-    // reports the hold.)
-    if (current?.status === 'reserved' || current?.status === 'committed')
-      return mine ?? { type: 'reserved', data: { orderId: data.orderId, items } };
-    // Released (or rejected) while we were holding: give the stock back (and answer what this
-    // command answered first, if a concurrent run of it moved the reservation before the release).
-    await unholdAll(db, data.orderId, items);
-    if (mine) return mine;
-    return {
-      type: 'out-of-stock',
-      data: { orderId: data.orderId, reason: `reservation ${current?.status ?? 'released'}` },
-    };
-  }
+  if (done.matchedCount === 0) return settleLoser(db, data.orderId, items, token, ctx);
   return asStored(value);
+}
+
+/**
+ * A run of `reserve` that took holds and then found the reservation decided by someone else:
+ * reserved or committed by another run of the command (this run gives back the holds of its own
+ * that the reservation does not count on, a commit may be settling the others right now), or
+ * released or rejected (nothing of the order may stay held). It answers what the command answered
+ * first when that is stored, else what the reservation says.
+ */
+async function settleLoser(db: Db, order: string, items: Item[], token: string, ctx: Ctx): Promise<Reply> {
+  const current = await reservations(db).findOne({ _id: order });
+  const mine = storedReply(current, ctx);
+  if (current?.status === 'reserved' || current?.status === 'committed') {
+    await unholdStray(db, order, items, token, current.holders);
+    return mine ?? { type: 'reserved', data: { orderId: order, items } };
+  }
+  await unholdAll(db, order, items);
+  return (
+    mine ?? {
+      type: 'out-of-stock',
+      data: { orderId: order, reason: `reservation ${current?.status ?? 'released'}` },
+    }
+  );
 }
 
 /**
@@ -297,7 +387,7 @@ async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger, ct
     { returnDocument: 'after' },
   );
   if (doc) {
-    await settleAll(db, data.orderId, doc.items);
+    await settleAll(db, data.orderId, doc);
     return withItems(asStored(value), doc);
   }
   // Answered before (a copy, a crash after the update), or not reserved.
@@ -305,7 +395,7 @@ async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger, ct
   const mine = storedReply(existing, ctx);
   if (existing && mine) {
     if (mine.type !== 'committed') return mine;
-    await settleAll(db, data.orderId, existing.items);
+    await settleAll(db, data.orderId, existing);
     return withItems(mine, existing);
   }
   // A reply stored meanwhile by a concurrent run is found by the next attempt.
@@ -365,7 +455,7 @@ export const inventory = defineParticipant({
     for (const [sku, qty] of Object.entries(defaultCatalog)) {
       await stock(db).updateOne(
         { _id: sku },
-        { $setOnInsert: { available: qty, holds: {} } },
+        { $setOnInsert: { available: qty, holds: {}, holders: {} } },
         { upsert: true },
       );
     }

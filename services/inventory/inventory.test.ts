@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { BSON, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createLogger, type Reply } from 'jetsaga';
+import { createLogger, type Reply, replyPathOf } from 'jetsaga';
 import { commandRunner } from '../../test/run-command.ts';
-import { inventory, reservations, stock } from './index.ts';
+import { inventory, reservations, reserve, stock } from './index.ts';
 
 /** The inventory's handlers straight against the MongoDB-wire server, without a bus. */
 describe('inventory', () => {
@@ -267,6 +267,94 @@ describe('inventory', () => {
       available: before.available + 5,
       holds: {},
       committed: (before.committed ?? 0) + 2,
+    });
+  });
+  describe('a reserve run frozen between its check and its holds, woken after another run of its command reserved the order', () => {
+    /**
+     * Starts a run of `reserve` (command `commandId`) that stops where a frozen process would: it
+     * has seen the reservation pending and taken no hold yet. `wake` lets it go on.
+     */
+    async function frozenRun(orderId: string, items: Array<{ sku: string; qty: number }>, commandId: string) {
+      let reached!: () => void;
+      const atHolds = new Promise<void>((resolve) => (reached = resolve));
+      let wake!: () => void;
+      const woken = new Promise<void>((resolve) => (wake = resolve));
+      const ctx = { commandId, sagaId: 'saga', replyPath: replyPathOf(commandId) };
+      const reply = reserve(db, { orderId, items }, ctx, async () => {
+        reached();
+        await woken;
+      });
+      await atHolds;
+      return {
+        wake: () => {
+          wake();
+          return reply;
+        },
+      };
+    }
+    const committedOf = async (id: string) => (await sku(id)).committed ?? 0;
+
+    it('after the commit: it gives back the holds it took, and a commit run again sells nothing more', async () => {
+      const items = [
+        { sku: 'SKU-5', qty: 2 },
+        { sku: 'SKU-6', qty: 1 },
+      ];
+      const before = { a: await committedOf('SKU-5'), b: await committedOf('SKU-6') };
+      const frozen = await frozenRun('fz-1', items, 'fz-1:1:0');
+      const reserved = await run('reserve', { orderId: 'fz-1', items }, 'fz-1:1:0');
+      expect(reserved).toMatchObject({ stored: true, type: 'reserved' });
+      const committed = await run('commit', { orderId: 'fz-1' }, 'fz-1:3:0');
+      expect(committed.type).toBe('committed');
+
+      // Woken: its holds are taken after the sale, and are nobody's; it answers the first reply.
+      expect(await frozen.wake()).toEqual(reserved);
+      expect(await run('commit', { orderId: 'fz-1' }, 'fz-1:3:0')).toEqual(committed);
+      for (const [id, was, qty] of [
+        ['SKU-5', before.a, 2],
+        ['SKU-6', before.b, 1],
+      ] as const) {
+        expect((await sku(id)).holds['fz-1']).toBeUndefined();
+        expect((await sku(id)).holders?.['fz-1']).toBeUndefined();
+        expect(await committedOf(id)).toBe(was + qty);
+        expect(await total(id)).toBe(1_000_000);
+      }
+    });
+
+    it('midway through a commit that crashed: the commit run again sells each SKU once, the stray hold goes back', async () => {
+      const items = [
+        { sku: 'SKU-7', qty: 3 },
+        { sku: 'SKU-8', qty: 4 },
+      ];
+      const before = { a: await committedOf('SKU-7'), b: await committedOf('SKU-8') };
+      const frozen = await frozenRun('fz-2', items, 'fz-2:1:0');
+      const reserved = await run('reserve', { orderId: 'fz-2', items }, 'fz-2:1:0');
+      // As if a commit had marked the reservation and settled SKU-7, then crashed before SKU-8.
+      await reservations(db).updateOne({ _id: 'fz-2' }, { $set: { status: 'committed' } });
+      await stock(db).updateOne(
+        { _id: 'SKU-7', 'holds.fz-2': 3 },
+        { $inc: { committed: 3 }, $unset: { 'holds.fz-2': '', 'holders.fz-2': '' } },
+      );
+      // Woken: it holds SKU-7 again (the hold there was gone) and finds SKU-8 held by the other run.
+      expect(await frozen.wake()).toEqual(reserved);
+      expect((await run('commit', { orderId: 'fz-2' }, 'fz-2:3:0')).type).toBe('committed');
+      for (const [id, was, qty] of [
+        ['SKU-7', before.a, 3],
+        ['SKU-8', before.b, 4],
+      ] as const) {
+        expect((await sku(id)).holds['fz-2']).toBeUndefined();
+        expect(await committedOf(id)).toBe(was + qty);
+        expect(await total(id)).toBe(1_000_000);
+      }
+    });
+
+    it('after a release: nothing of the order stays held', async () => {
+      const items = [{ sku: 'SKU-9', qty: 5 }];
+      const frozen = await frozenRun('fz-3', items, 'fz-3:1:0');
+      const reserved = await run('reserve', { orderId: 'fz-3', items }, 'fz-3:1:0');
+      expect((await run('release', { orderId: 'fz-3' }, 'fz-3:3:0')).type).toBe('released');
+      expect(await frozen.wake()).toEqual(reserved);
+      expect((await sku('SKU-9')).holds['fz-3']).toBeUndefined();
+      expect(await total('SKU-9')).toBe(1_000_000);
     });
   });
 });

@@ -198,6 +198,26 @@ export const options = {
     schema: positive.default(30 * 24 * 3600_000),
     help: 'how long dead letters are kept',
   },
+  retentionMs: {
+    env: 'JETSAGA_RETENTION_MS',
+    schema: ms.default(0),
+    help: 'how long an ended saga and its history are kept before they are purged (0 keeps them for ever); at least JETSAGA_STREAM_MAX_AGE_MS + JETSAGA_DLQ_MAX_AGE_MS',
+  },
+  inboxRetentionMs: {
+    env: 'JETSAGA_INBOX_RETENTION_MS',
+    schema: ms.optional(),
+    help: "how long a service's inbox records and a reactor's records are kept once the saga they belong to is no longer running (0 keeps them for ever; none: JETSAGA_STREAM_MAX_AGE_MS + JETSAGA_DLQ_MAX_AGE_MS, the least allowed)",
+  },
+  purgeIntervalMs: {
+    env: 'JETSAGA_PURGE_INTERVAL_MS',
+    schema: positive.default(60_000),
+    help: 'how often ended sagas and old inbox records are looked for and purged',
+  },
+  purgeBatch: {
+    env: 'JETSAGA_PURGE_BATCH',
+    schema: positive.default(500),
+    help: 'most sagas (or inbox records) one purge round deletes; a full round is followed by another at once',
+  },
   ackWaitMs: {
     env: 'JETSAGA_ACK_WAIT_MS',
     schema: positive.default(30_000),

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { configHelp, defaultConfig, defineSettings, loadConfig } from './config.ts';
+import {
+  checkRetention,
+  configHelp,
+  defaultConfig,
+  defineSettings,
+  inboxRetentionMs,
+  loadConfig,
+  retentionFloorMs,
+} from './config.ts';
 import { ValidationError } from './errors.ts';
 
 describe('config', () => {
@@ -111,5 +119,48 @@ describe('settings an app defines', () => {
     expect(again('HTTP_PORT')).toThrow(/--http-port/);
     expect(again('JETSAGA_PROBE_LEVEL')).toThrow(/already a setting/);
     expect(again('lower_case')).toThrow(/A-Z/);
+  });
+});
+
+describe('retention settings', () => {
+  const short = { JETSAGA_STREAM_MAX_AGE_MS: '2000', JETSAGA_DLQ_MAX_AGE_MS: '1000' };
+
+  it('keep ended sagas for ever by default, and inbox records as long as the floor', () => {
+    const { config } = loadConfig([], short);
+    expect(config.retentionMs).toBe(0);
+    expect(inboxRetentionMs(config)).toBe(3000);
+    expect(retentionFloorMs(config)).toBe(3000);
+  });
+
+  it('accept the floor, and 0 for ever', () => {
+    const { config } = loadConfig([], {
+      ...short,
+      JETSAGA_RETENTION_MS: '3000',
+      JETSAGA_INBOX_RETENTION_MS: '0',
+    });
+    expect(config.retentionMs).toBe(3000);
+    expect(inboxRetentionMs(config)).toBe(0);
+  });
+
+  it('refuse a period below the stream max age plus the dead-letter retention, saying why', () => {
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig([], { ...short, ...env });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ValidationError);
+        return (err as Error).message;
+      }
+      return expect.unreachable();
+    };
+    const message = refused({ JETSAGA_RETENTION_MS: '2999' });
+    expect(message).toContain('--retention-ms / JETSAGA_RETENTION_MS');
+    expect(message).toContain('2999 ms is below its floor of 3000 ms');
+    expect(message).toContain('JETSAGA_STREAM_MAX_AGE_MS 2000 + JETSAGA_DLQ_MAX_AGE_MS 1000');
+    expect(message).toContain('replayed from the dead-letter queue');
+    expect(refused({ JETSAGA_INBOX_RETENTION_MS: '10' })).toContain(
+      '--inbox-retention-ms / JETSAGA_INBOX_RETENTION_MS: 10 ms is below its floor of 3000 ms',
+    );
+    // A config built in code is checked the same way where a node starts.
+    expect(() => checkRetention(defaultConfig({ retentionMs: 1000 }))).toThrow(/below its floor/);
   });
 });

@@ -92,7 +92,48 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): { config: Config; rest: string[] } {
   const { values, rest } = parseFlags(argv, appRows.length > 0 ? [...mainRows, ...appRows] : mainRows);
-  return { config: readRows<Config>(mainRows, values, env), rest };
+  const config = readRows<Config>(mainRows, values, env);
+  checkRetention(config);
+  return { config, rest };
+}
+
+/**
+ * The shortest retention of ended sagas and of inbox records: a command or event is redelivered
+ * from its stream for up to `streamMaxAgeMs`, and its dead letter may be replayed for up to
+ * `dlqMaxAgeMs` after that, and either must still find the saga and the inbox record it belongs to.
+ */
+export function retentionFloorMs(config: Pick<Config, 'streamMaxAgeMs' | 'dlqMaxAgeMs'>): number {
+  return config.streamMaxAgeMs + config.dlqMaxAgeMs;
+}
+
+/** How long inbox records are kept (0: for ever): the setting, or the floor when it is not set. */
+export function inboxRetentionMs(
+  config: Pick<Config, 'inboxRetentionMs' | 'streamMaxAgeMs' | 'dlqMaxAgeMs'>,
+): number {
+  return config.inboxRetentionMs ?? retentionFloorMs(config);
+}
+
+/**
+ * Refuses a retention below its floor (`retentionFloorMs`), naming the setting, the floor and why;
+ * 0 (keep for ever) is always allowed. `loadConfig` and `startNode` call it.
+ */
+export function checkRetention(config: Config): void {
+  const floor = retentionFloorMs(config);
+  const issues = (['retentionMs', 'inboxRetentionMs'] as const).flatMap((key) => {
+    const value = config[key];
+    if (value === undefined || value === 0 || value >= floor) return [];
+    return [
+      {
+        field: `${flagOf(key)} / ${options[key].env}`,
+        message: `${value} ms is below its floor of ${floor} ms (JETSAGA_STREAM_MAX_AGE_MS ${config.streamMaxAgeMs} + JETSAGA_DLQ_MAX_AGE_MS ${config.dlqMaxAgeMs}): until then a message can still be redelivered from its stream or replayed from the dead-letter queue, and must find what it belongs to; raise it, lower those, or use 0 to keep them for ever`,
+      },
+    ];
+  });
+  if (issues.length > 0)
+    throw new ValidationError(
+      `invalid configuration:\n${issues.map((i) => `  ${i.field}: ${i.message}`).join('\n')}`,
+      issues,
+    );
 }
 
 /** The defaults, for tests and programmatic use. */

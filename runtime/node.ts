@@ -1,6 +1,6 @@
 import type { MongoClient } from 'mongodb';
 import { type App, eventContractsOf } from './app.ts';
-import type { Config } from './config.ts';
+import { checkRetention, type Config } from './config.ts';
 import {
   Bus,
   provisionConsumer,
@@ -55,6 +55,8 @@ export async function startNode(
   roles: Role[],
   log = createLogger(config.logLevel),
 ): Promise<RunningNode> {
+  // A config built in code (defaultConfig with overrides) is held to the floor `loadConfig` checks.
+  checkRetention(config);
   const wantsApi = roles.some((r) => r.kind === 'api');
   // Refuse an unprotected API before connecting anything: the fix is a setting, not a retry.
   const { authSettings } = await import('./http/index.ts');

@@ -11,6 +11,8 @@ export const ErrorKind = {
   terminal: 'terminal',
   /** A message version the receiver cannot read: newer than it knows, or older than its upcasters. */
   contract: 'contract',
+  /** The saga a message is for ended and was purged after its retention period (JETSAGA_RETENTION_MS). */
+  purged: 'purged',
 } as const;
 export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind];
 
@@ -98,6 +100,21 @@ export class ContractError extends JetsagaError {
   ) {
     super(message);
     this.name = 'ContractError';
+  }
+}
+
+/**
+ * The saga a message is for is gone: it ended and was purged after its retention period. Retrying
+ * cannot bring it back: dead-lettered with reason `purged`, whose error says when it ended and when
+ * it was purged, where known.
+ */
+export class PurgedError extends JetsagaError {
+  readonly kind = ErrorKind.purged;
+  readonly status = 410;
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PurgedError';
   }
 }
 

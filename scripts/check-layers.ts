@@ -57,6 +57,7 @@ export const layers: ReadonlyArray<{ name: string; units: readonly string[] }> =
 export const collectionOwners: Readonly<Record<string, { unit: string; handles: readonly string[] }>> = {
   sagas: { unit: 'store', handles: ['sagas'] },
   saga_history: { unit: 'store', handles: ['history'] },
+  saga_tombstones: { unit: 'store', handles: ['tombstones'] },
   reactor_schedules: { unit: 'participants', handles: [] },
 };
 

@@ -171,6 +171,19 @@ export const storeMetrics = {
   ),
 };
 
+/** Counted by the purge loops of retention (store/purge-loop.ts), one per collection's owner. */
+export const retentionMetrics = {
+  purged: singleton(
+    'jetsaga_purged_total',
+    () =>
+      new client.Counter({
+        name: 'jetsaga_purged_total',
+        help: "documents deleted after their retention period, by collection (sagas, saga_history, saga_tombstones, a service's <service>_processed, a reactor's inbox)",
+        labelNames: ['collection'],
+      }),
+  ),
+};
+
 /** Observed in the messaging layer, on the NATS connection of a Bus (messaging/bus.ts). */
 export const natsMetrics = {
   publishDuration: singleton(

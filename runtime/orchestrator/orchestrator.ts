@@ -3,9 +3,10 @@ import type { Config } from '../config.ts';
 import { type Bus, DurableConsumer } from '../messaging/index.ts';
 import { type ContractLookup, type Envelope, upcastData } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
-import type { SagaDoc, SagaStore } from '../store/index.ts';
+import type { PurgeLoop, SagaDoc, SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';
 import type { SagaRegistry } from './definition.ts';
+import { sagaPurge } from './retention.ts';
 import { lifecycleOnlyEvents } from './runtime-events.ts';
 import { type ActorDeps, SagaActor } from './saga-actor.ts';
 
@@ -19,6 +20,8 @@ export class Orchestrator {
   readonly host: ActorHost<SagaActor>;
   readonly consumer: DurableConsumer;
   readonly timers: TimerScheduler;
+  /** Purges ended sagas after JETSAGA_RETENTION_MS; none when they are kept for ever. */
+  private readonly purge?: PurgeLoop;
   private sweepHandle?: NodeJS.Timeout;
   private sweeping?: Promise<unknown>;
   recovered = 0;
@@ -58,6 +61,7 @@ export class Orchestrator {
       },
       log.child({ consumer: orchestratorDurable }),
     );
+    this.purge = sagaPurge(store, config, log.child({ component: 'retention' }));
     const timerLog = log.child({ component: 'timers' });
     // Due timers go straight to this process's actors, with the document the poll read.
     this.timers = new TimerScheduler(store, bus, timerLog, config.timerPollMs, {
@@ -98,6 +102,7 @@ export class Orchestrator {
     await this.sweepOutboxes(new Date());
     await this.consumer.start();
     this.timers.start();
+    this.purge?.start();
     const loop = () => {
       this.sweeping = this.sweepOutboxes(new Date(Date.now() - this.deps.config.outboxGraceMs))
         .catch((err) => this.deps.log.warn({ err: String(err) }, 'outbox sweep failed'))
@@ -129,6 +134,7 @@ export class Orchestrator {
     if (this.sweepHandle) clearTimeout(this.sweepHandle);
     await this.consumer.stop();
     await this.timers.stop();
+    await this.purge?.stop();
     await this.sweeping;
     if (this.sweepHandle) clearTimeout(this.sweepHandle);
     await this.host.drain();

@@ -1,5 +1,5 @@
 import { FaultPoint, faultPoint } from '../faults.ts';
-import { ConflictError, NotFoundError, StaleRevisionError, TransientError } from '../errors.ts';
+import { ConflictError, NotFoundError, StaleRevisionError } from '../errors.ts';
 import { checkData, type ContractLookup, type Envelope } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
@@ -15,6 +15,7 @@ import { alreadyHandled, type Change, decide } from './decide.ts';
 import type { SagaDefinition, SagaRegistry } from './definition.ts';
 import { OutboxFlush, type OutboxDeps, type OutboxOwner } from './outbox-flush.ts';
 import type { StepResult } from './step.ts';
+import { whyMissing } from './retention.ts';
 import { checkSignalData, signalNameOf } from './signals.ts';
 
 // runtime/permissions.ts imports it from here.
@@ -103,10 +104,11 @@ export class SagaActor implements OutboxOwner {
     return this.outbox.flush(await this.load(), true);
   }
 
-  private async load(): Promise<SagaDoc> {
+  /** The saga's document; missing, the message `env` is dead-lettered when its saga was purged. */
+  private async load(env?: Envelope): Promise<SagaDoc> {
     if (this.doc) return this.doc;
     const doc = await this.deps.store.load(this.id);
-    if (!doc) throw new TransientError(`saga ${this.id} does not exist (yet)`);
+    if (!doc) throw await whyMissing(this.deps.store, this.deps.config, this.id, env);
     this.doc = doc;
     this.fresh = true;
     return doc;
@@ -123,7 +125,7 @@ export class SagaActor implements OutboxOwner {
 
   /** One step, in its span (tracing on): the child of the event's trace context, or the saga's. */
   private async tryDeliver(env: Envelope, log: Logger): Promise<void> {
-    const doc = await this.load();
+    const doc = await this.load(env);
     return inSpan(
       `step ${doc.type}`,
       env.traceparent ?? doc.traceparent,

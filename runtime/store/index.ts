@@ -23,3 +23,5 @@ export type {
 } from './saga-queries.ts';
 export { ClientWatchdog, type WatchdogLog } from './client-watchdog.ts';
 export { type Cleared, type HistoryMoved, nextWake, SagaStore, type Transition } from './saga-store.ts';
+export type { EndedPurge, SagaTombstone } from './purge-queries.ts';
+export { PurgeLoop, type PurgeRound } from './purge-loop.ts';

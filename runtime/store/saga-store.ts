@@ -16,6 +16,8 @@ import {
   withoutHistory,
 } from './saga-doc.ts';
 import * as overview from './overview-queries.ts';
+import * as purge from './purge-queries.ts';
+import type { EndedPurge, SagaTombstone } from './purge-queries.ts';
 import type { OverviewWindow, SagaOverview } from './overview-queries.ts';
 import * as recovery from './recovery-queries.ts';
 import type { DueSaga } from './recovery-queries.ts';
@@ -78,6 +80,8 @@ export class SagaStore {
   /** The collections, for tests and tools that look at what is stored; the runtime uses the methods. */
   readonly sagas: Collection<SagaDoc>;
   readonly history: Collection<HistoryEntry>;
+  /** What is left of purged sagas for a while (see purge-queries.ts). */
+  readonly tombstones: Collection<SagaTombstone>;
   /** Transitions of many sagas written together (group commit), see `applyCommits`. */
   private readonly commits: Batcher<CommitOp, boolean>;
   private readonly loads: Batcher<string, SagaDoc | null>;
@@ -87,6 +91,7 @@ export class SagaStore {
   constructor(readonly db: Db) {
     this.sagas = db.collection<SagaDoc>('sagas');
     this.history = db.collection<HistoryEntry>('saga_history');
+    this.tombstones = db.collection<SagaTombstone>('saga_tombstones');
     this.commits = new Batcher((ops) => this.applyCommits(ops), { maxBatch: 128, maxInFlight: 2 });
     this.creates = new InsertBatcher(this.sagas);
     this.loads = new Batcher((ids) => this.loadMany(ids), { maxBatch: 256, maxInFlight: 2 });
@@ -127,6 +132,9 @@ export class SagaStore {
     // The list's sort, newest first (listSagas).
     await this.sagas.createIndex(queries.listIndex);
     await this.history.createIndex({ sagaId: 1, rev: 1 }, { unique: true });
+    // Retention's purge (purge-queries.ts): sagas by when they ended, tombstones by when they were made.
+    await this.sagas.createIndex({ endedAt: 1 }, { sparse: true });
+    await this.tombstones.createIndex({ purgedAt: 1 });
   }
 
   /** Inserts a new saga; the sagas started at the same time share one `insertMany`. */
@@ -328,6 +336,29 @@ export class SagaStore {
   /** What the sagas touched in a window did: counts, series, durations, reasons (see overview-queries.ts). */
   overview(window: OverviewWindow): Promise<SagaOverview> {
     return overview.sagaOverview(this, window);
+  }
+
+  /**
+   * One bounded round of retention: up to `limit` sagas that ended before `endedBefore`, with their
+   * history, and tombstones older than `tombstonesBefore` (see purge-queries.ts).
+   */
+  purgeEnded(at: {
+    now: Date;
+    endedBefore: Date;
+    tombstonesBefore: Date;
+    limit: number;
+  }): Promise<EndedPurge> {
+    return purge.purgeEnded(this, at);
+  }
+
+  /** The tombstone of a saga purged after its retention period, while it is kept; else null. */
+  tombstoneOf(id: string): Promise<SagaTombstone | null> {
+    return purge.tombstoneOf(this, id);
+  }
+
+  /** Of `ids`, the sagas that have not ended (and were not purged). */
+  stillRunning(ids: readonly string[]): Promise<Set<string>> {
+    return purge.stillRunning(this, ids);
   }
 
   /** Gives `outboxAt` to sagas of an older jetsaga that still hold entries; once per start. */

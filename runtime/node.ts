@@ -1,6 +1,6 @@
 import type { MongoClient } from 'mongodb';
 import { type App, eventContractsOf } from './app.ts';
-import { checkRetention, type Config } from './config.ts';
+import { checkRetention, type Config, inboxRetentionMs } from './config.ts';
 import {
   Bus,
   provisionConsumer,
@@ -12,7 +12,12 @@ import { nodeMetricsSource, sagaMetricsObserver } from './node-metrics.ts';
 import { addMetricsSource, collectProcessMetrics, createLogger, type Logger } from './observability/index.ts';
 import { startTracing } from './observability/tracing.ts';
 import { Orchestrator, orchestratorDurable, startSagaOnce } from './orchestrator/index.ts';
-import { EventReactorHost, ParticipantHost, participantDurable } from './participants/index.ts';
+import {
+  EventReactorHost,
+  type InboxRetention,
+  ParticipantHost,
+  participantDurable,
+} from './participants/index.ts';
 import { durablesOf } from './permissions.ts';
 import { SagaStore } from './store/index.ts';
 
@@ -123,6 +128,16 @@ export async function startNode(
     // In production (`skip`) streams and consumers are `jetsaga provision`'s job, under its own NATS user.
     if (config.provision === 'auto') await provisionStreams(bus);
     await store.ensureIndexes();
+    // How services and reactors purge their inbox records; none when they are kept for ever.
+    const retention: InboxRetention | undefined =
+      inboxRetentionMs(config) > 0
+        ? {
+            store,
+            retentionMs: inboxRetentionMs(config),
+            batch: config.purgeBatch,
+            intervalMs: config.purgeIntervalMs,
+          }
+        : undefined;
     // What the orchestrator and the reactors upcast and validate incoming events by.
     const contracts = eventContractsOf(app);
     for (const role of roles) {
@@ -159,6 +174,7 @@ export async function startNode(
           bus,
           mongo.db(config.mongoDb),
           log.child({ role: `service:${role.name}` }),
+          retention,
         );
         await host.start();
         node.services.push(host);
@@ -180,6 +196,7 @@ export async function startNode(
           startSaga: (type, input, opts) =>
             startSagaOnce({ store, bus, registry: app.registry }, { type, input, ...opts }),
           contracts,
+          retention,
         });
         await host.start();
         consumers.push({ consumer: def.name, stats: host.consumer.stats });

@@ -14,6 +14,8 @@ import {
 } from '../observability/tracing.ts';
 import { type Envelope, envelope } from '../wire/index.ts';
 import { InsertBatcher } from '../store/insert-batcher.ts';
+import type { PurgeLoop } from '../store/index.ts';
+import { type InboxRetention, inboxPurge } from './inbox-purge.ts';
 
 /**
  * The answer to an incoming message: its own id, caused by that message, in the same saga and
@@ -167,6 +169,10 @@ export interface AnswerHostSpec<R extends { _id: string }> {
   keptElsewhere?: (record: R) => 'fresh' | 'earlier' | undefined;
   bus: Bus;
   log: Logger;
+  /** Purges records no message can reach any more; absent: they are kept for ever. */
+  retention?: InboxRetention;
+  /** Where a record keeps its saga's id (`sagaId`, `reply.sagaId`), for `retention`. */
+  sagaIdPath: string;
 }
 
 /**
@@ -185,6 +191,7 @@ export abstract class AnswerHost<R extends { _id: string }> {
   /** Deliveries whose answer this host computed, recorded (or kept elsewhere) first and published. */
   protected answered = 0;
   private readonly inbox: AnswerInbox<R>;
+  private readonly purge?: PurgeLoop;
 
   constructor(private readonly spec: AnswerHostSpec<R>) {
     this.inbox = new AnswerInbox(spec.records, spec.answerOf, spec.bus, spec.keptElsewhere);
@@ -194,6 +201,13 @@ export abstract class AnswerHost<R extends { _id: string }> {
       (d) => this.onDelivery(d),
       spec.log.child({ [spec.role]: spec.name }),
     );
+    if (spec.retention)
+      this.purge = inboxPurge(
+        spec.records as unknown as Collection<{ _id: string; at: Date }>,
+        spec.sagaIdPath,
+        spec.retention,
+        spec.log.child({ [spec.role]: spec.name, component: 'retention' }),
+      );
   }
 
   /** Round trips that wrote inbox records (`insert` commands), whatever the number of records in each. */
@@ -249,11 +263,15 @@ export abstract class AnswerHost<R extends { _id: string }> {
   }
 
   async start(): Promise<void> {
+    // The purge walks the records by age.
+    if (this.purge) await this.spec.records.createIndex({ at: 1 });
     await this.consumer.start();
+    this.purge?.start();
   }
 
-  /** Stops the consumer (in-flight deliveries finish), runs `teardown`, logs the host's stats. */
+  /** Stops the purge and the consumer (in-flight deliveries finish), runs `teardown`, logs the host's stats. */
   async stop(): Promise<void> {
+    await this.purge?.stop();
     await this.consumer.stop();
     await this.teardown();
     const { role, answeredAs, name } = this.spec;

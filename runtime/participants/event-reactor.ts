@@ -13,6 +13,7 @@ import {
 } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
+import type { InboxRetention } from './inbox-purge.ts';
 import { type ScheduleDefinition, ScheduleRunner, type StartSagaOnce } from './schedule.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
@@ -85,6 +86,11 @@ export interface ReactorDefinition {
   emits?: Readonly<Record<string, MessageContract>>;
   /** Collection keeping one reaction per event id (unique `_id`); `<name>_reactions` by default. */
   inbox?: string;
+  /**
+   * The records are the reactor's own data (a ledger, the notifications it sent), not only its
+   * inbox: never purged. Otherwise they go after JETSAGA_INBOX_RETENTION_MS once their saga ended.
+   */
+  keepRecords?: boolean;
   /** Suffix of a reaction's id: `<event id>:<suffix>`, the same on every redelivery; `reaction` by default. */
   idSuffix?: string;
   /** Runs once per process before the first event: collections, indexes, models, clients. */
@@ -166,6 +172,8 @@ export interface ReactorHostDeps {
    * event it reacts to that has one is upcast to its current version and validated before `react`.
    */
   contracts?: ContractLookup;
+  /** Purges records (JETSAGA_INBOX_RETENTION_MS) unless the reactor keeps them; absent: kept for ever. */
+  retention?: InboxRetention;
 }
 
 /**
@@ -210,6 +218,8 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
       answerOf: (r) => r.reaction,
       bus,
       log,
+      retention: def.keepRecords ? undefined : deps.retention,
+      sagaIdPath: 'sagaId',
     });
     this.records = records;
     this.setupCtx = { db, log, config };

@@ -36,3 +36,4 @@ export {
   type StartSagaOnce,
   type StartSagaOptions,
 } from './schedule.ts';
+export type { InboxRetention } from './inbox-purge.ts';

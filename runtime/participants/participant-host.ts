@@ -5,6 +5,7 @@ import type { DurableSpec } from '../messaging/provision.ts';
 import { type Envelope, splitType, upcastData } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
+import type { InboxRetention } from './inbox-purge.ts';
 import {
   eventVersions,
   type ParticipantDefinition,
@@ -99,6 +100,8 @@ export class ParticipantHost extends AnswerHost<Processed> {
     bus: Bus,
     private readonly db: Db,
     log: Logger,
+    /** Purges inbox records (JETSAGA_INBOX_RETENTION_MS); absent: kept for ever. */
+    retention?: InboxRetention,
   ) {
     super({
       role: 'service',
@@ -110,6 +113,8 @@ export class ParticipantHost extends AnswerHost<Processed> {
       keptElsewhere: (p) => storedReplies.get(p),
       bus,
       log,
+      retention,
+      sagaIdPath: 'reply.sagaId',
     });
     this.replyVersions = Object.freeze(eventVersions(def));
   }

@@ -57,6 +57,8 @@ export function notifications(opts: NotificationsOptions = {}): ReactorDefinitio
     source: 'notifications',
     on: ['saga.ended', 'fraud.flagged'],
     inbox: notificationsCollection,
+    // The notifications are the customers' record, not only an inbox: retention leaves them.
+    keepRecords: true,
     async setup(ctx) {
       const config = loadNotificationConfig(process.env, opts.config);
       sagaTypes = new Set(config.sagaTypes);

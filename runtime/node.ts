@@ -219,6 +219,7 @@ export async function startNode(
           corsOrigins: config.corsOrigins,
           maxBodyBytes: config.httpMaxBodyBytes,
           ssePollMs: config.ssePollMs,
+          retentionMs: config.retentionMs,
           signal: closing.signal,
           probes,
           asyncApi: () => import('./contracts/index.ts').then((m) => m.asyncApiOf(app)),

@@ -491,6 +491,34 @@ describe('toProblem', () => {
 });
 
 describe('sagaInspectorView', () => {
+  const at = new Date('2025-01-01T00:00:00.000Z');
+  const saga = (endedAt: Date | null): SagaDoc => ({
+    _id: 's-2',
+    type: 'demo-order',
+    version: 1,
+    status: endedAt ? 'completed' : 'running',
+    state: endedAt ? 'done' : 'waiting',
+    context: {},
+    snapshot: {},
+    input: {},
+    rev: 1,
+    outbox: {},
+    inbox: [],
+    timers: {},
+    nextWakeAt: null,
+    correlationId: 'corr-2',
+    createdAt: at,
+    updatedAt: endedAt ?? at,
+    endedAt,
+  });
+
+  it('says when an ended saga expires under a retention period, and nothing while it runs or is kept for ever', () => {
+    const ended = new Date('2025-01-01T00:00:02.000Z');
+    expect(sagaInspectorView(saga(ended), [], 60_000).expiresAt).toBe('2025-01-01T00:01:02.000Z');
+    expect(sagaInspectorView(saga(ended), [], 0).expiresAt).toBeNull();
+    expect(sagaInspectorView(saga(null), [], 60_000).expiresAt).toBeNull();
+  });
+
   it('shows dates as ISO strings, pending outbox and timers, and the duration once ended', () => {
     const createdAt = new Date('2025-01-01T00:00:00.000Z');
     const endedAt = new Date('2025-01-01T00:00:01.500Z');

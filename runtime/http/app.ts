@@ -35,6 +35,8 @@ export interface ApiDeps {
   maxBodyBytes?: number;
   /** How often a live event stream looks for new transitions. */
   ssePollMs?: number;
+  /** How long an ended saga is kept (JETSAGA_RETENTION_MS; 0 or absent: for ever). */
+  retentionMs?: number;
   /** Aborted when the API shuts down, to end long-lived event streams. */
   signal?: AbortSignal;
   /**
@@ -128,6 +130,7 @@ export function createApp(deps: ApiDeps): ApiApp {
     store: deps.store,
     bus: deps.bus,
     registry: deps.registry,
+    retentionMs: deps.retentionMs ?? 0,
     events: { pollMs: deps.ssePollMs ?? 250, log, ...(deps.signal ? { signal: deps.signal } : {}) },
   });
   registerReplayRoutes(app, deps);

@@ -28,6 +28,8 @@ export interface SagaRouteDeps {
   bus: Bus;
   registry: SagaRegistry;
   events: SagaEventsOptions;
+  /** How long an ended saga is kept (JETSAGA_RETENTION_MS; 0: for ever), for its `expiresAt`. */
+  retentionMs?: number;
 }
 
 const IdParam = z.object({
@@ -95,7 +97,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       const { id } = c.req.valid('param');
       const [doc, history] = await Promise.all([deps.store.load(id), deps.store.historyOf(id)]);
       if (!doc) throw unknownSaga(id);
-      return c.json(sagaInspectorView(doc, history), 200);
+      return c.json(sagaInspectorView(doc, history, deps.retentionMs), 200);
     },
   );
 

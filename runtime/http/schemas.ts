@@ -114,6 +114,10 @@ export const SagaViewSchema = SagaSummarySchema.extend({
       'commands of the current state whose resends ran out: the saga waits for them; `POST /v1/sagas/{id}/resume` sends them again (empty: nothing to resume)',
   }),
   endedAt: isoDateOrNull,
+  expiresAt: isoDateOrNull.openapi({
+    description:
+      'when the ended saga and its history become due for deletion (JETSAGA_RETENTION_MS; the next purge round deletes them); null while it runs, or when ended sagas are kept for ever',
+  }),
   durationMs: z.number().nullable().openapi({ description: 'start to end state; null while running' }),
   history: z.array(TransitionSchema),
   links: z.object({ self: z.string(), history: z.string(), events: z.string(), definition: z.string() }),

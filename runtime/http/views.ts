@@ -65,7 +65,8 @@ export function historyView(entry: HistoryEntry): HistoryView {
   };
 }
 
-export function sagaInspectorView(doc: SagaDoc, history: HistoryEntry[]): SagaInspectorView {
+/** `retentionMs`: how long an ended saga is kept (0: for ever), for `expiresAt`. */
+export function sagaInspectorView(doc: SagaDoc, history: HistoryEntry[], retentionMs = 0): SagaInspectorView {
   const endedAt = isoDate(doc.endedAt);
   const createdAt = isoDate(doc.createdAt);
   const self = sagaPath(doc._id);
@@ -82,6 +83,7 @@ export function sagaInspectorView(doc: SagaDoc, history: HistoryEntry[]): SagaIn
     timers: Object.values(doc.timers ?? {}).map((t) => ({ id: t.id, dueAt: isoDate(t.dueAt) })),
     stalled: resumable(doc).map(stalledView),
     endedAt,
+    expiresAt: endedAt && retentionMs > 0 ? new Date(Date.parse(endedAt) + retentionMs).toISOString() : null,
     durationMs: endedAt && createdAt ? Date.parse(endedAt) - Date.parse(createdAt) : null,
     history: history.map(historyView),
     links: {

@@ -44,6 +44,7 @@
  * @property {Timer[]} timers
  * @property {StalledCommand[]} stalled commands whose resends ran out; a resume sends them again
  * @property {string | null} endedAt
+ * @property {string | null} [expiresAt] when the ended saga is purged (JETSAGA_RETENTION_MS); null: running, or kept for ever
  * @property {number | null} durationMs
  * @property {Transition[]} history
  * @property {{ self: string, history: string, events: string, definition: string }} links

@@ -178,6 +178,8 @@ function show(id, loaded, graph, signal) {
               : `running ${duration(Date.now() - Date.parse(saga.createdAt ?? ''))}`,
           ),
           fact('Steps', String(saga.history.length)),
+          // An ended saga is deleted after the retention period; absent while running or kept for ever.
+          ...(saga.expiresAt ? [fact('Kept until', new Date(saga.expiresAt).toLocaleString())] : []),
         ),
         reasonBox,
         errorBox,

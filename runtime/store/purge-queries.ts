@@ -69,7 +69,10 @@ export async function purgeEnded(
     .toArray();
   const t =
     old.length > 0 ? (await tombstones.deleteMany({ _id: { $in: old.map((d) => d._id) } })).deletedCount : 0;
-  return { ...purged, tombstones: t, full: docs.length === at.limit || old.length === at.limit };
+  // Full only when it deleted something: a batch found but not deleted (another replica was first)
+  // waits for the next interval instead of being found again at once.
+  const full = (docs.length === at.limit && purged.sagas > 0) || (old.length === at.limit && t > 0);
+  return { ...purged, tombstones: t, full };
 }
 
 /** The tombstone of a purged saga, while it is kept. */

@@ -27,9 +27,10 @@ export class PurgeLoop {
     private readonly log: Logger,
   ) {}
 
-  start(): void {
+  /** The first round comes after `firstAfterMs`: one interval by default, so a start adds no store work. */
+  start(firstAfterMs = this.intervalMs): void {
     this.stopped = false;
-    this.schedule(this.intervalMs);
+    this.schedule(firstAfterMs);
   }
 
   private schedule(delayMs: number): void {

@@ -96,7 +96,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
     async (c) => {
       const { id } = c.req.valid('param');
       const [doc, history] = await Promise.all([deps.store.load(id), deps.store.historyOf(id)]);
-      if (!doc) throw unknownSaga(id);
+      if (!doc) throw await unknownSaga(deps.store, id);
       return c.json(sagaInspectorView(doc, history, deps.retentionMs), 200);
     },
   );
@@ -119,7 +119,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       const { id } = c.req.valid('param');
       // Only existence matters here, so the snapshot and context are not fetched.
       const [exists, history] = await Promise.all([deps.store.sagaExists(id), deps.store.historyOf(id)]);
-      if (!exists) throw unknownSaga(id);
+      if (!exists) throw await unknownSaga(deps.store, id);
       return c.json(history.map(historyView), 200);
     },
   );
@@ -257,8 +257,13 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
   );
 }
 
-function unknownSaga(id: string): NotFoundError {
-  return new NotFoundError(`no saga with id "${id}"`);
+/** A 404 that says so when the saga was there and was purged after its retention period. */
+async function unknownSaga(store: SagaStore, id: string): Promise<NotFoundError> {
+  const tombstone = await store.tombstoneOf(id);
+  if (!tombstone) return new NotFoundError(`no saga with id "${id}"`);
+  return new NotFoundError(
+    `saga "${id}" ended ${tombstone.endedAt?.toISOString() ?? 'at an unknown time'} and was purged at ${tombstone.purgedAt.toISOString()} after its retention period (JETSAGA_RETENTION_MS)`,
+  );
 }
 
 export { correlationIdHeader, idempotencyKeyHeader };

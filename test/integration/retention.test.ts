@@ -116,7 +116,9 @@ describe('retention', () => {
         50,
       );
     }
-    expect((await node().fetch(`/v1/sagas/${ended[0]}`)).status).toBe(404);
+    const gone = await node().fetch(`/v1/sagas/${ended[0]}`);
+    expect(gone.status).toBe(404);
+    expect(((await gone.json()) as { detail: string }).detail).toContain('was purged at');
 
     // The running saga is older than the period, and so is its record of desk.prepare: both stay.
     const kept = await node().store.load(running);

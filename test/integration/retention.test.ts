@@ -140,7 +140,7 @@ describe('retention', () => {
     expect(metrics).toMatch(/jetsaga_purged_total\{collection="desk_watch_records"\} [1-9]/);
   });
 
-  it('dead-letters an event for a purged saga with reason purged, saying when it was purged', async () => {
+  it('dead-letters an event for a purged saga, or one older than the period for no saga, with reason purged', async () => {
     const sagaId = await start('gone soon');
     await complete(sagaId);
     await waitUntil(
@@ -160,16 +160,28 @@ describe('retention', () => {
     })();
     await bus.nc.flush();
     const late = { ...testEnvelope('desk.filed', `${sagaId}:late`, sagaId, {}), sagaType: 'approval' };
+    // No saga and no tombstone, but older than the period: its saga would have been purged by now.
+    const stale = {
+      ...testEnvelope('desk.filed', 'long-gone:late', 'long-gone', {}),
+      sagaType: 'approval',
+      occurredAt: new Date(Date.now() - 10 * retentionMs).toISOString(),
+    };
     await bus.publish('evt.desk.filed', late, late.id);
+    await bus.publish('evt.desk.filed', stale, stale.id);
 
-    const letter = await waitUntil(
-      () => letters.find((l) => JSON.parse(l.payload).id === late.id),
-      'the dead letter of the late event',
-    );
-    sub.unsubscribe();
+    const letterOf = (id: string) =>
+      waitUntil(
+        () => letters.find((l) => (JSON.parse(l.payload) as { id: string }).id === id),
+        `the dead letter of ${id}`,
+      );
+    const letter = await letterOf(late.id);
     expect(letter.reason).toBe('purged');
     expect(letter.attempts).toBe(1);
     expect(letter.error).toContain(`saga ${sagaId} (approval) ended`);
     expect(letter.error).toContain('was purged at');
+    const staleLetter = await letterOf(stale.id);
+    sub.unsubscribe();
+    expect(staleLetter.reason).toBe('purged');
+    expect(staleLetter.error).toContain('longer ago than the retention period');
   });
 });

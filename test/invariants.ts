@@ -1,4 +1,4 @@
-// The order saga's end-to-end invariants, read straight from MongoDB: what the scale test and the chaos
+// The order and restock sagas' end-to-end invariants, read straight from MongoDB: what the scale test and the chaos
 // suite assert after crashing things. It trusts nothing the processes say about themselves: only the
 // saga documents, the participants' collections and their inboxes.
 import type { Db, Document, Filter } from 'mongodb';
@@ -18,7 +18,11 @@ const forwardEffects = [
   'payment.authorized',
   'payment.captured',
   'shipping.shipment-created',
+  'suppliers.order-confirmed',
 ] as const;
+
+/** The saga types checked when no filter is given: orders, and the restocks that add stock. */
+const checkedTypes = ['order-fulfillment', 'restock'];
 
 export interface InvariantOptions {
   /**
@@ -27,7 +31,8 @@ export interface InvariantOptions {
    */
   initialStock?: Readonly<Record<string, number>>;
   /**
-   * Which sagas to check; defaults to every order-fulfillment saga in the database. With a filter, effects
+   * Which sagas to check; defaults to every order-fulfillment and restock saga in the database (a
+   * saga of type `restock` gets the restock checks, any other the order checks). With a filter, effects
    * and inbox entries of other sagas are not reported as orphans (they may belong to sagas left out).
    */
   sagaFilter?: Filter<Document>;
@@ -54,8 +59,15 @@ interface SagaRow {
   type: string;
   status: string;
   state: string | null;
-  input?: { orderId?: string; items?: Array<{ sku: string; qty: number; unitPrice: number }> };
-  context?: { orderId?: string; amount?: number } | null;
+  input?: {
+    orderId?: string;
+    items?: Array<{ sku: string; qty: number; unitPrice: number }>;
+    /** Restock: the purchase order (its receipt has the same id) and what it buys. */
+    purchaseOrderId?: string;
+    sku?: string;
+    qty?: number;
+  };
+  context?: { orderId?: string; amount?: number; purchaseOrderId?: string } | null;
 }
 
 interface StockRow {
@@ -96,11 +108,12 @@ const replyDocuments: Readonly<Record<string, readonly string[]>> = {
   inventory: ['inventory_reservations', 'inventory_receipts'],
   payment: ['payments'],
   shipping: ['shipments'],
+  suppliers: ['purchase_orders'],
 };
 
 export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}): Promise<InvariantReport> {
   const initial = opts.initialStock ?? seededStock;
-  const services = opts.services ?? ['inventory', 'payment', 'shipping'];
+  const services = opts.services ?? ['inventory', 'payment', 'shipping', 'suppliers'];
   const violations: string[] = [];
   let duplicateEffects = 0;
   const duplicate = (what: string) => {
@@ -110,7 +123,7 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
 
   const sagas = await db
     .collection<SagaRow>('sagas')
-    .find((opts.sagaFilter ?? { type: 'order-fulfillment' }) as Filter<SagaRow>)
+    .find((opts.sagaFilter ?? { type: { $in: checkedTypes } }) as Filter<SagaRow>)
     .project<SagaRow>({
       _id: 1,
       type: 1,
@@ -119,12 +132,17 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
       input: 1,
       'context.orderId': 1,
       'context.amount': 1,
+      'context.purchaseOrderId': 1,
     })
     .toArray();
+  const restocks = sagas.filter((s) => s.type === 'restock');
   const stock = await db.collection<StockRow>('inventory_stock').find({}).toArray();
   const reservations = await byId(db, 'inventory_reservations');
   const payments = await byId(db, 'payments');
   const shipments = await byId(db, 'shipments');
+  const receipts = new Map(
+    (await db.collection<ReceiptRow>('inventory_receipts').find({}).toArray()).map((r) => [r._id, r]),
+  );
 
   // Live holds by order id: sku -> qty.
   const holdsByOrder = new Map<string, Map<string, number>>();
@@ -139,6 +157,7 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
   const sagasByOrder = new Map<string, string[]>();
   let terminal = 0;
   for (const saga of sagas) {
+    if (saga.type === 'restock') continue;
     byStatus[saga.status] = (byStatus[saga.status] ?? 0) + 1;
     const orderId = saga.context?.orderId ?? saga.input?.orderId ?? saga._id;
     sagasByOrder.set(orderId, [...(sagasByOrder.get(orderId) ?? []), saga._id]);
@@ -210,7 +229,7 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
   }
   const stockById = new Map(stock.map((s) => [s._id, s]));
   const receivedBySku = new Map<string, number>();
-  for (const r of await db.collection<ReceiptRow>('inventory_receipts').find({}).toArray()) {
+  for (const r of receipts.values()) {
     const marked = stockById.get(r.sku)?.receipts?.[r._id];
     if (marked !== undefined && marked !== r.qty)
       violations.push(`receipt ${r._id}: marked ${marked} on ${r.sku}, but it is for ${r.qty}`);
@@ -245,6 +264,43 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
       violations.push(`stock ${sku}: committed ${committed}, but committed reservations add up to ${sold}`);
   }
 
+  // Restocks: a completed one received its purchase order once, for what it ordered; any other
+  // received nothing, and left no purchase order but a cancelled one.
+  const purchaseOrders = await byId(db, 'purchase_orders');
+  const sagasByPurchase = new Map<string, string[]>();
+  for (const saga of restocks) {
+    byStatus[saga.status] = (byStatus[saga.status] ?? 0) + 1;
+    const po = saga.context?.purchaseOrderId ?? saga.input?.purchaseOrderId ?? saga._id;
+    sagasByPurchase.set(po, [...(sagasByPurchase.get(po) ?? []), saga._id]);
+    const where = `saga ${saga._id} (restock ${po}, ${saga.status})`;
+    if (!(terminalStatuses as readonly string[]).includes(saga.status)) {
+      violations.push(`${where} is not terminal: state ${saga.state ?? 'none'}`);
+      continue;
+    }
+    terminal++;
+    const receipt = receipts.get(po);
+    const order = purchaseOrders.get(po);
+    if (saga.status === 'completed') {
+      if (receipt?.status !== 'applied')
+        violations.push(`${where}: receipt is ${receipt?.status ?? 'missing'}, not applied`);
+      else if (receipt.sku !== saga.input?.sku || receipt.qty !== saga.input?.qty)
+        duplicate(
+          `${where}: received ${receipt.qty} x ${receipt.sku}, it ordered ${saga.input?.qty} x ${saga.input?.sku}`,
+        );
+      if (order?.status !== 'delivered')
+        violations.push(`${where}: purchase order is ${order?.status ?? 'missing'}, not delivered`);
+    } else {
+      if (receipt && receipt.status !== 'refused')
+        violations.push(`${where}: its receipt is ${receipt.status}`);
+      if (saga.status !== 'failed' && order && order.status !== 'cancelled')
+        violations.push(`${where}: purchase order left ${order.status}`);
+    }
+  }
+  for (const [po, ids] of sagasByPurchase) {
+    if (ids.length > 1)
+      violations.push(`purchase order ${po} belongs to ${ids.length} sagas: ${ids.join(', ')}`);
+  }
+
   // Effects must belong to a saga: anything else was done for an order nobody asked for.
   const whole = opts.sagaFilter === undefined;
   const orphan = (what: string, ids: Iterable<string>) => {
@@ -255,6 +311,13 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
   orphan('reservation', reservations.keys());
   orphan('payment', payments.keys());
   orphan('shipment', shipments.keys());
+  for (const [what, ids] of [
+    ['receipt', receipts.keys()],
+    ['purchase order', purchaseOrders.keys()],
+  ] as const) {
+    for (const id of ids)
+      if (whole && !sagasByPurchase.has(id)) violations.push(`${what} ${id}, which has no restock saga`);
+  }
 
   // Replies, recorded in a service's inbox (`<service>_processed`) or kept in its documents
   // (`replies`): every answered command names a saga, has one reply, and each forward step was

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { type ParticipantDefinition, TransientError } from 'jetsaga';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Envelope, type ParticipantDefinition, TransientError } from 'jetsaga';
 import { inventory, receipts, stock } from '../../services/inventory/index.ts';
 import { purchaseOrders } from '../../services/suppliers/index.ts';
 import { appForTests } from '../dist.ts';
-import { useTestNode } from '../harness.ts';
+import { useTestNode, waitUntil, watchEvents } from '../harness.ts';
 import { checkOrderInvariants } from '../invariants.ts';
 
 /** Receipts whose first run "crashed" after taking effect, before its reply was published. */
@@ -39,6 +39,17 @@ describe('restock saga end to end', () => {
   });
   const db = () => node().mongo.db(node().config.mongoDb);
   const run = randomBytes(3).toString('hex');
+  let watched: Awaited<ReturnType<typeof watchEvents>>;
+  beforeAll(async () => {
+    watched = await watchEvents(node());
+  });
+  afterAll(() => watched?.stop());
+  /** The saga's saga.ended, as the restock agent will see it. */
+  const endedOf = (sagaId: string) =>
+    waitUntil(
+      () => watched.events.find((e: Envelope) => e.type === 'saga.ended' && e.sagaId === sagaId),
+      `saga.ended of ${sagaId}`,
+    );
   const start = async (body: Record<string, unknown>) => {
     const res = await node().post('/v1/saga-types/restock/sagas', {
       sku: 'SKU-4',
@@ -71,6 +82,12 @@ describe('restock saga end to end', () => {
     expect(doc.context).toMatchObject({ recommendationId: `rec-${run}`, purchaseOrderId });
     const commands = (await node().store.historyOf(id)).flatMap((h) => h.commands.map((c) => c.type));
     expect(commands).toEqual(['suppliers.place-order', 'suppliers.deliver', 'inventory.receive']);
+    // What the agent correlates its recommendation with.
+    expect((await endedOf(id)).data).toMatchObject({
+      sagaType: 'restock',
+      status: 'completed',
+      output: { recommendationId: `rec-${run}`, purchaseOrderId, sku: 'SKU-4', qty: 40, status: 'completed' },
+    });
   });
 
   it('a refused purchase ends compensated, orders nothing and receives nothing', async () => {
@@ -80,6 +97,11 @@ describe('restock saga end to end', () => {
     expect(doc.reason).toBe('supplier-refused: acme does not supply SKU-REFUSED');
     expect(await purchaseOrders(db()).countDocuments({ _id: `ref-${run}` })).toBe(0);
     expect(await receipts(db()).countDocuments({ _id: `ref-${run}` })).toBe(0);
+    // The SKU goes back to the agent: the event says why.
+    expect((await endedOf(id)).data).toMatchObject({
+      status: 'compensated',
+      output: { reason: 'supplier-refused: acme does not supply SKU-REFUSED', sku: 'SKU-REFUSED' },
+    });
   });
 
   it('a late supplier: the lead time runs out, the purchase order is cancelled, nothing is received', async () => {
@@ -117,11 +139,24 @@ describe('restock saga end to end', () => {
     expect(await purchaseOrders(db()).countDocuments({ _id: `no-${run}` })).toBe(0);
   });
 
+  it('nobody approves by the deadline: the policy decides, a durable timer firing', async () => {
+    const big = { sku: 'SKU-7', qty: 500, unitCost: 40, approvalTimeoutMs: 1_000 };
+    const placed = await start({ ...big, purchaseOrderId: `dl-ok-${run}`, approvalTimeoutPolicy: 'approve' });
+    const dropped = await start({ ...big, purchaseOrderId: `dl-no-${run}` });
+    const ok = await node().waitForTerminal(placed);
+    expect(ok.status).toBe('completed');
+    expect(ok.context).toMatchObject({ approval: { decision: 'timeout', policy: 'approve' } });
+    const no = await node().waitForTerminal(dropped);
+    expect(no.status).toBe('compensated');
+    expect(no.reason).toBe('approval-timeout');
+    expect(await purchaseOrders(db()).countDocuments({ _id: `dl-no-${run}` })).toBe(0);
+  });
+
   it('stock stays conserved: available + holds + committed == initial + received, per SKU', async () => {
     const report = await checkOrderInvariants(db());
     expect(report.violations).toEqual([]);
     // Every restock of this file checked: received once when completed, nothing otherwise.
-    expect(report).toMatchObject({ sagas: 5, terminal: 5, byStatus: { completed: 2, compensated: 3 } });
+    expect(report).toMatchObject({ sagas: 7, terminal: 7, byStatus: { completed: 3, compensated: 4 } });
     const sku4 = await stock(db()).findOne({ _id: 'SKU-4' });
     expect(sku4).toMatchObject({ received: 40, receipts: {} });
 

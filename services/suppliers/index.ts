@@ -131,6 +131,9 @@ async function place(db: Db, d: z.output<typeof PlaceData>, ctx: Ctx): Promise<R
   const mine = storedReply(po, ctx);
   if (mine) return mine;
   if (po?.status === 'cancelled') return refused('order cancelled');
+  // One purchase order id, one order: the same id for other goods is not that order confirmed.
+  if (po && (po.sku !== d.sku || po.qty !== d.qty || po.supplier !== d.supplier))
+    return refused(`purchase order ${d.purchaseOrderId} is for ${po.qty} x ${po.sku} from ${po.supplier}`);
   return confirmed;
 }
 

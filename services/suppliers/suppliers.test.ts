@@ -46,6 +46,12 @@ describe('suppliers', () => {
     });
     expect(await run('deliver', { purchaseOrderId: 'po-1' }, 's:2:0')).toEqual(delivered);
     expect(await statusOf('po-1')).toBe('delivered');
+    // Another command for the same order is confirmed; the same id for other goods is not.
+    expect((await run('place-order', order('po-1'))).type).toBe('order-confirmed');
+    expect(await run('place-order', order('po-1', { qty: 11 }))).toEqual({
+      type: 'order-refused',
+      data: { purchaseOrderId: 'po-1', reason: 'purchase order po-1 is for 10 x SKU-1 from acme' },
+    });
   });
 
   it('refuses SKU-REFUSED and an order over the limit, writing nothing', async () => {

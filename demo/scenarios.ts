@@ -1,4 +1,5 @@
 import type { OrderInput } from '../sagas/order-fulfillment/index.ts';
+import type { RestockInput } from '../sagas/restock/index.ts';
 import type { TripInput } from '../sagas/trip-booking/index.ts';
 
 /**
@@ -115,7 +116,49 @@ export const tripScenarios: Scenario[] = [
   },
 ];
 
-const bySaga: Record<string, Scenario[]> = { 'order-fulfillment': scenarios, 'trip-booking': tripScenarios };
+const restockInput = (i: number): RestockInput => ({
+  purchaseOrderId: `demo-po-${Date.now().toString(36)}-${i}`,
+  recommendationId: `demo-rec-${i}`,
+  sku: `SKU-${(i % 9) + 1}`,
+  qty: 50 + 10 * (i % 5),
+  unitCost: 4.25,
+  currency: 'USD',
+  supplier: 'acme',
+  leadTimeMs: 60_000,
+  approvalThreshold: 10_000,
+});
+
+/**
+ * The restock demo's mix: purchases received into stock, a refused one, a late one (its lead time is
+ * short), and a large one nobody approves whose deadline policy places it.
+ */
+export const restockScenarios: Scenario[] = [
+  { name: 'happy', expect: 'completed', input: restockInput },
+  { name: 'happy', expect: 'completed', input: restockInput },
+  { name: 'happy', expect: 'completed', input: restockInput },
+  { name: 'refused', expect: 'compensated', input: (i) => ({ ...restockInput(i), sku: 'SKU-REFUSED' }) },
+  {
+    name: 'late',
+    expect: 'compensated',
+    input: (i) => ({ ...restockInput(i), supplier: 'late-freight', leadTimeMs: 2_000 }),
+  },
+  {
+    name: 'no-approver',
+    expect: 'completed',
+    input: (i) => ({
+      ...restockInput(i),
+      qty: 5_000,
+      approvalTimeoutMs: 1_000,
+      approvalTimeoutPolicy: 'approve',
+    }),
+  },
+];
+
+const bySaga: Record<string, Scenario[]> = {
+  'order-fulfillment': scenarios,
+  'trip-booking': tripScenarios,
+  restock: restockScenarios,
+};
 export const demoSagas = Object.keys(bySaga);
 
 export const scenarioFor = (saga: string, i: number): Scenario => {

@@ -5,10 +5,19 @@ import { notifications } from './notifications/index.ts';
 import { payment } from './payment/index.ts';
 import { paymentBlocking } from './payment-blocking/index.ts';
 import { shipping } from './shipping/index.ts';
+import { suppliers } from './suppliers/index.ts';
 import { cars, flights, hotels } from './travel/index.ts';
 
 /** Every participant of the reference app (`jetsaga service <name>`). */
-export const participants: ParticipantDefinition[] = [inventory, payment, shipping, flights, hotels, cars];
+export const participants: ParticipantDefinition[] = [
+  inventory,
+  payment,
+  shipping,
+  flights,
+  hotels,
+  cars,
+  suppliers,
+];
 
 /**
  * Agents that react to events rather than commands (`jetsaga <name>`). Notifications and

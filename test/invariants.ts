@@ -1,4 +1,4 @@
-// The order saga's end-to-end invariants, read straight from MongoDB: what the scale test and the chaos
+// The order and restock sagas' end-to-end invariants, read straight from MongoDB: what the scale test and the chaos
 // suite assert after crashing things. It trusts nothing the processes say about themselves: only the
 // saga documents, the participants' collections and their inboxes.
 import type { Db, Document, Filter } from 'mongodb';
@@ -18,19 +18,27 @@ const forwardEffects = [
   'payment.authorized',
   'payment.captured',
   'shipping.shipment-created',
+  'suppliers.order-confirmed',
 ] as const;
 
+/** The saga types checked when no filter is given: orders, and the restocks that add stock. */
+const checkedTypes = ['order-fulfillment', 'restock'];
+
 export interface InvariantOptions {
-  /** Stock per SKU before any order ran; every SKU here must satisfy available + holds + committed == initial. */
+  /**
+   * Stock per SKU before any order ran; every SKU here must satisfy
+   * available + holds + committed == initial + received (the receipts inventory.receive applied).
+   */
   initialStock?: Readonly<Record<string, number>>;
   /**
-   * Which sagas to check; defaults to every order-fulfillment saga in the database. With a filter, effects
+   * Which sagas to check; defaults to every order-fulfillment and restock saga in the database (a
+   * saga of type `restock` gets the restock checks, any other the order checks). With a filter, effects
    * and inbox entries of other sagas are not reported as orphans (they may belong to sagas left out).
    */
   sagaFilter?: Filter<Document>;
   /**
    * Participants whose `<name>_processed` inbox, and the replies kept in their documents
-   * (`replies` of payments, inventory_reservations, shipments), are checked; missing collections
+   * (`replies` of payments, inventory_reservations, inventory_receipts, shipments), are checked; missing collections
    * are skipped.
    */
   services?: readonly string[];
@@ -51,8 +59,15 @@ interface SagaRow {
   type: string;
   status: string;
   state: string | null;
-  input?: { orderId?: string; items?: Array<{ sku: string; qty: number; unitPrice: number }> };
-  context?: { orderId?: string; amount?: number } | null;
+  input?: {
+    orderId?: string;
+    items?: Array<{ sku: string; qty: number; unitPrice: number }>;
+    /** Restock: the purchase order (its receipt has the same id) and what it buys. */
+    purchaseOrderId?: string;
+    sku?: string;
+    qty?: number;
+  };
+  context?: { orderId?: string; amount?: number; purchaseOrderId?: string } | null;
 }
 
 interface StockRow {
@@ -61,6 +76,17 @@ interface StockRow {
   holds?: Record<string, number>;
   /** Units sold: the holds of committed orders. */
   committed?: number;
+  /** Units received (inventory.receive): the sum of the SKU's applied receipts. */
+  received?: number;
+  /** Receipts added to the stock but not yet marked applied (a receive crashed between its writes). */
+  receipts?: Record<string, number>;
+}
+
+interface ReceiptRow {
+  _id: string;
+  status: 'pending' | 'applied' | 'refused';
+  sku: string;
+  qty: number;
 }
 
 interface EffectRow {
@@ -78,15 +104,16 @@ interface ProcessedRow {
 }
 
 /** The documents in which each service keeps its replies (`replies.<replyKey(commandId)>`). */
-const replyDocuments: Readonly<Record<string, string>> = {
-  inventory: 'inventory_reservations',
-  payment: 'payments',
-  shipping: 'shipments',
+const replyDocuments: Readonly<Record<string, readonly string[]>> = {
+  inventory: ['inventory_reservations', 'inventory_receipts'],
+  payment: ['payments'],
+  shipping: ['shipments'],
+  suppliers: ['purchase_orders'],
 };
 
 export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}): Promise<InvariantReport> {
   const initial = opts.initialStock ?? seededStock;
-  const services = opts.services ?? ['inventory', 'payment', 'shipping'];
+  const services = opts.services ?? ['inventory', 'payment', 'shipping', 'suppliers'];
   const violations: string[] = [];
   let duplicateEffects = 0;
   const duplicate = (what: string) => {
@@ -96,7 +123,7 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
 
   const sagas = await db
     .collection<SagaRow>('sagas')
-    .find((opts.sagaFilter ?? { type: 'order-fulfillment' }) as Filter<SagaRow>)
+    .find((opts.sagaFilter ?? { type: { $in: checkedTypes } }) as Filter<SagaRow>)
     .project<SagaRow>({
       _id: 1,
       type: 1,
@@ -105,12 +132,17 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
       input: 1,
       'context.orderId': 1,
       'context.amount': 1,
+      'context.purchaseOrderId': 1,
     })
     .toArray();
+  const restocks = sagas.filter((s) => s.type === 'restock');
   const stock = await db.collection<StockRow>('inventory_stock').find({}).toArray();
   const reservations = await byId(db, 'inventory_reservations');
   const payments = await byId(db, 'payments');
   const shipments = await byId(db, 'shipments');
+  const receipts = new Map(
+    (await db.collection<ReceiptRow>('inventory_receipts').find({}).toArray()).map((r) => [r._id, r]),
+  );
 
   // Live holds by order id: sku -> qty.
   const holdsByOrder = new Map<string, Map<string, number>>();
@@ -125,6 +157,7 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
   const sagasByOrder = new Map<string, string[]>();
   let terminal = 0;
   for (const saga of sagas) {
+    if (saga.type === 'restock') continue;
     byStatus[saga.status] = (byStatus[saga.status] ?? 0) + 1;
     const orderId = saga.context?.orderId ?? saga.input?.orderId ?? saga._id;
     sagasByOrder.set(orderId, [...(sagasByOrder.get(orderId) ?? []), saga._id]);
@@ -184,8 +217,10 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
     if (ids.length > 1) violations.push(`order ${orderId} belongs to ${ids.length} sagas: ${ids.join(', ')}`);
   }
 
-  // Stock is only ever moved, available -> holds -> committed (or back to available): the sum per
-  // SKU never changes. And each committed reservation is counted once in its SKUs' `committed`.
+  // Stock is only ever moved, available -> holds -> committed (or back to available), or added by a
+  // receipt: the sum per SKU is what it started with plus what was received. Each committed
+  // reservation is counted once in its SKUs' `committed`, each receipt once in its SKU's `received`
+  // (applied, or added and not yet marked: its marker is on the stock document).
   const committedBySku = new Map<string, number>();
   for (const r of reservations.values()) {
     if (r.status !== 'committed') continue;
@@ -193,6 +228,14 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
       committedBySku.set(sku, (committedBySku.get(sku) ?? 0) + qty);
   }
   const stockById = new Map(stock.map((s) => [s._id, s]));
+  const receivedBySku = new Map<string, number>();
+  for (const r of receipts.values()) {
+    const marked = stockById.get(r.sku)?.receipts?.[r._id];
+    if (marked !== undefined && marked !== r.qty)
+      violations.push(`receipt ${r._id}: marked ${marked} on ${r.sku}, but it is for ${r.qty}`);
+    if (r.status === 'applied' || (r.status === 'pending' && marked !== undefined))
+      receivedBySku.set(r.sku, (receivedBySku.get(r.sku) ?? 0) + r.qty);
+  }
   for (const [sku, qty] of Object.entries(initial)) {
     const s = stockById.get(sku);
     if (!s) {
@@ -201,9 +244,17 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
     }
     const held = Object.values(s.holds ?? {}).reduce((a, b) => a + b, 0);
     const committed = s.committed ?? 0;
-    if (s.available + held + committed !== qty)
+    const received = s.received ?? 0;
+    if (s.available + held + committed !== qty + received)
       violations.push(
-        `stock ${sku}: available ${s.available} + held ${held} + committed ${committed} != initial ${qty}`,
+        `stock ${sku}: available ${s.available} + held ${held} + committed ${committed} != initial ${qty} + received ${received}`,
+      );
+    const receiptsAdd = receivedBySku.get(sku) ?? 0;
+    if (received > receiptsAdd)
+      duplicate(`stock ${sku}: received ${received}, but its applied receipts add up to ${receiptsAdd}`);
+    else if (received < receiptsAdd)
+      violations.push(
+        `stock ${sku}: received ${received}, but its applied receipts add up to ${receiptsAdd}`,
       );
     if (s.available < 0) violations.push(`stock ${sku}: available is negative (${s.available})`);
     const sold = committedBySku.get(sku) ?? 0;
@@ -211,6 +262,43 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
       duplicate(`stock ${sku}: committed ${committed}, but committed reservations add up to ${sold}`);
     else if (committed < sold)
       violations.push(`stock ${sku}: committed ${committed}, but committed reservations add up to ${sold}`);
+  }
+
+  // Restocks: a completed one received its purchase order once, for what it ordered; any other
+  // received nothing, and left no purchase order but a cancelled one.
+  const purchaseOrders = await byId(db, 'purchase_orders');
+  const sagasByPurchase = new Map<string, string[]>();
+  for (const saga of restocks) {
+    byStatus[saga.status] = (byStatus[saga.status] ?? 0) + 1;
+    const po = saga.context?.purchaseOrderId ?? saga.input?.purchaseOrderId ?? saga._id;
+    sagasByPurchase.set(po, [...(sagasByPurchase.get(po) ?? []), saga._id]);
+    const where = `saga ${saga._id} (restock ${po}, ${saga.status})`;
+    if (!(terminalStatuses as readonly string[]).includes(saga.status)) {
+      violations.push(`${where} is not terminal: state ${saga.state ?? 'none'}`);
+      continue;
+    }
+    terminal++;
+    const receipt = receipts.get(po);
+    const order = purchaseOrders.get(po);
+    if (saga.status === 'completed') {
+      if (receipt?.status !== 'applied')
+        violations.push(`${where}: receipt is ${receipt?.status ?? 'missing'}, not applied`);
+      else if (receipt.sku !== saga.input?.sku || receipt.qty !== saga.input?.qty)
+        duplicate(
+          `${where}: received ${receipt.qty} x ${receipt.sku}, it ordered ${saga.input?.qty} x ${saga.input?.sku}`,
+        );
+      if (order?.status !== 'delivered')
+        violations.push(`${where}: purchase order is ${order?.status ?? 'missing'}, not delivered`);
+    } else {
+      if (receipt && receipt.status !== 'refused')
+        violations.push(`${where}: its receipt is ${receipt.status}`);
+      if (saga.status !== 'failed' && order && order.status !== 'cancelled')
+        violations.push(`${where}: purchase order left ${order.status}`);
+    }
+  }
+  for (const [po, ids] of sagasByPurchase) {
+    if (ids.length > 1)
+      violations.push(`purchase order ${po} belongs to ${ids.length} sagas: ${ids.join(', ')}`);
   }
 
   // Effects must belong to a saga: anything else was done for an order nobody asked for.
@@ -223,11 +311,27 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
   orphan('reservation', reservations.keys());
   orphan('payment', payments.keys());
   orphan('shipment', shipments.keys());
+  for (const [what, ids] of [
+    ['receipt', receipts.keys()],
+    ['purchase order', purchaseOrders.keys()],
+  ] as const) {
+    for (const id of ids)
+      if (whole && !sagasByPurchase.has(id)) violations.push(`${what} ${id}, which has no restock saga`);
+  }
 
   // Replies, recorded in a service's inbox (`<service>_processed`) or kept in its documents
   // (`replies`): every answered command names a saga, has one reply, and each forward step was
   // asked for once per saga (distinct command ids answering it, wherever their reply is).
   const sagaIds = new Set(sagas.map((s) => s._id));
+  // A reply to a saga of another type (a restock's receive) belongs to a saga too.
+  const anySaga = new Set(
+    (
+      await db
+        .collection<{ _id: string }>('sagas')
+        .find({}, { projection: { _id: 1 } })
+        .toArray()
+    ).map((s) => s._id),
+  );
   const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
   for (const service of services) {
     const answered: Array<{ where: string; commandId: string; sagaId?: string; type: string }> = [];
@@ -240,8 +344,8 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
         .toArray())
         answered.push({ where: name, commandId: p._id, sagaId: p.reply?.sagaId, type: p.reply?.type ?? '' });
     }
-    const docs = replyDocuments[service];
-    if (docs && existing.has(docs)) {
+    for (const docs of replyDocuments[service] ?? []) {
+      if (!existing.has(docs)) continue;
       for (const d of await db
         .collection<{ _id: string; replies?: Record<string, Partial<StoredReply>> }>(docs)
         .find({ replies: { $exists: true } })
@@ -271,7 +375,7 @@ export async function checkOrderInvariants(db: Db, opts: InvariantOptions = {}):
         );
       else if (!seen) replyOf.set(a.commandId, { type: a.type, where: a.where });
       if (!a.sagaId || !sagaIds.has(a.sagaId)) {
-        if (whole)
+        if (whole && !(a.sagaId && anySaga.has(a.sagaId)))
           violations.push(`${a.where}: command ${a.commandId} for unknown saga ${a.sagaId ?? '(none)'}`);
         continue;
       }

@@ -61,8 +61,11 @@ const storedReplies = new WeakMap<Processed, 'fresh' | 'earlier'>();
  *   `capture` moves only `authorized` -> `captured`; `void`/`refund` move only
  *   `authorized`/`captured` to terminal states nothing leaves, else leave a tombstone
  *   (an insert, a no-op when the payment exists).
- * - shipping, flights, hotels, cars: create/book is an insert; cancel sets `cancelled`,
- *   an end state that create/book respects.
+ * - inventory `receive`: the receipt is inserted `pending`; the stock update is keyed on the
+ *   SKU's `received` total (it only grows) and on a marker of the receipt, so a re-run or a
+ *   stale run adds nothing again; then `pending` -> `applied` (services/inventory/receive.ts).
+ * - shipping, flights, hotels, cars, suppliers: create/book/place-order is an insert; cancel
+ *   sets `cancelled`, an end state that create/book/place-order respects.
  * Re-running cancel/release rewrites only `updatedAt` on a document already in its end
  * state. A handler that fails on a duplicate (e.g. an input schema made stricter since
  * the first run) still gets its recorded reply published.

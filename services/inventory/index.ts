@@ -15,6 +15,11 @@ import {
   TransientError,
   type WithReplies,
 } from 'jetsaga';
+import { ReceiveData, receive, receiveEvents } from './receive.ts';
+import { type StockDoc, stock } from './stock.ts';
+
+export { type ReceiptDoc, receipts, receive } from './receive.ts';
+export { type StockDoc, stock } from './stock.ts';
 
 /**
  * Inventory: stock per SKU, one document each. An order's stock goes through three places,
@@ -27,7 +32,8 @@ import {
  *   flight, whatever the number of orders it has seen;
  * - `release` (compensation): `holds.<orderId>` -> `available`.
  *
- * Per SKU, `available + sum(holds) + committed` is the stock it started with, at every moment.
+ * Per SKU, `available + sum(holds) + committed` is the stock it started with plus what was
+ * received: `receive` (receive.ts) adds a delivered purchase order to `available` once per receipt.
  * The reservation document (one per order) decides between commit and release: each first moves
  * it with a conditional update (`reserved -> committed`, `anything but committed -> released`),
  * and only the winner moves holds. A release after a commit gives nothing back (the goods are
@@ -52,17 +58,6 @@ import {
  * again later does not count them as sold.
  */
 
-export interface StockDoc {
-  _id: string;
-  available: number;
-  /** Live holds: order id -> quantity. Only orders neither committed nor released. */
-  holds: Record<string, number>;
-  /** The token of the reserve run that took each live hold: order id -> token. */
-  holders?: Record<string, string>;
-  /** Units sold: holds of committed orders end here (absent until the first commit). */
-  committed?: number;
-}
-
 export interface ReservationDoc extends WithReplies {
   _id: string;
   status: 'pending' | 'reserved' | 'rejected' | 'released' | 'committed';
@@ -79,7 +74,6 @@ export const defaultCatalog: Record<string, number> = {
   'SKU-OUT': 0,
 };
 
-export const stock = (db: Db) => db.collection<StockDoc>('inventory_stock');
 export const reservations = (db: Db) => db.collection<ReservationDoc>('inventory_reservations');
 
 const orderId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -122,6 +116,7 @@ export const inventoryEvents = {
     description: "the order's holds went back to available stock",
   }),
   'release-refused': refusal('the reservation was committed: its stock is sold, nothing given back'),
+  ...receiveEvents,
 };
 
 /** Same SKU twice in an order is one hold of the summed quantity. */
@@ -464,5 +459,6 @@ export const inventory = defineParticipant({
     reserve: command(ReserveData, (data, ctx) => reserve(ctx.db, data, ctx)),
     commit: command(CommitData, (data, ctx) => commit(ctx.db, data, ctx.log, ctx)),
     release: command(ReleaseData, (data, ctx) => release(ctx.db, data, ctx)),
+    receive: command(ReceiveData, (data, ctx) => receive(ctx.db, data, ctx)),
   },
 });

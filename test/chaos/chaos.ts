@@ -1,6 +1,6 @@
 /**
- * The chaos suite: every role as its own OS process on local infrastructure, orders started through
- * the API at a steady rate, and meanwhile, from a seeded schedule, the faults asked for with
+ * The chaos suite: every role as its own OS process on local infrastructure, orders (and every
+ * tenth start a restock) started through the API at a steady rate, and meanwhile, from a seeded schedule, the faults asked for with
  * `--faults` (a comma list, or `all`; default `kill`):
  *
  *   kill     SIGKILLed and restarted roles, a restart of the nats-server and of the MongoDB-wire server
@@ -54,7 +54,7 @@ import {
   quorumActs,
   scheduleMs,
 } from './faults.ts';
-import { CompletionSampler, type FaultSpan, recoveryOf, SteadyLoad } from './load.ts';
+import { CompletionSampler, type FaultSpan, type PlannedStart, recoveryOf, SteadyLoad } from './load.ts';
 import { ChaosNetwork, type NetworkFaultType, parseNetworkTypes } from './network.ts';
 import { startServers } from './servers.ts';
 
@@ -173,13 +173,13 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
       reconnectTimeWait: 200,
     });
     connection = nc;
-    // Every role the order saga needs, each its own process; with pauses, a second orchestrator and
-    // inventory replica, so that the work of a frozen one moves.
+    // Every role the order and restock sagas need, each its own process; with pauses, a second
+    // orchestrator and inventory replica, so that the work of a frozen one moves.
     cluster = new Cluster({
       env,
       logDir,
       roles: [
-        ...roleArgs(appForTests, 'roles', orderParticipants),
+        ...roleArgs(appForTests, 'roles', [...orderParticipants, 'suppliers']),
         ...(on('pause') ? [['orchestrator'], ['service', 'inventory']] : []),
       ],
     });
@@ -297,8 +297,15 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
 
     // --- the load: every order through the API at a steady rate, and the completion rate sampled
     const orders = planOrders(args.sagas, args.seed, ns);
+    // Every tenth start is a restock instead of an order: its receipt adds to the stock documents the
+    // orders move, under the same faults, and the invariants count it.
+    const starts: PlannedStart[] = orders.map((o, i) =>
+      i % 10 === 9
+        ? restockStart(ns, i)
+        : { type: 'order-fulfillment', key: o.input.orderId!, input: o.input },
+    );
     const t0 = Date.now();
-    const load = new SteadyLoad({ orders, rate, api: () => api.url ?? cluster!.api });
+    const load = new SteadyLoad({ starts, rate, api: () => api.url ?? cluster!.api });
     const loading = load.run(t0);
     const sampler = new CompletionSampler(
       t0,
@@ -368,13 +375,16 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     );
     // Completed orders commit their holds, so the hot stock documents keep the size of the orders in flight.
     const stock = await db
-      .collection<{ _id: string; holds?: Record<string, number>; committed?: number }>('inventory_stock')
+      .collection<{ _id: string; holds?: Record<string, number>; committed?: number; received?: number }>(
+        'inventory_stock',
+      )
       .find({})
       .toArray();
     say(
       `chaos: stock: ${stock.length} SKU documents, largest ${Math.max(0, ...stock.map((d) => BSON.calculateObjectSize(d)))} B, ` +
         `${stock.reduce((n, d) => n + Object.keys(d.holds ?? {}).length, 0)} holds left, ` +
-        `${stock.reduce((n, d) => n + (d.committed ?? 0), 0)} units committed`,
+        `${stock.reduce((n, d) => n + (d.committed ?? 0), 0)} units committed, ` +
+        `${stock.reduce((n, d) => n + (d.received ?? 0), 0)} received`,
     );
     // --- recovery: per fault, from its end until the completion rate is back to 90 % of before
     let recoveryMax = 0;
@@ -415,6 +425,27 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     await network?.stop().catch(() => undefined);
     await servers.stop();
   }
+}
+
+/**
+ * A restock of 5 units of a catalog SKU from a supplier that delivers at once; every other one is of
+ * `SKU-REFUSED`, which the supplier refuses (compensated). The lead time outlasts any fault.
+ */
+function restockStart(ns: string, i: number): PlannedStart {
+  const purchaseOrderId = `${ns}-po-${i}`;
+  return {
+    type: 'restock',
+    key: purchaseOrderId,
+    input: {
+      purchaseOrderId,
+      recommendationId: `${ns}-rec-${i}`,
+      sku: i % 20 === 19 ? 'SKU-REFUSED' : `SKU-${1 + (i % 9)}`,
+      qty: 5,
+      unitCost: 1,
+      supplier: 'acme',
+      leadTimeMs: 30 * 60_000,
+    },
+  };
 }
 
 /** The harness's own reads may meet a server that is still coming back: try again for a while. */

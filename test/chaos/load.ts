@@ -1,8 +1,13 @@
-// The chaos run's offered load and what it measures: orders started through the API at a steady rate
+// The chaos run's offered load and what it measures: sagas started through the API at a steady rate
 // (open loop: a start does not wait for the previous one), the completion rate sampled every second
 // from the store, and, for each fault, how long after it ended that rate was back to 90 % of its level
 // in the window before it began.
-import type { PlannedOrder } from '../scale/orders.ts';
+/** One saga the load starts: its type, its input, and the idempotency key every retry of it sends. */
+export interface PlannedStart {
+  type: string;
+  key: string;
+  input: unknown;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -16,15 +21,15 @@ const MAX_IN_FLIGHT = 256;
 export class SteadyLoad {
   /** Saga ids the API acknowledged, in acknowledgement order. */
   readonly accepted: string[] = [];
-  /** Orders whose start was fired (acknowledged or not yet). */
+  /** Sagas whose start was fired (acknowledged or not yet). */
   fired = 0;
-  /** Orders whose start was given up on, with why. */
+  /** Sagas whose start was given up on, with why. */
   readonly failures: string[] = [];
   private inFlight = 0;
 
   constructor(
     private readonly opts: {
-      orders: readonly PlannedOrder[];
+      starts: readonly PlannedStart[];
       /** Starts per second. */
       rate: number;
       /** The API's base url (read at each attempt). */
@@ -32,17 +37,17 @@ export class SteadyLoad {
     },
   ) {}
 
-  /** Fires every order at its time (`t0 + i / rate`); resolves once every start has an answer. */
+  /** Fires every start at its time (`t0 + i / rate`); resolves once every start has an answer. */
   async run(t0: number): Promise<void> {
-    const { orders, rate } = this.opts;
+    const { starts, rate } = this.opts;
     const all: Promise<void>[] = [];
-    for (let i = 0; i < orders.length; i++) {
+    for (let i = 0; i < starts.length; i++) {
       await sleep(Math.max(0, t0 + (i * 1000) / rate - Date.now()));
       while (this.inFlight >= MAX_IN_FLIGHT) await sleep(50);
       this.fired++;
       this.inFlight++;
       all.push(
-        this.start(orders[i]!).finally(() => {
+        this.start(starts[i]!).finally(() => {
           this.inFlight--;
         }),
       );
@@ -50,16 +55,16 @@ export class SteadyLoad {
     await Promise.all(all);
   }
 
-  private async start(o: PlannedOrder): Promise<void> {
+  private async start(s: PlannedStart): Promise<void> {
     const until = Date.now() + START_GIVE_UP_MS;
     let last = '';
     while (Date.now() < until) {
       try {
-        const res = await fetch(`${this.opts.api()}/v1/saga-types/order-fulfillment/sagas`, {
+        const res = await fetch(`${this.opts.api()}/v1/saga-types/${s.type}/sagas`, {
           method: 'POST',
-          // The order id as idempotency key: a retry after a lost answer gets the same saga.
-          headers: { 'content-type': 'application/json', 'idempotency-key': o.input.orderId! },
-          body: JSON.stringify(o.input),
+          // The business id as idempotency key: a retry after a lost answer gets the same saga.
+          headers: { 'content-type': 'application/json', 'idempotency-key': s.key },
+          body: JSON.stringify(s.input),
           signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
         });
         if (res.status === 202 || res.status === 200) {
@@ -73,7 +78,7 @@ export class SteadyLoad {
       }
       await sleep(300);
     }
-    this.failures.push(`${o.input.orderId}: ${last}`);
+    this.failures.push(`${s.key}: ${last}`);
   }
 }
 

@@ -228,6 +228,14 @@ describe('OpenAPI document', () => {
       body: JSON.stringify({ note: 7 }),
     });
     expect(rejectBad.res.status).toBe(400);
+    // The restock saga's signals: an order does not declare them.
+    for (const name of ['approve-restock', 'reject-restock']) {
+      const other = await call('POST', `/v1/sagas/${sagaId}/signals/${name}`, {
+        headers: json,
+        body: JSON.stringify({ note: 'not an order signal' }),
+      });
+      expect(other.res.status).toBe(404);
+    }
     expect((await call('POST', `/v1/sagas/${sagaId}/resume`)).res.status).toBe(409);
     expect((await call('POST', '/v1/sagas/nope/resume')).res.status).toBe(404);
     expect((await call('GET', '/v1/saga-types')).res.status).toBe(200);

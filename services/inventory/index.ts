@@ -108,9 +108,17 @@ export const inventoryEvents = {
     }),
     { description: 'nothing was reserved' },
   ),
-  committed: contract(z.object({ orderId: z.string().min(1), items: z.array(EventItem) }), {
-    description: "the order's holds became sold stock",
-  }),
+  committed: contract(
+    z.object({
+      orderId: z.string().min(1),
+      items: z.array(EventItem),
+      levels: z
+        .array(z.object({ sku: z.string(), available: z.number() }))
+        .optional()
+        .describe("each of the order's SKUs' available stock, read once its holds were settled"),
+    }),
+    { description: "the order's holds became sold stock" },
+  ),
   'commit-refused': refusal('no reservation to commit (none, or released)'),
   released: contract(z.object({ orderId: z.string().min(1) }), {
     description: "the order's holds went back to available stock",
@@ -383,7 +391,7 @@ async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger, ct
   );
   if (doc) {
     await settleAll(db, data.orderId, doc);
-    return withItems(asStored(value), doc);
+    return withItems(asStored(value), doc, await levelsOf(db, doc.items));
   }
   // Answered before (a copy, a crash after the update), or not reserved.
   const existing = await reservations(db).findOne({ _id: data.orderId });
@@ -391,7 +399,7 @@ async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger, ct
   if (existing && mine) {
     if (mine.type !== 'committed') return mine;
     await settleAll(db, data.orderId, existing);
-    return withItems(mine, existing);
+    return withItems(mine, existing, await levelsOf(db, existing.items));
   }
   // A reply stored meanwhile by a concurrent run is found by the next attempt.
   if (existing?.status === 'reserved' || existing?.status === 'committed')
@@ -401,10 +409,29 @@ async function commit(db: Db, data: z.output<typeof CommitData>, log: Logger, ct
   return { type: 'commit-refused', data: { orderId: data.orderId, reason } };
 }
 
-/** A `committed` reply with the reservation's items (in place: a read-back reply stays one). */
-function withItems(reply: Reply, doc: ReservationDoc): Reply {
-  reply.data = { ...reply.data, items: doc.items };
+/**
+ * A `committed` reply with the reservation's items and the SKUs' stock levels (in place: a
+ * read-back reply stays one). The levels are a reading taken when the reply is made, not part of
+ * the stored reply: what stock-watching consumers (the restock agent) need, for one read of the
+ * order's SKU documents, rather than a read of inventory's collections by another service.
+ */
+function withItems(
+  reply: Reply,
+  doc: ReservationDoc,
+  levels: Array<{ sku: string; available: number }>,
+): Reply {
+  reply.data = { ...reply.data, items: doc.items, levels };
   return reply;
+}
+
+/** The available stock of these items' SKUs, in the items' order (a missing SKU is left out). */
+async function levelsOf(db: Db, items: Item[]): Promise<Array<{ sku: string; available: number }>> {
+  if (items.length === 0) return [];
+  const docs = await skuDocs(db, items, { available: 1 });
+  return items.flatMap(({ sku }) => {
+    const doc = docs.get(sku);
+    return doc ? [{ sku, available: doc.available }] : [];
+  });
 }
 
 async function release(db: Db, data: z.output<typeof ReleaseData>, ctx: Ctx): Promise<Reply> {

@@ -56,6 +56,11 @@ describe('inventory', () => {
     expect(await sku('SKU-1')).toMatchObject({ available: 1_000_000 - 3, holds: {}, committed: 3 });
     expect(await sku('SKU-2')).toMatchObject({ available: 1_000_000 - 1, holds: {}, committed: 1 });
     expect((await reservations(db).findOne({ _id: 'o-1' }))?.status).toBe('committed');
+    // With the SKUs' stock once the holds are settled, for whoever watches stock (the restock agent).
+    expect(reply.data.levels).toEqual([
+      { sku: 'SKU-1', available: 1_000_000 - 3 },
+      { sku: 'SKU-2', available: 1_000_000 - 1 },
+    ]);
 
     // Again (a new command id, as a retried step sends): nothing moves.
     expect((await run('commit', { orderId: 'o-1' })).type).toBe('committed');
@@ -252,9 +257,14 @@ describe('inventory', () => {
       { _id: 'o-10' },
       { $set: { status: 'released', 'replies.saga-10:3:0': stored('released', 'o-10') } },
     );
-    expect(await run('commit', { orderId: 'o-9' }, 'saga-9:3:0')).toEqual({
+    const finished = await run('commit', { orderId: 'o-9' }, 'saga-9:3:0');
+    expect(finished).toEqual({
       type: 'committed',
-      data: { orderId: 'o-9', items: [{ sku: 'SKU-3', qty: 2 }] },
+      data: {
+        orderId: 'o-9',
+        items: [{ sku: 'SKU-3', qty: 2 }],
+        levels: [{ sku: 'SKU-3', available: expect.any(Number) }],
+      },
       stored: true,
       at: '2026-01-01T00:00:00.000Z',
     });

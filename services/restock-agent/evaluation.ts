@@ -77,7 +77,7 @@ export function evaluateShop(
   to = shop.trainDays + shop.testDays,
 ): ShopFigures {
   const mase = Number(leadTimeMase(shop, model, from, to).toFixed(3));
-  const agent = figures(simulate(shop, agentPolicy(model, version), from, to));
+  const agent = figures(simulate(shop, agentPolicy(model), from, to));
   const fixed = figures(simulate(shop, fixedPolicy(shop, model.reviewDays), from, to));
   const sn = figures(simulate(shop, seasonalNaivePolicy(shop, model.reviewDays), from, to));
   const best = sn.fillRate >= fixed.fillRate ? 'seasonal-naive' : 'fixed';

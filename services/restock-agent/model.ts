@@ -21,8 +21,16 @@ export interface ModelParams {
   intermittent: { alpha: number; liftAlpha: number };
   /** Average days between selling days above which a SKU is intermittent (Syntetos-Boylan: 1.32). */
   intermittentAdi: number;
-  /** Quantile of the lead-time-sum errors the safety stock covers, per kind of SKU. */
-  serviceQuantile: { smooth: number; intermittent: number };
+  /**
+   * Quantile of the lead-time-sum errors the safety stock covers: for intermittent SKUs, and for
+   * smooth ones by band of forecast daily demand (the first band whose `below` exceeds it, else
+   * `above`). A unit of safety stock buys more stockout days on a slow seller than on a fast one.
+   */
+  serviceQuantile: {
+    intermittent: number;
+    smooth: { below: number; quantile: number }[];
+    above: number;
+  };
   /** At most this many past forecast origins (the latest) make the error distribution. */
   errorWindow: number;
   /** The order-up-to level covers this many days after the lead time. */
@@ -55,6 +63,8 @@ export interface Forecast {
   /** Weekly profile for the next 7 days, mean 1 (smooth only). */
   weekly: number[];
   lift: number;
+  /** Mean absolute lead-time-sum error (units) of the past forecasts, over every origin. */
+  meanAbsError: number;
 }
 
 export interface Recommendation {
@@ -132,6 +142,7 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
   // One step per day; the lead-time forecast from each origin is kept to measure its error later.
   const pending: { due: number; forecast: number; actual: number }[] = [];
   const errors: number[] = [];
+  let absSum = 0;
   const ahead = (t: number, steps: number, lvl: number, tr: number, lf: number) => {
     let damp = 0;
     let f = 0;
@@ -162,6 +173,7 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
     while (pending.length && pending[0]!.due + lead - 1 <= t) {
       const q = pending.shift()!;
       errors.push((q.actual - q.forecast) / Math.max(1, q.forecast));
+      absSum += Math.abs(q.actual - q.forecast);
     }
     if (t >= init && t + lead < n + horizon) {
       pending.push({ due: t + 1, forecast: ahead(t, lead, level, trend, lift), actual: 0 });
@@ -183,6 +195,7 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
     trendPerDay: trend / Math.max(0.05, level),
     weekly,
     lift,
+    meanAbsError: errors.length ? absSum / errors.length : 0,
   };
 }
 
@@ -201,6 +214,7 @@ function forecastIntermittent(h: SkuHistory, p: ModelParams, horizon: number, le
   const rate = () => (started ? ((1 - alpha / 2) * size) / interval : 0);
   const pending: { due: number; forecast: number; actual: number }[] = [];
   const errors: number[] = [];
+  let absSum = 0;
   const ahead = (t: number, steps: number) => {
     let f = 0;
     for (let k = 1; k <= steps; k++) f += rate() * (promo(t + k) ? lift : 1);
@@ -233,6 +247,7 @@ function forecastIntermittent(h: SkuHistory, p: ModelParams, horizon: number, le
     while (pending.length && pending[0]!.due + lead - 1 <= t) {
       const q = pending.shift()!;
       errors.push(q.actual - q.forecast);
+      absSum += Math.abs(q.actual - q.forecast);
     }
     if (t >= 28 && started) pending.push({ due: t + 1, forecast: ahead(t, lead), actual: 0 });
   }
@@ -244,6 +259,7 @@ function forecastIntermittent(h: SkuHistory, p: ModelParams, horizon: number, le
     trendPerDay: 0,
     weekly: [1, 1, 1, 1, 1, 1, 1],
     lift,
+    meanAbsError: errors.length ? absSum / errors.length : 0,
   };
 }
 
@@ -254,6 +270,12 @@ function clampSeason(s: number): number {
 function normalise(season: number[]): void {
   const mean = season.reduce((a, b) => a + b, 0) / season.length;
   for (let i = 0; i < season.length; i++) season[i] = season[i]! / mean;
+}
+
+/** The error quantile the safety stock covers for this SKU. */
+export function serviceQuantile(p: ModelParams, f: Forecast, dailyMean: number): number {
+  if (f.kind === 'intermittent') return p.serviceQuantile.intermittent;
+  return p.serviceQuantile.smooth.find((b) => dailyMean < b.below)?.quantile ?? p.serviceQuantile.above;
 }
 
 /** Safety stock in units over the lead time for the given lead-time forecast. */
@@ -272,6 +294,22 @@ function interval(f: Forecast, mean: number): { low: number; high: number } {
 }
 
 /**
+ * The policy's levels from a forecast of at least `lead + reviewDays` days: the reorder point covers
+ * the lead time's forecast plus the safety stock, the order-up-to level the review days after it too.
+ */
+export function levels(
+  f: Forecast,
+  lead: number,
+  p: ModelParams,
+): { leadForecast: number; reorderPoint: number; orderUpTo: number } {
+  const leadForecast = leadSum(f.daily, 0, lead);
+  const safety = safetyStock(f, leadForecast, serviceQuantile(p, f, leadForecast / lead));
+  const reorderPoint = Math.ceil(leadForecast + safety);
+  const orderUpTo = reorderPoint + Math.ceil(leadSum(f.daily, lead, lead + p.reviewDays));
+  return { leadForecast, reorderPoint, orderUpTo };
+}
+
+/**
  * What the restock reactor publishes for one SKU: whether to order, how much, the reorder point, the
  * lead-time forecast with its interval, and the reasons in words.
  */
@@ -283,10 +321,7 @@ export function recommend(
   const p = params.model;
   const lead = Math.max(1, Math.round(stock.leadTimeDays));
   const f = forecastSku(history, p, lead + p.reviewDays, lead);
-  const leadForecast = leadSum(f.daily, 0, lead);
-  const safety = safetyStock(f, leadForecast, p.serviceQuantile[f.kind]);
-  const reorderPoint = Math.ceil(leadForecast + safety);
-  const orderUpTo = reorderPoint + Math.ceil(leadSum(f.daily, lead, lead + p.reviewDays));
+  const { leadForecast, reorderPoint, orderUpTo } = levels(f, lead, p);
   const position = stock.onHand + stock.onOrder;
   const restock = position <= reorderPoint;
   const qty = restock ? Math.max(1, orderUpTo - position) : 0;

@@ -16,7 +16,7 @@
  *   reorder point = forecast over the lead time + z x sd of the training period's lag-7 differences x
  *   sqrt(lead time); order up to it + the forecast of the review days after the lead time.
  */
-import { type ModelParams, recommend } from './model.ts';
+import { type Forecast, forecastSku, levels, type ModelParams } from './model.ts';
 import type { Shop, Sku } from './shop.ts';
 
 export const Z95 = 1.6449;
@@ -88,14 +88,23 @@ export function seasonalNaivePolicy(shop: Shop, reviewDays: number): Policy {
   };
 }
 
-export function agentPolicy(model: ModelParams, modelVersion: string): Policy {
-  return (sku, today) => {
-    const r = recommend(
+/**
+ * The agent's policy: the levels `recommend` computes. `forecasts` may supply the forecast (the
+ * training search replays many service levels on the same forecasts); by default it is fitted.
+ */
+export function agentPolicy(
+  model: ModelParams,
+  forecasts: (sku: Sku, today: number) => Forecast = (sku, today) =>
+    forecastSku(
       { demand: sku.demand.slice(0, today + 1), promo: sku.promo },
-      { onHand: 0, onOrder: 0, leadTimeDays: sku.leadTimeDays },
-      { model, modelVersion },
-    );
-    return { reorderPoint: r.reorderPoint, order: (position) => r.orderUpTo - position, target: r.orderUpTo };
+      model,
+      sku.leadTimeDays + model.reviewDays,
+      sku.leadTimeDays,
+    ),
+): Policy {
+  return (sku, today) => {
+    const l = levels(forecasts(sku, today), sku.leadTimeDays, model);
+    return { reorderPoint: l.reorderPoint, order: (position) => l.orderUpTo - position, target: l.orderUpTo };
   };
 }
 

@@ -304,8 +304,8 @@ export function levels(
 ): { leadForecast: number; reorderPoint: number; orderUpTo: number } {
   const leadForecast = leadSum(f.daily, 0, lead);
   const safety = safetyStock(f, leadForecast, serviceQuantile(p, f, leadForecast / lead));
-  const reorderPoint = Math.ceil(leadForecast + safety);
-  const orderUpTo = reorderPoint + Math.ceil(leadSum(f.daily, lead, lead + p.reviewDays));
+  const reorderPoint = leadForecast + safety;
+  const orderUpTo = reorderPoint + leadSum(f.daily, lead, lead + p.reviewDays);
   return { leadForecast, reorderPoint, orderUpTo };
 }
 
@@ -324,15 +324,15 @@ export function recommend(
   const { leadForecast, reorderPoint, orderUpTo } = levels(f, lead, p);
   const position = stock.onHand + stock.onOrder;
   const restock = position <= reorderPoint;
-  const qty = restock ? Math.max(1, orderUpTo - position) : 0;
+  const qty = restock ? Math.max(1, Math.ceil(orderUpTo - position)) : 0;
   const { low, high } = interval(f, leadForecast);
   return {
     restock,
     qty,
-    reorderPoint,
-    orderUpTo,
+    reorderPoint: round2(reorderPoint),
+    orderUpTo: round2(orderUpTo),
     forecast: { mean: round2(leadForecast), low: round2(low), high: round2(high) },
-    reasons: reasons(history, f, lead, leadForecast, position, reorderPoint),
+    reasons: reasons(history, f, lead, leadForecast, position, round2(reorderPoint)),
     modelVersion: params.modelVersion,
   };
 }

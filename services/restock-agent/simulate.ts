@@ -104,7 +104,11 @@ export function agentPolicy(
 ): Policy {
   return (sku, today) => {
     const l = levels(forecasts(sku, today), sku.leadTimeDays, model);
-    return { reorderPoint: l.reorderPoint, order: (position) => l.orderUpTo - position, target: l.orderUpTo };
+    return {
+      reorderPoint: l.reorderPoint,
+      order: (position) => Math.ceil(l.orderUpTo - position),
+      target: Math.ceil(l.orderUpTo),
+    };
   };
 }
 

@@ -11,7 +11,7 @@ import type { ModelParams } from '../model.ts';
  * period, a shop training never saw.
  */
 export const recipe = {
-  tuneSeeds: [101, 102, 103],
+  tuneSeeds: [101, 102, 103, 104, 105, 106],
   evalSeed: 2026,
   shop: { skus: 60, trainDays: 364, testDays: 112 },
   innerTestDays: 112,
@@ -30,10 +30,10 @@ export const recipe = {
     intermittentAlpha: [0.05, 0.1, 0.2],
     bands: [3, 12],
     quantile: {
-      intermittent: [0.95, 0.98],
-      low: [0.95, 0.97, 0.99],
-      mid: [0.85, 0.9, 0.95],
-      high: [0.75, 0.8, 0.85, 0.9],
+      intermittent: [0.97, 0.99],
+      low: [0.97, 0.99],
+      mid: [0.9, 0.95, 0.97],
+      high: [0.8, 0.85, 0.9, 0.93],
     },
   },
 } as const;

@@ -6,8 +6,6 @@ import type { ModelParams } from './model.ts';
 /** The shipped model: a versioned JSON artifact written by `npm run restock:train`. */
 export const defaultModelPath = new URL('./model/restock-model.json', import.meta.url);
 
-const Band = z.object({ below: z.number(), quantile: z.number().min(0).max(1) });
-
 export const ModelParamsSchema = z.object({
   smooth: z.object({
     alpha: z.number(),
@@ -18,10 +16,10 @@ export const ModelParamsSchema = z.object({
   }),
   intermittent: z.object({ alpha: z.number(), liftAlpha: z.number() }),
   intermittentAdi: z.number(),
-  serviceQuantile: z.object({
-    intermittent: z.number().min(0).max(1),
-    smooth: z.array(Band),
-    above: z.number().min(0).max(1),
+  safety: z.object({
+    unitCost: z.number().positive(),
+    minQuantile: z.number().min(0).max(1),
+    maxQuantile: z.number().min(0).max(1),
   }),
   errorWindow: z.number().int().positive(),
   reviewDays: z.number().int().positive(),
@@ -63,7 +61,9 @@ export function loadArtifact(path: URL | string = defaultModelPath): Artifact {
   }
   const artifact = ArtifactSchema.parse(raw);
   if (artifact.version !== modelVersion(artifact.model)) {
-    throw new Error(`restock model ${artifact.version} does not match its parameters; run npm run restock:train`);
+    throw new Error(
+      `restock model ${artifact.version} does not match its parameters; run npm run restock:train`,
+    );
   }
   return artifact;
 }

@@ -22,15 +22,12 @@ export interface ModelParams {
   /** Average days between selling days above which a SKU is intermittent (Syntetos-Boylan: 1.32). */
   intermittentAdi: number;
   /**
-   * Quantile of the lead-time-sum errors the safety stock covers: for intermittent SKUs, and for
-   * smooth ones by band of forecast daily demand (the first band whose `below` exceeds it, else
-   * `above`). A unit of safety stock buys more stockout days on a slow seller than on a fast one.
+   * The safety stock is the error quantile q (between `minQuantile` and `maxQuantile`, in steps of
+   * 0.005) that minimises `unitCost` x safety units + (1 - q): the chance of running out before an
+   * order arrives is worth `1 / unitCost` units of stock. A unit buys more on a slow or steady
+   * seller than on a fast or erratic one, so each SKU gets the service level its errors make cheap.
    */
-  serviceQuantile: {
-    intermittent: number;
-    smooth: { below: number; quantile: number }[];
-    above: number;
-  };
+  safety: { unitCost: number; minQuantile: number; maxQuantile: number };
   /** At most this many past forecast origins (the latest) make the error distribution. */
   errorWindow: number;
   /** The order-up-to level covers this many days after the lead time. */
@@ -58,6 +55,11 @@ export interface Forecast {
   daily: number[];
   /** Lead-time-sum errors of past forecasts (ratio to the forecast when smooth, units when intermittent). */
   errors: number[];
+  /** The same errors split by whether the forecast window held a planned promotion day. */
+  regularErrors: number[];
+  promoErrors: number[];
+  /** Planned promotions over the next `horizon` days. */
+  promoAhead: boolean[];
   /** Trend per day as a share of the level (smooth only). */
   trendPerDay: number;
   /** Weekly profile for the next 7 days, mean 1 (smooth only). */
@@ -140,8 +142,13 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
   let trend = 0;
   let lift = 1.5;
   // One step per day; the lead-time forecast from each origin is kept to measure its error later.
-  const pending: { due: number; forecast: number; actual: number }[] = [];
+  const pending: { due: number; forecast: number; actual: number; promo: boolean }[] = [];
   const errors: number[] = [];
+  const errorPromo: boolean[] = [];
+  const windowPromo = (t: number) => {
+    for (let k = 1; k <= lead; k++) if (promo(t + k)) return true;
+    return false;
+  };
   let absSum = 0;
   const ahead = (t: number, steps: number, lvl: number, tr: number, lf: number) => {
     let damp = 0;
@@ -173,10 +180,16 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
     while (pending.length && pending[0]!.due + lead - 1 <= t) {
       const q = pending.shift()!;
       errors.push((q.actual - q.forecast) / Math.max(1, q.forecast));
+      errorPromo.push(q.promo);
       absSum += Math.abs(q.actual - q.forecast);
     }
     if (t >= init && t + lead < n + horizon) {
-      pending.push({ due: t + 1, forecast: ahead(t, lead, level, trend, lift), actual: 0 });
+      pending.push({
+        due: t + 1,
+        forecast: ahead(t, lead, level, trend, lift),
+        actual: 0,
+        promo: windowPromo(t),
+      });
     }
   }
   // `due` is the first day of the window; the loop above sums the days due..due+lead-1.
@@ -191,7 +204,8 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
   return {
     kind: 'smooth',
     daily,
-    errors: errors.slice(-p.errorWindow),
+    ...splitErrors(errors, errorPromo, p.errorWindow),
+    promoAhead: Array.from({ length: horizon }, (_, k) => promo(n + k)),
     trendPerDay: trend / Math.max(0.05, level),
     weekly,
     lift,
@@ -212,8 +226,13 @@ function forecastIntermittent(h: SkuHistory, p: ModelParams, horizon: number, le
   let lift = 1.5;
   let promoSeen = 0;
   const rate = () => (started ? ((1 - alpha / 2) * size) / interval : 0);
-  const pending: { due: number; forecast: number; actual: number }[] = [];
+  const pending: { due: number; forecast: number; actual: number; promo: boolean }[] = [];
   const errors: number[] = [];
+  const errorPromo: boolean[] = [];
+  const windowPromo = (t: number) => {
+    for (let k = 1; k <= lead; k++) if (promo(t + k)) return true;
+    return false;
+  };
   let absSum = 0;
   const ahead = (t: number, steps: number) => {
     let f = 0;
@@ -247,19 +266,33 @@ function forecastIntermittent(h: SkuHistory, p: ModelParams, horizon: number, le
     while (pending.length && pending[0]!.due + lead - 1 <= t) {
       const q = pending.shift()!;
       errors.push(q.actual - q.forecast);
+      errorPromo.push(q.promo);
       absSum += Math.abs(q.actual - q.forecast);
     }
-    if (t >= 28 && started) pending.push({ due: t + 1, forecast: ahead(t, lead), actual: 0 });
+    if (t >= 28 && started) {
+      pending.push({ due: t + 1, forecast: ahead(t, lead), actual: 0, promo: windowPromo(t) });
+    }
   }
   const daily = Array.from({ length: horizon }, (_, k) => rate() * (promo(n + k) ? lift : 1));
   return {
     kind: 'intermittent',
     daily,
-    errors: errors.slice(-p.errorWindow),
+    ...splitErrors(errors, errorPromo, p.errorWindow),
+    promoAhead: Array.from({ length: horizon }, (_, k) => promo(n + k)),
     trendPerDay: 0,
     weekly: [1, 1, 1, 1, 1, 1, 1],
     lift,
     meanAbsError: errors.length ? absSum / errors.length : 0,
+  };
+}
+
+function splitErrors(errors: number[], promo: boolean[], window: number) {
+  const e = errors.slice(-window);
+  const flags = promo.slice(-window);
+  return {
+    errors: e,
+    regularErrors: e.filter((_, i) => !flags[i]),
+    promoErrors: e.filter((_, i) => flags[i]),
   };
 }
 
@@ -272,16 +305,33 @@ function normalise(season: number[]): void {
   for (let i = 0; i < season.length; i++) season[i] = season[i]! / mean;
 }
 
-/** The error quantile the safety stock covers for this SKU. */
-export function serviceQuantile(p: ModelParams, f: Forecast, dailyMean: number): number {
-  if (f.kind === 'intermittent') return p.serviceQuantile.intermittent;
-  return p.serviceQuantile.smooth.find((b) => dailyMean < b.below)?.quantile ?? p.serviceQuantile.above;
+/**
+ * The past errors that resemble the coming lead time: those of windows with a promotion day when one
+ * is planned within it, the others when none is (all of them while either kind has fewer than 20).
+ */
+export function errorsFor(f: Forecast, lead: number): number[] {
+  const chosen = f.promoAhead.slice(0, lead).some(Boolean) ? f.promoErrors : f.regularErrors;
+  return chosen.length >= 20 ? chosen : f.errors;
 }
 
-/** Safety stock in units over the lead time for the given lead-time forecast. */
-export function safetyStock(f: Forecast, leadForecast: number, q: number): number {
-  const e = quantile(f.errors, q);
-  return Math.max(0, f.kind === 'smooth' ? e * Math.max(1, leadForecast) : e);
+/** Safety stock in units over the lead time, and the error quantile it covers (see `ModelParams.safety`). */
+export function safetyStock(
+  f: Forecast,
+  leadForecast: number,
+  lead: number,
+  p: ModelParams['safety'],
+): { units: number; quantile: number } {
+  const sorted = [...errorsFor(f, lead)].sort((a, b) => a - b);
+  const scale = f.kind === 'smooth' ? Math.max(1, leadForecast) : 1;
+  let best = { units: 0, quantile: p.minQuantile, cost: Infinity };
+  const steps = Math.round((p.maxQuantile - p.minQuantile) / 0.005);
+  for (let i = 0; i <= steps; i++) {
+    const q = p.minQuantile + i * 0.005;
+    const units = Math.max(0, quantile(sorted, q) * scale);
+    const cost = p.unitCost * units + (1 - q);
+    if (cost < best.cost) best = { units, quantile: q, cost };
+  }
+  return { units: best.units, quantile: Number(best.quantile.toFixed(3)) };
 }
 
 /** The lead-time forecast's interval: its 5% and 95% error quantiles added to the mean. */
@@ -301,12 +351,12 @@ export function levels(
   f: Forecast,
   lead: number,
   p: ModelParams,
-): { leadForecast: number; reorderPoint: number; orderUpTo: number } {
+): { leadForecast: number; reorderPoint: number; orderUpTo: number; serviceQuantile: number } {
   const leadForecast = leadSum(f.daily, 0, lead);
-  const safety = safetyStock(f, leadForecast, serviceQuantile(p, f, leadForecast / lead));
-  const reorderPoint = leadForecast + safety;
+  const safety = safetyStock(f, leadForecast, lead, p.safety);
+  const reorderPoint = leadForecast + safety.units;
   const orderUpTo = reorderPoint + leadSum(f.daily, lead, lead + p.reviewDays);
-  return { leadForecast, reorderPoint, orderUpTo };
+  return { leadForecast, reorderPoint, orderUpTo, serviceQuantile: safety.quantile };
 }
 
 /**
@@ -366,7 +416,9 @@ function reasons(
   const trough = Math.min(...f.weekly);
   if (f.kind === 'smooth' && peak - trough >= 0.25) {
     const at = (v: number) => dayNames[(n + f.weekly.indexOf(v)) % 7]!;
-    out.push(`weekly pattern: busiest ${at(peak)} (x${peak.toFixed(2)}), quietest ${at(trough)} (x${trough.toFixed(2)})`);
+    out.push(
+      `weekly pattern: busiest ${at(peak)} (x${peak.toFixed(2)}), quietest ${at(trough)} (x${trough.toFixed(2)})`,
+    );
   }
   if (h.promo.slice(n, n + lead).some(Boolean)) {
     out.push(`planned promotion within the lead time (lift x${f.lift.toFixed(2)})`);

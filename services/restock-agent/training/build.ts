@@ -25,9 +25,11 @@ export async function buildArtifact(
   );
   const partial = { ...recipe.fixed, smooth: smoothing.smooth, intermittent: smoothing.intermittent };
   const service = tuneService(shops, partial, say);
-  say(`restock-train: service quantiles chosen, worst margin ${service.worstMargin} on the training replays`);
+  say(
+    `restock-train: safety ${JSON.stringify(service.safety)} chosen, worst margin ${service.worstMargin} on the training replays`,
+  );
   // Written in the schema's key order, the order the artifact is read back in.
-  const model: ModelParams = ModelParamsSchema.parse({ ...partial, serviceQuantile: service.serviceQuantile });
+  const model: ModelParams = ModelParamsSchema.parse({ ...partial, safety: service.safety });
   const version = modelVersion(model);
   const figures = evaluateShop(generateShop({ seed: recipe.evalSeed, ...recipe.shop }), model, version);
   const artifact: Artifact = {

@@ -5,7 +5,7 @@ import type { ModelParams } from '../model.ts';
  *
  * Training looks only at the training period (the first `trainDays`) of the `tuneSeeds` shops: the
  * smoothing parameters are the grid point with the lowest lead-time error relative to the lag-7
- * seasonal naive over that period; the service quantiles are the grid point with the widest
+ * seasonal naive over that period; the safety-stock rule is the grid point with the widest
  * worst-case margin on the three policy targets in a replay of the training period's last
  * `innerTestDays` (history before them only). The shipped figures are for `evalSeed`'s held-out
  * period, a shop training never saw.
@@ -28,14 +28,12 @@ export const recipe = {
     gamma: [0.05, 0.15],
     phi: [0.8, 0.95],
     intermittentAlpha: [0.05, 0.1, 0.2],
-    bands: [3, 12],
-    quantile: {
-      intermittent: [0.97, 0.99],
-      low: [0.97, 0.99],
-      mid: [0.9, 0.95, 0.97],
-      high: [0.8, 0.85, 0.9, 0.93],
+    safety: {
+      unitCost: [0.005, 0.006, 0.007, 0.008, 0.009, 0.01, 0.012, 0.015],
+      minQuantile: [0.75, 0.85],
+      maxQuantile: [0.995],
     },
   },
 } as const;
 
-export type FixedParams = Omit<ModelParams, 'smooth' | 'intermittent' | 'serviceQuantile'>;
+export type FixedParams = Omit<ModelParams, 'smooth' | 'intermittent' | 'safety'>;

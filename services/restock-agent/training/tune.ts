@@ -74,7 +74,7 @@ export function tuneSmoothing(shops: Shop[], fixed: FixedParams): SmoothingChoic
     ...fixed,
     smooth: { alpha: 0.1, beta: 0.01, gamma: 0.05, phi: 0.9, ...recipe.fixed.smooth },
     intermittent: { alpha: 0.1, ...recipe.fixed.intermittent },
-    serviceQuantile: { intermittent: 0.95, smooth: [], above: 0.95 },
+    safety: { unitCost: 0.01, minQuantile: 0.9, maxQuantile: 0.9 },
   };
   let best = { smooth: base.smooth, score: Infinity };
   for (const alpha of g.alpha)
@@ -101,7 +101,7 @@ export function tuneSmoothing(shops: Shop[], fixed: FixedParams): SmoothingChoic
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 export interface ServiceChoice {
-  serviceQuantile: ModelParams['serviceQuantile'];
+  safety: ModelParams['safety'];
   /** The worst relative margin over the tuning shops and the three policy targets. */
   worstMargin: number;
 }
@@ -113,18 +113,17 @@ interface Replay {
 }
 
 /**
- * The service quantiles with the widest worst-case margin on the three policy targets (fill rate
+ * The safety-stock rule with the widest worst-case margin on the three policy targets (fill rate
  * at least the best baseline's, no more average stock, fewer stockout days), each margin relative:
  * the share of the baseline's lost sales served, of its stock saved, of its stockout days avoided.
  * Replays the last `innerTestDays` of each training period with the history before them.
  */
 export function tuneService(
   shops: Shop[],
-  model: Omit<ModelParams, 'serviceQuantile'>,
+  model: Omit<ModelParams, 'safety'>,
   onProgress: (line: string) => void = () => {},
 ): ServiceChoice {
-  const q = recipe.grid.quantile;
-  const [b1, b2] = recipe.grid.bands;
+  const g = recipe.grid.safety;
   const replays: Replay[] = shops.map((full) => {
     const shop = truncateShop(full, full.trainDays, recipe.innerTestDays);
     const from = shop.trainDays;
@@ -135,7 +134,7 @@ export function tuneService(
     const cache = new Map<string, Forecast>();
     const placeholder: ModelParams = {
       ...model,
-      serviceQuantile: { intermittent: 0.95, smooth: [], above: 0.95 },
+      safety: { unitCost: 0.01, minQuantile: 0.9, maxQuantile: 0.9 },
     };
     const forecasts = (sku: Shop['skus'][number], today: number) => {
       const key = `${sku.id}:${today}`;
@@ -147,7 +146,7 @@ export function tuneService(
           sku.leadTimeDays + model.reviewDays,
           sku.leadTimeDays,
         );
-        f.errors.sort((a, b) => a - b);
+        for (const e of [f.errors, f.regularErrors, f.promoErrors]) e.sort((a, b) => a - b);
         cache.set(key, f);
       }
       return f;
@@ -155,39 +154,31 @@ export function tuneService(
     return { best, forecasts, shop };
   });
   let chosen: ServiceChoice | undefined;
-  for (const qi of q.intermittent)
-    for (const q1 of q.low)
-      for (const q2 of q.mid)
-        for (const q3 of q.high) {
-          const serviceQuantile = {
-            intermittent: qi,
-            smooth: [
-              { below: b1, quantile: q1 },
-              { below: b2, quantile: q2 },
-            ],
-            above: q3,
-          };
-          let worst = Infinity;
-          for (const r of replays) {
-            const from = r.shop.trainDays;
-            const a = simulate(
-              r.shop,
-              agentPolicy({ ...model, serviceQuantile }, r.forecasts),
-              from,
-              from + r.shop.testDays,
-            );
-            const lost = (x: SimResult) => 1 - x.served / x.demand;
-            worst = Math.min(
-              worst,
-              (lost(r.best) - lost(a)) / Math.max(1e-9, lost(r.best)),
-              (r.best.avgStock - a.avgStock) / r.best.avgStock,
-              (r.best.stockoutDays - a.stockoutDays) / Math.max(1, r.best.stockoutDays),
-            );
-          }
-          if (!chosen || worst > chosen.worstMargin) {
-            chosen = { serviceQuantile, worstMargin: worst };
-            onProgress(`  service quantiles ${JSON.stringify(serviceQuantile)}: worst margin ${worst.toFixed(4)}`);
-          }
+  for (const unitCost of g.unitCost)
+    for (const minQuantile of g.minQuantile)
+      for (const maxQuantile of g.maxQuantile) {
+        const safety = { unitCost, minQuantile, maxQuantile };
+        let worst = Infinity;
+        for (const r of replays) {
+          const from = r.shop.trainDays;
+          const a = simulate(
+            r.shop,
+            agentPolicy({ ...model, safety }, r.forecasts),
+            from,
+            from + r.shop.testDays,
+          );
+          const lost = (x: SimResult) => 1 - x.served / x.demand;
+          worst = Math.min(
+            worst,
+            (lost(r.best) - lost(a)) / Math.max(1e-9, lost(r.best)),
+            (r.best.avgStock - a.avgStock) / r.best.avgStock,
+            (r.best.stockoutDays - a.stockoutDays) / Math.max(1, r.best.stockoutDays),
+          );
         }
-  return { serviceQuantile: chosen!.serviceQuantile, worstMargin: round(chosen!.worstMargin, 4) };
+        onProgress(`  safety ${JSON.stringify(safety)}: worst margin ${worst.toFixed(4)}`);
+        if (!chosen || worst > chosen.worstMargin) {
+          chosen = { safety, worstMargin: worst };
+        }
+      }
+  return { safety: chosen!.safety, worstMargin: round(chosen!.worstMargin, 4) };
 }

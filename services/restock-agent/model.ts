@@ -8,7 +8,8 @@
  *   the level, trend or weekly profile.
  * - The safety stock is not z times a sigma: while fitting, the model forecasts the lead-time sum
  *   from every past day and keeps the errors (as a ratio to the forecast for smooth SKUs, in units for
- *   intermittent ones); the safety stock is their empirical `serviceQuantile`.
+ *   intermittent ones), split by whether the window held a promotion day; the safety stock is the
+ *   empirical quantile of the errors like the coming lead time's that `ModelParams.safety` picks.
  * - Policy: review every day, reorder point = forecast over the lead time (day by day, with the weekly
  *   shape and the promotions) + safety stock; when the inventory position (on hand + on order) is at or
  *   below it, order up to the reorder point + the forecast of the `reviewDays` after the lead time.
@@ -39,6 +40,8 @@ export interface SkuHistory {
   demand: readonly number[];
   /** Planned promotions per day from the same first day: past days and at least the days ahead. */
   promo: readonly boolean[];
+  /** Weekday of the first day, 0 = Monday (the synthetic shop's day 0); only the reasons name days. */
+  firstWeekday?: number;
   /** Days (same indexing as `demand`) on which some demand could not be served, if known. */
   stockoutDays?: readonly number[];
 }
@@ -83,8 +86,15 @@ const round2 = (x: number) => Math.round(x * 100) / 100;
 
 /** Linear-interpolated empirical quantile; 0 for no data. */
 export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
+  return sortedQuantile(
+    [...values].sort((a, b) => a - b),
+    q,
+  );
+}
+
+/** `quantile` of values already sorted ascending. */
+export function sortedQuantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
   const pos = Math.min(1, Math.max(0, q)) * (sorted.length - 1);
   const lo = Math.floor(pos);
   const hi = Math.min(sorted.length - 1, lo + 1);
@@ -327,7 +337,7 @@ export function safetyStock(
   const steps = Math.round((p.maxQuantile - p.minQuantile) / 0.005);
   for (let i = 0; i <= steps; i++) {
     const q = p.minQuantile + i * 0.005;
-    const units = Math.max(0, quantile(sorted, q) * scale);
+    const units = Math.max(0, sortedQuantile(sorted, q) * scale);
     const cost = p.unitCost * units + (1 - q);
     if (cost < best.cost) best = { units, quantile: q, cost };
   }
@@ -371,7 +381,7 @@ export function recommend(
   const p = params.model;
   const lead = Math.max(1, Math.round(stock.leadTimeDays));
   const f = forecastSku(history, p, lead + p.reviewDays, lead);
-  const { leadForecast, reorderPoint, orderUpTo } = levels(f, lead, p);
+  const { leadForecast, reorderPoint, orderUpTo, serviceQuantile } = levels(f, lead, p);
   const position = stock.onHand + stock.onOrder;
   const restock = position <= reorderPoint;
   const qty = restock ? Math.max(1, Math.ceil(orderUpTo - position)) : 0;
@@ -382,7 +392,10 @@ export function recommend(
     reorderPoint: round2(reorderPoint),
     orderUpTo: round2(orderUpTo),
     forecast: { mean: round2(leadForecast), low: round2(low), high: round2(high) },
-    reasons: reasons(history, f, lead, leadForecast, position, round2(reorderPoint)),
+    reasons: [
+      ...reasons(history, f, lead, leadForecast, position, round2(reorderPoint)),
+      `safety stock ${(reorderPoint - leadForecast).toFixed(1)} units covers ${(serviceQuantile * 100).toFixed(1)}% of past lead-time forecast errors`,
+    ],
     modelVersion: params.modelVersion,
   };
 }
@@ -415,7 +428,7 @@ function reasons(
   const peak = Math.max(...f.weekly);
   const trough = Math.min(...f.weekly);
   if (f.kind === 'smooth' && peak - trough >= 0.25) {
-    const at = (v: number) => dayNames[(n + f.weekly.indexOf(v)) % 7]!;
+    const at = (v: number) => dayNames[((h.firstWeekday ?? 0) + n + f.weekly.indexOf(v)) % 7]!;
     out.push(
       `weekly pattern: busiest ${at(peak)} (x${peak.toFixed(2)}), quietest ${at(trough)} (x${trough.toFixed(2)})`,
     );

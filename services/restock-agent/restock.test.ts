@@ -130,4 +130,22 @@ describe('shipped artifact', () => {
     expect(f.days).toBeGreaterThanOrEqual(90);
     expect(f.targetsMet).toEqual({ mase: true, fillRate: true, avgStock: true, stockoutDays: true });
   });
+
+  it('meets them on a shop where the fixed baseline is the best one (seed 8, the tightest on stock)', () => {
+    const f = evaluateShop(generateShop({ seed: 8, ...recipe.shop }), params, artifact.version);
+    expect(f.best).toBe('fixed');
+    expect(f.targetsMet).toEqual({ mase: true, fillRate: true, avgStock: true, stockoutDays: true });
+  });
+
+  // Known miss (see the README's "What did not work, and the margins"): on shop 5098 the fixed
+  // baseline has the higher fill rate, 0.9868 against the agent's 0.9976, and holds 4266.8 units on
+  // average against the agent's 4334.8, because it runs short of the SKUs whose demand rises. No
+  // setting of the safety rule meets the average-stock target there without missing the stockout-day
+  // target on shops 51 or 5063, where the seasonal naive is the best baseline. If this starts to
+  // pass, the model got better: turn it into a plain `it`.
+  it.fails('meets the average-stock target on shop 5098 (it does not: 4334.8 vs 4266.8 units)', () => {
+    const f = evaluateShop(generateShop({ seed: 5098, ...recipe.shop }), params, artifact.version);
+    expect(f.best).toBe('fixed');
+    expect(f.targetsMet).toEqual({ mase: true, fillRate: true, avgStock: true, stockoutDays: true });
+  });
 });

@@ -16,6 +16,7 @@ const unit = [
   'runtime/{actors,http,messaging,observability,orchestrator,store,wire}/**/*.test.ts',
   'sagas/**/*.test.ts',
   'services/fraud-agent/**/*.test.ts',
+  'services/restock-agent/**/*.test.ts',
   'test/unit/**/*.test.ts',
   'test/browser/inspector-assets.test.ts',
   'test/step-equivalence.test.ts',

@@ -102,9 +102,11 @@ export interface RestockAgentOptions {
  * nothing, so every recommendation is the reaction to the sale that crossed the reorder point.
  */
 export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition {
-  const config = loadRestockAgentConfig(process.env, opts.config ?? {});
+  // Read when the role starts (setup), so a process can set its environment before (the demo does).
+  let loaded: RestockAgentConfig | undefined;
+  const cfg = (): RestockAgentConfig => (loaded ??= loadRestockAgentConfig(process.env, opts.config ?? {}));
   let artifact: Artifact | undefined = opts.artifact;
-  const dayOf = (at: Date) => Math.floor(at.getTime() / config.dayMs);
+  const dayOf = (at: Date) => Math.floor(at.getTime() / cfg().dayMs);
   const model = () => {
     artifact ??= loadArtifact();
     return { model: artifact.model, modelVersion: artifact.version };
@@ -117,10 +119,10 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
     today: number,
     extra: { day: number; qty: number } | null,
   ) {
-    const from = Math.max(doc.firstDay ?? today, today - config.historyDays + 1);
+    const from = Math.max(doc.firstDay ?? today, today - cfg().historyDays + 1);
     const { demand, stockoutDays } = await demandOf(db, doc._id, from, today, extra);
     // No promotions are planned in the reference shop: the model reads none ahead.
-    const promo = new Array<boolean>(demand.length + config.leadTimeDays + 60).fill(false);
+    const promo = new Array<boolean>(demand.length + cfg().leadTimeDays + 60).fill(false);
     return { demand, promo, stockoutDays };
   }
 
@@ -131,16 +133,16 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
     today: number,
     extra: { day: number; qty: number } | null,
   ): Promise<{ forecast: StoredForecast; rec: Recommendation } | null> {
-    if (doc.firstDay === undefined || today - doc.firstDay + 1 < config.minHistoryDays) return null;
+    if (doc.firstDay === undefined || today - doc.firstDay + 1 < cfg().minHistoryDays) return null;
     const h = await history(db, doc, today, extra);
     const m = model();
     const stock = {
       onHand: doc.available ?? 0,
       onOrder: doc.open?.qty ?? 0,
-      leadTimeDays: config.leadTimeDays,
+      leadTimeDays: cfg().leadTimeDays,
     };
     const rec = recommend(h, stock, m);
-    const lead = config.leadTimeDays;
+    const lead = cfg().leadTimeDays;
     const f = forecastSku(h, m.model, lead + m.model.reviewDays, lead);
     const forecast: StoredForecast = {
       at: new Date(),
@@ -160,7 +162,7 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
   }
 
   const stale = (f: StoredForecast | undefined, now: number) =>
-    !f || now - f.at.getTime() >= config.forecastEveryMs;
+    !f || now - f.at.getTime() >= cfg().forecastEveryMs;
 
   async function onSale(event: Envelope, ctx: ReactionContext): Promise<Reaction | Kept> {
     const d = parse(Committed, event);
@@ -239,9 +241,9 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
         purchaseOrderId: recommendationId,
         sku: doc._id,
         qty: input.qty,
-        unitCost: config.unitCost,
-        supplier: config.supplier,
-        leadTimeMs: config.leadTimeDays * config.dayMs,
+        unitCost: cfg().unitCost,
+        supplier: cfg().supplier,
+        leadTimeMs: cfg().leadTimeDays * cfg().dayMs,
       },
       { idempotencyKey: recommendationId },
     );
@@ -296,7 +298,7 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
     }
     // The demand window, and never less than a redelivery or a dead letter's replay can reach.
     const keepMs = Math.max(
-      config.historyDays * config.dayMs,
+      cfg().historyDays * cfg().dayMs,
       ctx.config.streamMaxAgeMs + ctx.config.dlqMaxAgeMs,
     );
     for (let round = 0; round < 10; round++)
@@ -314,9 +316,11 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
     // The sale records are the demand history: the agent deletes them itself past its window.
     keepRecords: true,
     async setup(ctx) {
+      loaded = undefined;
+      cfg();
       await setupAgentStore(ctx.db);
       const m = model();
-      ctx.log.info({ model: m.modelVersion, ...config }, 'restock agent started');
+      ctx.log.info({ model: m.modelVersion, ...cfg() }, 'restock agent started');
     },
     async react(event, ctx) {
       if (event.type === 'inventory.committed') return onSale(event, ctx);
@@ -325,7 +329,8 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
       if (!d.sku) return null;
       return { record: { kind: 'stockout', day: dayOf(new Date(event.occurredAt)), sku: d.sku } };
     },
-    schedules: [{ name: 'forecast', everyMs: Math.max(1_000, config.forecastEveryMs), run: forecastAll }],
+    // Looks every minute; each SKU's forecast is computed again once it is JETSAGA_RESTOCK_FORECAST_EVERY_MS old.
+    schedules: [{ name: 'forecast', everyMs: 60_000, run: forecastAll }],
   });
 }
 

@@ -64,38 +64,41 @@ describe('restock agent', () => {
   afterAll(() => watched?.stop());
 
   /** A sale of `qty` units `daysAgo` days ago that left `available` units, as inventory publishes it. */
-  function sale(daysAgo: number, qty: number, available: number): Envelope {
+  function sale(daysAgo: number, qty: number, available: number, of = sku): Envelope {
     const env = testEnvelope('inventory.committed', randomUUID(), host, {
       orderId: `hist-${randomBytes(4).toString('hex')}`,
-      items: [{ sku, qty }],
-      levels: [{ sku, available }],
+      items: [{ sku: of, qty }],
+      levels: [{ sku: of, available }],
     });
     return { ...env, occurredAt: new Date(Date.now() - daysAgo * dayMs).toISOString() };
   }
   const publish = (env: Envelope, copy = '') =>
     node().bus.publish(`evt.${env.type}`, env, `${env.id}${copy}`);
-  const recommended = () =>
-    watched.events.filter((e) => e.type === 'restock.recommended' && e.data.sku === sku);
-  const restockSagas = () =>
+  const recommended = (of = sku) =>
+    watched.events.filter((e) => e.type === 'restock.recommended' && e.data.sku === of);
+  const restockSagas = (of = sku) =>
     db()
       .collection<{ _id: string; type: string; input: { sku: string } }>('sagas')
-      .find({ type: 'restock', 'input.sku': sku })
+      .find({ type: 'restock', 'input.sku': of })
       .toArray();
-
-  let opening: Envelope;
-
-  it('a sale below the reorder point opens one recommendation and starts one restock saga', async () => {
-    // Weekly pattern (weekends sell more) around ten a day; stock well above any reorder point.
+  /** Sixty days of sales of `of`, about eleven a day with busier weekends, leaving plenty in stock. */
+  async function history(of: string): Promise<void> {
     let level = 1_000;
     for (let daysAgo = 60; daysAgo >= 1; daysAgo--) {
       const qty = 9 + (daysAgo % 7 < 2 ? 6 : 0) + (daysAgo % 3);
       level -= qty;
-      await publish(sale(daysAgo, qty, level));
+      await publish(sale(daysAgo, qty, level, of));
     }
     await waitUntil(
-      async () => (await records(db()).countDocuments({ kind: 'sale', 'lines.sku': sku })) === 60,
-      'the agent to record the sixty days of sales',
+      async () => (await records(db()).countDocuments({ kind: 'sale', 'lines.sku': of })) === 60,
+      `the agent to record the sixty days of sales of ${of}`,
     );
+  }
+
+  let opening: Envelope;
+
+  it('a sale below the reorder point opens one recommendation and starts one restock saga', async () => {
+    await history(sku);
     expect(recommended()).toEqual([]);
     expect(await restockSagas()).toEqual([]);
 
@@ -171,5 +174,33 @@ describe('restock agent', () => {
     const report = await checkOrderInvariants(db(), { initialStock: { ...seededStock, [sku]: onHand } });
     expect(report.violations).toEqual([]);
     expect(report.duplicateEffects).toBe(0);
+  });
+
+  it('a refused purchase closes the recommendation and leaves the SKU open to the next one', async () => {
+    // The supplier refuses this SKU (services/suppliers: a deterministic failure).
+    const refused = 'SKU-REFUSED';
+    await history(refused);
+    await publish(sale(0, 12, 3, refused));
+    const [first] = await waitUntil(
+      () => (recommended(refused).length > 0 ? recommended(refused) : null),
+      'a first recommendation',
+    );
+    const { sagaId, recommendationId } = first!.data as { sagaId: string; recommendationId: string };
+    const doc = await node().waitFor(sagaId, (d) => isTerminal(d.status));
+    expect(doc.status).toBe('compensated');
+    await waitUntil(
+      async () => (await skus(db()).findOne({ _id: refused }))?.open === null,
+      'the SKU reopened',
+    );
+    expect((await skus(db()).findOne({ _id: refused }))?.lastOutcome).toMatchObject({
+      recommendationId,
+      status: 'compensated',
+    });
+    // Still low at the next sale: a new recommendation, its own saga.
+    await publish(sale(0, 2, 1, refused));
+    await waitUntil(() => (recommended(refused).length === 2 ? true : null), 'a second recommendation');
+    const ids = recommended(refused).map((e) => (e.data as { recommendationId: string }).recommendationId);
+    expect(new Set(ids).size).toBe(2);
+    expect(await restockSagas(refused)).toHaveLength(2);
   });
 });

@@ -52,9 +52,8 @@ export interface OpenRecommendation {
 
 export interface SkuDoc {
   _id: string;
+  /** The stock at its latest forecast (decisions use each sale's own reading). */
   available?: number;
-  /** When the level was read (the event's occurredAt): an older reading never overwrites a newer. */
-  levelAt?: Date;
   firstDay?: number;
   forecast?: StoredForecast;
   open: OpenRecommendation | null;
@@ -82,28 +81,17 @@ export async function setupAgentStore(db: Db): Promise<void> {
   await recommendations(db).createIndex({ sku: 1, openedAt: 1 });
 }
 
-/**
- * Keeps a SKU's newest stock reading: only a reading taken after the stored one moves it, so a
- * redelivered or late event never sets an older level. The SKU's document is created on first sight.
- */
-export async function noteLevel(
-  db: Db,
-  sku: string,
-  available: number,
-  at: Date,
-  day: number,
-): Promise<void> {
+/** A SKU's document, made when the agent first sees it sell (`firstDay`: that sale's day). */
+export async function firstSight(db: Db, sku: string, day: number): Promise<SkuDoc> {
+  const doc: SkuDoc = { _id: sku, firstDay: day, open: null };
   try {
-    await skus(db).updateOne(
-      { _id: sku, $or: [{ levelAt: { $lt: at } }, { levelAt: { $exists: false } }] },
-      { $set: { available, levelAt: at }, $setOnInsert: { open: null, firstDay: day } },
-      { upsert: true },
-    );
+    await skus(db).insertOne(doc);
+    return doc;
   } catch (err) {
-    // The document exists with a newer reading (the filter missed it, the upsert hit its key).
+    // Made meanwhile by another sale of it.
     if (!isDuplicateKey(err)) throw err;
+    return (await skus(db).findOne({ _id: sku })) ?? doc;
   }
-  await skus(db).updateOne({ _id: sku, firstDay: { $gt: day } }, { $set: { firstDay: day } });
 }
 
 /**

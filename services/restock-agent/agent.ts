@@ -17,7 +17,7 @@ import {
   agentInbox,
   closeRecommendation,
   demandOf,
-  noteLevel,
+  firstSight,
   openRecommendation,
   purgeOldRecords,
   type SaleLine,
@@ -155,7 +155,7 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
       modelVersion: rec.modelVersion,
       days: lead,
     };
-    await skus(db).updateOne({ _id: doc._id }, { $set: { forecast } });
+    await skus(db).updateOne({ _id: doc._id }, { $set: { forecast, available: stock.onHand } });
     restockMetrics.forecastError.set({ sku: doc._id }, forecast.meanAbsError);
     restockMetrics.reorderPoint.set({ sku: doc._id }, forecast.reorderPoint);
     return { forecast, rec };
@@ -172,11 +172,18 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
     for (const { sku, qty } of d.items) lines.set(sku, (lines.get(sku) ?? 0) + qty);
     const record = { kind: 'sale', day, lines: [...lines].map(([sku, qty]): SaleLine => ({ sku, qty })) };
     const levels = d.levels ?? [];
-    for (const l of levels) await noteLevel(ctx.db, l.sku, l.available, at, day);
     if (levels.length === 0) return { record };
-    const docs = await skus(ctx.db)
+    // The sale's own reading of the stock decides; the SKU's document holds the forecast and the
+    // open recommendation (one read for the order's SKUs; a SKU seen for the first time is added).
+    const found = await skus(ctx.db)
       .find({ _id: { $in: levels.map((l) => l.sku) } })
       .toArray();
+    const byId = new Map(found.map((doc) => [doc._id, doc]));
+    const docs: SkuDoc[] = [];
+    for (const l of levels) {
+      const doc = byId.get(l.sku) ?? (await firstSight(ctx.db, l.sku, day));
+      docs.push({ ...doc, available: l.available });
+    }
     const recommendationIds = new Map(levels.map((l) => [l.sku, recommendationIdOf(event.id, l.sku)]));
     for (const doc of docs) {
       const id = recommendationIds.get(doc._id)!;
@@ -313,6 +320,8 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
     on: ['inventory.committed', 'inventory.out-of-stock', 'saga.ended'],
     emits: restockAgentEvents,
     inbox: agentInbox,
+    // Only its own sagas' ends: the others are acked unrecorded (no write per order saga).
+    ignore: (event) => event.type === 'saga.ended' && event.sagaType !== 'restock',
     // The sale records are the demand history: the agent deletes them itself past its window.
     keepRecords: true,
     async setup(ctx) {

@@ -101,6 +101,10 @@ describe('restock agent', () => {
     await history(sku);
     expect(recommended()).toEqual([]);
     expect(await restockSagas()).toEqual([]);
+    // The order saga's end is not the agent's business: acked without a record (no write).
+    const hostEnded = watched.events.find((e) => e.type === 'saga.ended' && e.sagaId === host);
+    expect(hostEnded).toBeDefined();
+    expect(await records(db()).findOne({ _id: hostEnded!.id })).toBeNull();
 
     // The sale that crosses the reorder point; the agent's first run of it opens the recommendation
     // and starts the saga, then crashes before recording: the event is redelivered to it.

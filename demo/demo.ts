@@ -83,6 +83,8 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
     mongoDb: base.mongoDb === 'jetsaga' ? `jetsaga_demo_${Date.now().toString(36)}` : base.mongoDb,
   };
   const log = createLogger(config.logLevel, { app: 'jetsaga-demo' }, 2);
+  const drill = args.saga === 'order-fulfillment' && app.reactors['restock-agent'] !== undefined;
+  if (drill) shortenShopDays();
   const node = await startNode(config, app, allRoles(app), log);
   try {
     const api = node.api!.url;
@@ -138,7 +140,8 @@ export async function runDemo(rawArgs: string[], base: Config, app: App): Promis
       );
     }
     const choreo = args.saga === 'order-fulfillment' ? await choreography(node, app, rows.length) : null;
-    return report(rows, args.json, args.saga, choreo);
+    const restock = drill ? await restockDrill(node, api) : null;
+    return report(rows, args.json, args.saga, choreo, restock);
   } finally {
     await node.stop();
     await infra.stop();
@@ -172,12 +175,81 @@ async function choreography(node: RunningNode, app: App, orders: number): Promis
   };
 }
 
+/** The SKU the shop stocks thinly (services/inventory `defaultCatalog`): the drill sells it down. */
+const drillSku = 'SKU-10';
+
+/**
+ * The restock agent forecasts in shop days; the demo makes a day 200 ms long (and the supplier's lead
+ * time three of them), unless the environment says otherwise, so weeks of sales fit in seconds. Set
+ * before the roles start: the agent reads its settings then.
+ */
+function shortenShopDays(): void {
+  process.env.JETSAGA_RESTOCK_DAY_MS ??= '200';
+  process.env.JETSAGA_RESTOCK_LEAD_TIME_DAYS ??= '3';
+  process.env.JETSAGA_RESTOCK_MIN_HISTORY_DAYS ??= '7';
+  process.env.JETSAGA_RESTOCK_FORECAST_EVERY_MS ??= '1000';
+}
+
+interface RestockDrill {
+  sku: string;
+  completed: number;
+  qty: number;
+  orders: number;
+}
+
+/**
+ * The restock agent at work (README: The restock agent): orders of the thinly stocked SKU, one every
+ * 40 ms (a few a shop day), until the agent has seen its stock reach the reorder point, recommended a
+ * restock, and the restock saga received the goods; at most 30 s. Its orders are not in the table.
+ */
+async function restockDrill(node: RunningNode, api: string): Promise<RestockDrill> {
+  const db = node.mongo.db(node.config.mongoDb);
+  const done = () =>
+    db
+      .collection<{ status: string; context?: { qty?: number } }>('sagas')
+      .find({ type: 'restock', status: 'completed', 'input.sku': drillSku })
+      .toArray();
+  const until = Date.now() + 30_000;
+  const placed: Array<Promise<unknown>> = [];
+  let restocked = await done();
+  for (let i = 0; restocked.length === 0 && Date.now() < until; i++) {
+    // The first scenario (a happy order) with this SKU only.
+    const order = {
+      ...(scenarioFor('order-fulfillment', 0).input(i) as Record<string, unknown>),
+      orderId: `drill-${Date.now().toString(36)}-${i}`,
+      items: [{ sku: drillSku, qty: 1 + (i % 3), unitPrice: 4 }],
+    };
+    placed.push(
+      fetch(`${api}/v1/saga-types/order-fulfillment/sagas`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(order),
+      }).then((r) => r.arrayBuffer()),
+    );
+    await new Promise((r) => setTimeout(r, 40));
+    if (i % 10 === 9) restocked = await done();
+  }
+  await Promise.allSettled(placed);
+  return {
+    sku: drillSku,
+    completed: restocked.length,
+    qty: restocked.reduce((sum, s) => sum + (s.context?.qty ?? 0), 0),
+    orders: placed.length,
+  };
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-function report(rows: Row[], json: boolean, saga: string, choreo: Choreography | null = null): number {
+function report(
+  rows: Row[],
+  json: boolean,
+  saga: string,
+  choreo: Choreography | null = null,
+  restock: RestockDrill | null = null,
+): number {
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(
     `${'saga id'.padEnd(38)}${'scenario'.padEnd(15)}${'outcome'.padEnd(13)}${'steps'.padStart(6)}${'ms'.padStart(8)}  reason`,
@@ -202,6 +274,7 @@ function report(rows: Row[], json: boolean, saga: string, choreo: Choreography |
     p50Ms: Math.round(percentile(durations, 50)),
     p95Ms: Math.round(percentile(durations, 95)),
     ...(choreo ? { choreography: choreo } : {}),
+    ...(restock ? { restock } : {}),
   };
   const allTerminal = rows.every((r) => isTerminal(r.status));
   const unexpected = rows.filter((r) => r.status !== r.expected).length;
@@ -214,6 +287,10 @@ function report(rows: Row[], json: boolean, saga: string, choreo: Choreography |
   if (choreo)
     out(
       `demo: reactors: ${choreo.orderNotifications} order notifications, ${choreo.fraudNotifications} fraud notifications, ${choreo.cardsBlocked} cards blocked`,
+    );
+  if (restock)
+    out(
+      `demo: ${restock.completed} restock${restock.completed === 1 ? '' : 's'} completed for ${restock.sku} (+${restock.qty}) after ${restock.orders} orders of it`,
     );
   out(
     `demo: ${summary.sagas} sagas, ${summary.completed} completed, ${summary.compensated} compensated, ${summary.failed} failed, p50 ${summary.p50Ms} ms, p95 ${summary.p95Ms} ms`,

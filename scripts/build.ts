@@ -1,6 +1,7 @@
 // `npm run build`: the compiled package in dist/ (ESM, .d.ts, source maps) with the files the code
 // reads at run time beside it, where the sources keep them: the inspector's assets, the MongoDB-wire
-// server's Java sources (built on first use by `jetsaga dev`), and the reference app's fraud model.
+// server's Java sources (built on first use by `jetsaga dev`), and the reference app's fraud and restock
+// models.
 import { spawnSync } from 'node:child_process';
 import { chmod, cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,7 +10,12 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dist = path.join(root, 'dist');
 
-const assets = ['runtime/http/ui', 'runtime/dev/mongo-java-server', 'services/fraud-agent/model'];
+const assets = [
+  'runtime/http/ui',
+  'runtime/dev/mongo-java-server',
+  'services/fraud-agent/model',
+  'services/restock-agent/model',
+];
 const executables = ['runtime/bin.js', 'bin/jetsaga.js'];
 
 await rm(dist, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { inventory } from './inventory/index.ts';
 import { notifications } from './notifications/index.ts';
 import { payment } from './payment/index.ts';
 import { paymentBlocking } from './payment-blocking/index.ts';
+import { restockAgent } from './restock-agent/agent.ts';
 import { shipping } from './shipping/index.ts';
 import { suppliers } from './suppliers/index.ts';
 import { cars, flights, hotels } from './travel/index.ts';
@@ -22,6 +23,12 @@ export const participants: ParticipantDefinition[] = [
 /**
  * Agents that react to events rather than commands (`jetsaga <name>`). Notifications and
  * payment-blocking are choreography: no saga knows them; they react to the runtime's saga.ended
- * and to the fraud agent's fraud.flagged.
+ * and to the fraud agent's fraud.flagged. The restock agent watches inventory's sales and starts
+ * restock sagas.
  */
-export const reactors: ReactorDefinition[] = [fraudAgent(), notifications(), paymentBlocking()];
+export const reactors: ReactorDefinition[] = [
+  fraudAgent(),
+  notifications(),
+  paymentBlocking(),
+  restockAgent(),
+];

@@ -10,6 +10,7 @@ export const terminalStatuses = ['completed', 'compensated', 'failed', 'cancelle
 export const seededStock: Readonly<Record<string, number>> = {
   ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`SKU-${i + 1}`, 1_000_000])),
   'SKU-OUT': 0,
+  'SKU-10': 120,
 };
 
 /** Replies that mean a forward step took effect: one command each per saga, or the step ran twice. */

@@ -103,6 +103,12 @@ export interface ReactorDefinition {
    * a `Kept` (a record without a type) keeps its fields in that record and publishes nothing.
    */
   react(event: Envelope, ctx: ReactionContext): Promise<Reaction | Kept | null>;
+  /**
+   * Events of its types it has nothing to do with, told from the envelope alone (pure, the same on
+   * every delivery): acked without `react` and without a record, so they cost no write. For a
+   * subject coarser than the reactor's interest, e.g. `saga.ended` of one saga type only.
+   */
+  ignore?: (event: Envelope) => boolean;
   /** Work on a schedule: each run happens on one replica only (see ScheduleDefinition). */
   schedules?: readonly ScheduleDefinition[];
   /** Runs once when the role stops, after the consumer and the schedules. */
@@ -267,6 +273,7 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
   protected override async onDelivery(d: Delivery): Promise<void> {
     // The filter should make this impossible; a stray type is not ours to answer.
     if (!this.on.has(d.envelope.type)) return;
+    if (this.def.ignore?.(d.envelope)) return;
     const env = this.accept(d.envelope);
     let reaction: Reaction | Kept | null = null;
     await this.answer(

@@ -15,9 +15,17 @@ export const NATS_ACCOUNTS_FILES = ['deploy/nats/accounts.conf', 'deploy/k8s/bas
 export const NATS_ACCOUNTS_KEY = 'accounts.conf';
 export const REGENERATE = 'npx tsx scripts/deploy/nats-auth.ts';
 
+/**
+ * The reference app's reactors that start sagas (ReactionContext.startSaga): only their users may publish
+ * saga starts. The restock agent starts a restock saga for each recommendation.
+ */
+export const REACTORS_STARTING_SAGAS: readonly string[] = ['restock-agent'];
+
 /** Every role of the reference app and `provision`, with its NATS user and grants. */
 export function rolePermissions(namespace = ''): RolePermissions[] {
-  return natsPermissions(referenceApp, topology(namespace));
+  return natsPermissions(referenceApp, topology(namespace), {
+    reactorsStartingSagas: REACTORS_STARTING_SAGAS,
+  });
 }
 
 /** The accounts file, as generated: no secret in it (passwords are `$NATS_PASSWORD_<USER>` env references). */

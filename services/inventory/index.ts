@@ -72,6 +72,8 @@ export interface ReservationDoc extends WithReplies {
 export const defaultCatalog: Record<string, number> = {
   ...Object.fromEntries(Array.from({ length: 9 }, (_, i) => [`SKU-${i + 1}`, 1_000_000])),
   'SKU-OUT': 0,
+  // Stocked thinly: the demo sells it down until the restock agent refills it.
+  'SKU-10': 120,
 };
 
 export const reservations = (db: Db) => db.collection<ReservationDoc>('inventory_reservations');

@@ -19,6 +19,7 @@ import type { ManagedProcess } from '../../runtime/dev/local-process.ts';
 import { natsServerProcess } from '../../runtime/dev/server-processes.ts';
 import { natsSecurityOptions } from '../../runtime/messaging/bus.ts';
 import { Bus, topology } from '../../runtime/messaging/index.ts';
+import { startSagaOnce } from '../../runtime/orchestrator/index.ts';
 import {
   durablesOf,
   natsAccountsConfig,
@@ -27,6 +28,7 @@ import {
 } from '../../runtime/permissions.ts';
 import { allRoles, provisionApp, type RunningNode, startNode } from '../../runtime/node.ts';
 import { nodeMetricsSource } from '../../runtime/node-metrics.ts';
+import { REACTORS_STARTING_SAGAS } from '../../scripts/deploy/nats-auth.ts';
 import { appForTests } from '../dist.ts';
 import { dropTestDatabase, order, testEnvelope, waitUntil } from '../harness.ts';
 
@@ -41,7 +43,8 @@ interface LogLine {
 
 const ns = `p${randomBytes(3).toString('hex')}`;
 const topo = topology(ns);
-const perms = natsPermissions(appForTests, topo);
+// The grants the deployments get (scripts/deploy/nats-auth.ts): the restock agent may start sagas.
+const perms = natsPermissions(appForTests, topo, { reactorsStartingSagas: REACTORS_STARTING_SAGAS });
 const byCommand = new Map(perms.map((p) => [p.command, p]));
 const passwords = new Map(perms.map((p) => [p.user, randomBytes(18).toString('base64url')]));
 const logs: LogLine[] = [];
@@ -269,6 +272,47 @@ describe('NATS permissions per role', () => {
     }
     const info = await provisioner.nc.request(`$JS.API.STREAM.INFO.${topo.streams.evt}`, Empty);
     expect(info.json<{ config?: { name: string } }>().config?.name).toBe(topo.streams.evt);
+  });
+
+  it('lets the restock agent start a saga on its own user, and refuses a saga start from another reactor', async () => {
+    const agent = node('restock-agent');
+    const before = violations().length;
+    const recommendationId = `rec-${ns}`;
+    const { sagaId, created } = await startSagaOnce(
+      { store: agent.store, bus: agent.bus, registry: appForTests.registry },
+      {
+        type: 'restock',
+        input: {
+          recommendationId,
+          purchaseOrderId: recommendationId,
+          sku: 'SKU-1',
+          qty: 5,
+          unitCost: 1,
+          supplier: 'acme',
+          leadTimeMs: 30 * 60_000,
+        },
+        idempotencyKey: recommendationId,
+      },
+    );
+    expect(created).toBe(true);
+    let doc = await agent.store.load(sagaId);
+    await waitUntil(
+      async () => {
+        doc = await agent.store.load(sagaId);
+        return doc?.status === 'completed';
+      },
+      () => `restock saga ${sagaId} to complete: ${doc?.status} in ${doc?.state}`,
+      30_000,
+      50,
+    );
+    // Its start event was published by the agent itself, not refused (and swept later by the orchestrator).
+    expect(violations().slice(before)).toEqual([]);
+    // A reactor not listed in reactorsStartingSagas may not publish a saga start.
+    const err = await refusalOf(
+      node('fraud-agent').bus.publish('evt.saga.started', envelope(), `forged-${ns}`),
+    );
+    expect(err).toBeInstanceOf(PermissionViolationError);
+    expect((err as PermissionViolationError).subject).toBe(`${ns}.evt.saga.started`);
   });
 
   it('refuses a connection without credentials or with a wrong password, printing no secret', async () => {

@@ -123,7 +123,9 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
     const { demand, stockoutDays } = await demandOf(db, doc._id, from, today, extra);
     // No promotions are planned in the reference shop: the model reads none ahead.
     const promo = new Array<boolean>(demand.length + cfg().leadTimeDays + 60).fill(false);
-    return { demand, promo, stockoutDays };
+    // Day 0 of the epoch was a Thursday (3, Monday being 0): weekdays mean something in real days only.
+    const firstWeekday = cfg().dayMs === 86_400_000 ? (from + 3) % 7 : undefined;
+    return { demand, promo, stockoutDays, ...(firstWeekday === undefined ? {} : { firstWeekday }) };
   }
 
   /** Forecasts a SKU now and keeps its levels; null while its history is too short. */

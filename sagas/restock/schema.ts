@@ -60,6 +60,20 @@ export const RestockInput = z.object({
     .enum(['approve', 'reject'])
     .optional()
     .describe('nobody decided by the approval deadline: place the order anyway, or drop it (default)'),
+  recommendation: z
+    .object({
+      reasons: z.array(z.string().max(300)).max(20).describe('why, in words'),
+      available: z.number().optional(),
+      reorderPoint: z.number().optional(),
+      orderUpTo: z.number().optional(),
+      forecast: z
+        .object({ mean: z.number(), low: z.number(), high: z.number(), days: z.number().int() })
+        .optional()
+        .describe('demand over the lead time (days) with its interval'),
+      modelVersion: z.string().max(100).optional(),
+    })
+    .optional()
+    .describe("what the restock agent saw and why it ordered: the inspector shows it on the saga's start"),
 });
 export type RestockInput = z.infer<typeof RestockInput>;
 

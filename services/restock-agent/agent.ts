@@ -253,6 +253,14 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
         unitCost: cfg().unitCost,
         supplier: cfg().supplier,
         leadTimeMs: cfg().leadTimeDays * cfg().dayMs,
+        recommendation: {
+          reasons: input.reasons,
+          available: input.available,
+          reorderPoint: input.reorderPoint,
+          orderUpTo: input.orderUpTo,
+          forecast: input.forecast,
+          modelVersion: input.modelVersion,
+        },
       },
       { idempotencyKey: recommendationId },
     );

@@ -140,6 +140,13 @@ describe('restock agent', () => {
     );
     expect(await restockSagas()).toHaveLength(1);
     expect(recommended()).toHaveLength(1);
+    const [saga] = await restockSagas();
+    // The saga carries what the agent saw and why, for its timeline in the inspector.
+    expect((saga as unknown as { input: { recommendation: unknown } }).input.recommendation).toMatchObject({
+      reasons: data.reasons,
+      reorderPoint: data.reorderPoint,
+      modelVersion: expect.stringMatching(/^hw-sba-/),
+    });
   });
 
   it('the completed restock raises the stock once and closes the recommendation; copies change nothing', async () => {

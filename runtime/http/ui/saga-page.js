@@ -195,7 +195,9 @@ function show(id, loaded, graph, signal) {
   /** @param {Set<number>} [fresh] the revisions that just arrived */
   const renderTimeline = (fresh = new Set()) => {
     timeline.replaceChildren(
-      ...saga.history.map((e, i) => timelineItem(e, saga.history[i - 1]?.at, comp, fresh.has(e.rev))),
+      ...saga.history.map((e, i) =>
+        timelineItem(e, saga.history[i - 1]?.at, comp, fresh.has(e.rev), saga.input),
+      ),
     );
     travel.setHistory(saga.history);
   };

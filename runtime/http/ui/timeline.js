@@ -91,12 +91,27 @@ function timerName(id) {
 }
 
 /**
+ * Why a saga was started, when whoever started it said so in its input: `recommendation` with
+ * `reasons` (an agent's recommendation, as the restock agent gives), shown on the start like a verdict.
+ * @param {unknown} input
+ */
+function recommendationOf(input) {
+  const rec = isRecord(isRecord(input)?.recommendation);
+  if (!rec || !Array.isArray(rec.reasons)) return null;
+  return {
+    reasons: /** @type {unknown[]} */ (rec.reasons),
+    model: typeof rec.modelVersion === 'string' ? rec.modelVersion : null,
+  };
+}
+
+/**
  * @param {Transition} entry
  * @param {string | null | undefined} previousAt when the step before it happened
  * @param {Set<string>} comp the states in compensation
  * @param {boolean} isNew just arrived: it gets highlighted
+ * @param {unknown} [input] the saga's input: its start shows the recommendation it carries
  */
-export function timelineItem(entry, previousAt, comp, isNew) {
+export function timelineItem(entry, previousAt, comp, isNew, input) {
   const toComp = entry.to !== null && comp.has(entry.to);
   const classes = ['tl-item'];
   if (toComp) classes.push('comp');
@@ -146,6 +161,21 @@ export function timelineItem(entry, previousAt, comp, isNew) {
         { class: 'signal-line' },
         h('span', { class: `tag ${signal.bad ? 'verdict-bad' : 'verdict-ok'}` }, signal.text),
         signal.note ? `: ${signal.note}` : '',
+      ),
+    );
+  const recommendation = entry.event.type === 'saga.started' ? recommendationOf(input) : null;
+  if (recommendation)
+    details.push(
+      h(
+        'div',
+        {},
+        h('span', { class: 'tag verdict-review' }, 'recommended'),
+        recommendation.model ? h('span', { class: 'subtle' }, ` model ${recommendation.model}`) : '',
+        h(
+          'ul',
+          { class: 'reasons' },
+          ...recommendation.reasons.map((r) => h('li', {}, typeof r === 'string' ? r : JSON.stringify(r))),
+        ),
       ),
     );
   const verdict = signal ? null : verdictOf(data, entry.event.type);

@@ -195,7 +195,8 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
         if (doc.open.recommendationId !== id) continue;
         // Opened by this very event (a redelivery after a crash): finish what it started.
         const now = await refresh(ctx.db, doc, day, extra);
-        if (now) return { ...(await open(ctx, doc, id, doc.open.qty, now.rec, now.forecast))!, record };
+        const again = now && (await open(ctx, doc, id, doc.open.qty, now.rec, now.forecast));
+        if (again) return { ...again, record };
         continue;
       }
       let forecast = doc.forecast;

@@ -155,6 +155,12 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     JETSAGA_SWEEP_INTERVAL_MS: '1000',
     JETSAGA_OUTBOX_GRACE_MS: '1000',
     JETSAGA_SHUTDOWN_TIMEOUT_MS: '5000',
+    // The restock agent acts within the run: a shop day of a second, a week of history before it
+    // recommends, a two-day lead time; the orders of the thinly stocked SKU-10 bring it there.
+    JETSAGA_RESTOCK_DAY_MS: '1000',
+    JETSAGA_RESTOCK_MIN_HISTORY_DAYS: '7',
+    JETSAGA_RESTOCK_LEAD_TIME_DAYS: '2',
+    JETSAGA_RESTOCK_FORECAST_EVERY_MS: '2000',
     ...(servers.natsNodes.length > 1 ? { JETSAGA_STREAM_REPLICAS: String(servers.natsNodes.length) } : {}),
   };
   const counters: Counters = { kills: 0, restarts: 0, pauses: 0, network: 0, quorum: 0, disk: 0 };
@@ -299,10 +305,19 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     const orders = planOrders(args.sagas, args.seed, ns);
     // Every tenth start is a restock instead of an order: its receipt adds to the stock documents the
     // orders move, under the same faults, and the invariants count it.
+    // Every third order buys the thinly stocked SKU-10 (120 units) instead: it runs low within the
+    // run, and the restock agent's own restock sagas go through the same faults.
     const starts: PlannedStart[] = orders.map((o, i) =>
       i % 10 === 9
         ? restockStart(ns, i)
-        : { type: 'order-fulfillment', key: o.input.orderId!, input: o.input },
+        : {
+            type: 'order-fulfillment',
+            key: o.input.orderId!,
+            input:
+              i % 3 === 1 && !o.input.items!.some((it) => it.sku === 'SKU-OUT')
+                ? { ...o.input, items: [{ sku: 'SKU-10', qty: 4, unitPrice: 4 }] }
+                : o.input,
+          },
     );
     const t0 = Date.now();
     const load = new SteadyLoad({ starts, rate, api: () => api.url ?? cluster!.api });
@@ -343,6 +358,14 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
       if (pending === 0) break;
       await sleep(500);
     }
+    // The sagas the restock agent started (not planned): terminal too, within the same bound.
+    while (Date.now() < deadline) {
+      const running = await db
+        .collection<SagaDoc>('sagas')
+        .countDocuments({ status: { $nin: terminalStatuses } });
+      if (running === 0) break;
+      await sleep(500);
+    }
     // One more sample with everything in.
     await sleep(1100);
     sampler.stop();
@@ -372,6 +395,13 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     for (const v of violations.slice(0, 30)) say(`chaos: violation: ${v}`);
     say(
       `chaos: by status ${JSON.stringify(report.byStatus)}; ${letters.length} dead letters; ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+    const agentRestocks = await db
+      .collection<SagaDoc>('sagas')
+      .find({ type: 'restock', 'input.recommendationId': /^rec-/ }, { projection: { status: 1 } })
+      .toArray();
+    say(
+      `chaos: restock agent: ${agentRestocks.length} restock sagas started, ${agentRestocks.filter((d) => d.status === 'completed').length} completed`,
     );
     // Completed orders commit their holds, so the hot stock documents keep the size of the orders in flight.
     const stock = await db

@@ -78,6 +78,8 @@ export function notifications(opts: NotificationsOptions = {}): ReactorDefinitio
         'notifications started',
       );
     },
+    // The end of a saga type it does not tell customers about is acked unrecorded (no write).
+    ignore: (event) => event.type === 'saga.ended' && !sagaTypes.has(event.sagaType),
     async react(event, ctx): Promise<Kept | null> {
       const n = notificationOf(event, sagaTypes);
       if (!n) return null;

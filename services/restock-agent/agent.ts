@@ -27,7 +27,7 @@ import {
   type StoredForecast,
 } from './agent-store.ts';
 import { type Artifact, loadArtifact } from './artifact.ts';
-import { forecastSku, type Recommendation, recommend } from './model.ts';
+import { type Recommendation, recommend } from './model.ts';
 
 const Level = z.object({ sku: z.string().min(1), available: z.number() });
 const Committed = z.object({
@@ -144,8 +144,6 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
       leadTimeDays: cfg().leadTimeDays,
     };
     const rec = recommend(h, stock, m);
-    const lead = cfg().leadTimeDays;
-    const f = forecastSku(h, m.model, lead + m.model.reviewDays, lead);
     const forecast: StoredForecast = {
       at: new Date(),
       reorderPoint: rec.reorderPoint,
@@ -153,9 +151,9 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
       mean: rec.forecast.mean,
       low: rec.forecast.low,
       high: rec.forecast.high,
-      meanAbsError: Math.round(f.meanAbsError * 100) / 100,
+      meanAbsError: rec.meanAbsError,
       modelVersion: rec.modelVersion,
-      days: lead,
+      days: stock.leadTimeDays,
     };
     await skus(db).updateOne({ _id: doc._id }, { $set: { forecast, available: stock.onHand } });
     restockMetrics.forecastError.set({ sku: doc._id }, forecast.meanAbsError);
@@ -199,11 +197,12 @@ export function restockAgent(opts: RestockAgentOptions = {}): ReactorDefinition 
         if (again) return { ...again, record };
         continue;
       }
-      let forecast = doc.forecast;
-      if (stale(forecast, Date.now())) forecast = (await refresh(ctx.db, doc, day, extra))?.forecast;
-      // Cheap on most sales: the stock against the kept reorder point, no history read.
+      // Cheap on most sales: the stock against the kept reorder point, no history read; a stale
+      // forecast is made again first, and serves the decision too.
+      let now = stale(doc.forecast, Date.now()) ? await refresh(ctx.db, doc, day, extra) : null;
+      const forecast = now?.forecast ?? doc.forecast;
       if (!forecast || (doc.available ?? 0) > forecast.reorderPoint) continue;
-      const now = await refresh(ctx.db, doc, day, extra);
+      now ??= await refresh(ctx.db, doc, day, extra);
       if (!now?.rec.restock) continue;
       const reaction = await open(ctx, doc, id, now.rec.qty, now.rec, now.forecast);
       if (reaction) return { ...reaction, record };

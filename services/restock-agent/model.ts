@@ -78,6 +78,8 @@ export interface Recommendation {
   reorderPoint: number;
   orderUpTo: number;
   forecast: { mean: number; low: number; high: number };
+  /** Mean absolute lead-time error of the model's past forecasts of this SKU (units). */
+  meanAbsError: number;
   reasons: string[];
   modelVersion: string;
 }
@@ -392,6 +394,7 @@ export function recommend(
     reorderPoint: round2(reorderPoint),
     orderUpTo: round2(orderUpTo),
     forecast: { mean: round2(leadForecast), low: round2(low), high: round2(high) },
+    meanAbsError: round2(f.meanAbsError),
     reasons: [
       ...reasons(history, f, lead, leadForecast, position, round2(reorderPoint)),
       `safety stock ${(reorderPoint - leadForecast).toFixed(1)} units covers ${(serviceQuantile * 100).toFixed(1)}% of past lead-time forecast errors`,

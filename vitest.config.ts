@@ -37,6 +37,9 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 180_000,
+    // expect.poll gives up after 1 s by default: a browser page that loads and fetches while the
+    // chaos suite holds both cores takes longer than that, and a condition is what we wait on.
+    expect: { poll: { timeout: 20_000, interval: 50 } },
     // Two cores: integration files share one NATS and one MongoDB-wire server, isolated by namespace.
     maxWorkers: 2,
     reporters: ['default'],

@@ -1,5 +1,13 @@
 import { type Envelope, envelope } from '../wire/index.ts';
-import type { HistoryEntry, OutboxEntry, SagaDoc, TimerEntry } from '../store/index.ts';
+import {
+  contextChangesOf,
+  jsonWithin,
+  keyframeOf,
+  type OutboxEntry,
+  type SagaDoc,
+  type StoredHistoryEntry,
+  type TimerEntry,
+} from '../store/index.ts';
 import type { Change } from './decide.ts';
 import { RuntimeEvent, type SagaEndedData } from './runtime-events.ts';
 import type { EmittedCommand } from './step.ts';
@@ -92,10 +100,11 @@ export function endedEntry(
  * The inspector's record of the step that moved the saga in `doc` to revision `rev`: the event,
  * the move, what went out (`outbox`: commands and resends), the timers set (the machine's and
  * the resend timers `armed` for its commands) and cancelled, and the context after it (up to
- * `contextLimit` bytes of JSON). It rides the step's own write, so recording it costs no write.
+ * `contextLimit` bytes of JSON; stored as its changes to `doc.context` where it can be, see
+ * history-context.ts). It rides the step's own write, so recording it costs no write.
  */
 export function historyEntry(
-  doc: Pick<SagaDoc, '_id' | 'state'>,
+  doc: Pick<SagaDoc, '_id' | 'state' | 'context'>,
   event: Pick<Envelope, 'id' | 'type' | 'data' | 'causationId'>,
   rev: number,
   change: Pick<Change, 'state' | 'status' | 'timersSet' | 'timersCancelled' | 'context'>,
@@ -103,7 +112,7 @@ export function historyEntry(
   armed: readonly TimerEntry[],
   now: Date,
   contextLimit: number,
-): HistoryEntry {
+): StoredHistoryEntry {
   return {
     sagaId: doc._id,
     rev,
@@ -117,19 +126,26 @@ export function historyEntry(
       cancelled: change.timersCancelled,
     },
     at: now,
-    ...recordedContext(change.context, contextLimit),
+    ...recordedContext(change.context, contextLimit, { rev, previousContext: doc.context }),
   };
 }
 
-/** The context as a history entry records it: whole, or only its size when over the limit. */
+/**
+ * The context as a history entry records it: only its size when over the limit; else its changes
+ * to the previous context when the previous entry recorded that one and `rev` is not a keyframe
+ * (history-context.ts); else whole.
+ */
 export function recordedContext(
   context: unknown,
   limit: number,
-): Pick<HistoryEntry, 'context' | 'contextOmitted'> {
+  step?: { rev: number; previousContext: unknown },
+): Pick<StoredHistoryEntry, 'context' | 'contextOmitted' | 'contextChanges'> {
   const json = JSON.stringify(context) ?? 'null';
-  // UTF-8 takes at most 3 bytes per UTF-16 unit: the usual small context fits without counting.
-  if (json.length * 3 <= limit) return { context: context ?? null };
-  const bytes = Buffer.byteLength(json);
-  if (bytes <= limit) return { context: context ?? null };
-  return { contextOmitted: { bytes, limit } };
+  if (!jsonWithin(json, limit)) return { contextOmitted: { bytes: Buffer.byteLength(json), limit } };
+  if (!step || keyframeOf(step.rev) === step.rev) return { context: context ?? null };
+  const changes = contextChangesOf(step.previousContext, context);
+  // The previous entry recorded its context only if it was within the limit too.
+  if (!changes || !jsonWithin(JSON.stringify(step.previousContext) ?? 'null', limit))
+    return { context: context ?? null };
+  return { contextChanges: changes };
 }

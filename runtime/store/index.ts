@@ -1,6 +1,15 @@
 export { Batcher } from './batcher.ts';
 export { isDuplicateKey, onlyDuplicates } from './duplicate-key.ts';
 export {
+  applyContextChanges,
+  contextChangesOf,
+  contextKeyframeEvery,
+  jsonWithin,
+  keyframeOf,
+  withContexts,
+} from './history-context.ts';
+export {
+  type ContextChanges,
   type HistoryEntry,
   historyOnDoc,
   isTerminal,
@@ -8,6 +17,7 @@ export {
   type SagaDoc,
   SagaStatus,
   type StalledCommand,
+  type StoredHistoryEntry,
   type TimerEntry,
   terminalStatuses,
 } from './saga-doc.ts';

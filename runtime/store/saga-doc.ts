@@ -69,11 +69,11 @@ export interface SagaDoc {
    * a long saga moves its oldest entries out to `saga_history` (see `historyOnDoc`); loads
    * for the actor leave this field out.
    */
-  history?: Record<string, HistoryEntry>;
+  history?: Record<string, StoredHistoryEntry>;
   /** Entries of revisions up to this one have been moved to `saga_history` (absent: none). */
   historyBase?: number;
   /** Written by jetsaga 0.1: history entries on their way to `saga_history`; read, never written. */
-  pendingHistory?: Record<string, HistoryEntry>;
+  pendingHistory?: Record<string, StoredHistoryEntry>;
   /**
    * Set while the outbox may hold entries not yet published (written by a transition that
    * leaves entries, removed by one or by a clear that leaves none): the outbox recovery
@@ -134,4 +134,19 @@ export interface HistoryEntry {
   context?: unknown;
   /** Set instead of `context` when the context's JSON was over the limit. */
   contextOmitted?: { bytes: number; limit: number };
+}
+
+/** The top-level fields of a context a step set (whole values) and removed. */
+export interface ContextChanges {
+  set: Record<string, unknown>;
+  unset?: string[];
+}
+
+/**
+ * A history entry as stored, on the saga's document or in `saga_history`: its context whole
+ * (`context`), as changes to the previous entry's (`contextChanges`, see history-context.ts), or
+ * only its size. The store's readers of the history return `HistoryEntry`s, contexts whole.
+ */
+export interface StoredHistoryEntry extends HistoryEntry {
+  contextChanges?: ContextChanges;
 }

@@ -1,5 +1,6 @@
 import type { Collection, Filter } from 'mongodb';
-import type { HistoryEntry, SagaDoc, SagaStatus } from './saga-doc.ts';
+import { keyframeOf, withContexts } from './history-context.ts';
+import type { HistoryEntry, SagaDoc, SagaStatus, StoredHistoryEntry } from './saga-doc.ts';
 
 /**
  * The reads of the inspector (the API's list, a saga's history and its live events) and of the
@@ -8,7 +9,7 @@ import type { HistoryEntry, SagaDoc, SagaStatus } from './saga-doc.ts';
  */
 export interface SagaCollections {
   sagas: Collection<SagaDoc>;
-  history: Collection<HistoryEntry>;
+  history: Collection<StoredHistoryEntry>;
 }
 
 /** What a saga's summary is made of: no context, snapshot, outbox or timers. */
@@ -153,7 +154,11 @@ export async function historyOf(collections: SagaCollections, id: string): Promi
   return historyAfter(collections, id, 0);
 }
 
-/** The history entries of a saga after revision `afterRev` (up to `limit`), in revision order. */
+/**
+ * The history entries of a saga after revision `afterRev` (up to `limit`), in revision order, each
+ * with its context whole: the entries it is stored as changes against are read too, from the
+ * keyframe before `afterRev` on (history-context.ts).
+ */
 export async function historyAfter(
   { sagas, history }: SagaCollections,
   id: string,
@@ -164,18 +169,22 @@ export async function historyAfter(
     { _id: id },
     { projection: { history: 1, historyBase: 1, pendingHistory: 1 } },
   );
+  const from = keyframeOf(afterRev + 1) - 1;
   const onDoc = [...Object.values(doc?.history ?? {}), ...Object.values(doc?.pendingHistory ?? {})];
   // Entries moved out, and those a jetsaga 0.1 copied there: only a saga that has some.
   const elsewhere =
-    (doc?.historyBase ?? 0) > afterRev || doc?.pendingHistory !== undefined || doc?.history === undefined
+    (doc?.historyBase ?? 0) > from || doc?.pendingHistory !== undefined || doc?.history === undefined
       ? await history
-          .find({ sagaId: id, rev: { $gt: afterRev } }, { projection: { _id: 0 }, limit: limit ?? 0 })
+          .find(
+            { sagaId: id, rev: { $gt: from } },
+            { projection: { _id: 0 }, limit: limit === undefined ? 0 : limit + afterRev - from },
+          )
           .sort({ rev: 1 })
           .toArray()
       : [];
-  const byRev = new Map<number, HistoryEntry>();
-  for (const h of [...elsewhere, ...onDoc]) if (h.rev > afterRev && !byRev.has(h.rev)) byRev.set(h.rev, h);
-  const all = [...byRev.values()].sort((a, b) => a.rev - b.rev);
+  const byRev = new Map<number, StoredHistoryEntry>();
+  for (const h of [...elsewhere, ...onDoc]) if (h.rev > from && !byRev.has(h.rev)) byRev.set(h.rev, h);
+  const all = withContexts([...byRev.values()].sort((a, b) => a.rev - b.rev)).filter((h) => h.rev > afterRev);
   return limit === undefined ? all : all.slice(0, limit);
 }
 

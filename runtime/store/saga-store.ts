@@ -12,6 +12,7 @@ import {
   type SagaDoc,
   type StalledCommand,
   type SagaStatus,
+  type StoredHistoryEntry,
   type TimerEntry,
   withoutHistory,
 } from './saga-doc.ts';
@@ -55,7 +56,7 @@ export interface Transition {
    */
   outboxLeft: boolean;
   /** The transition's history entry, kept on the document. */
-  history: HistoryEntry;
+  history: StoredHistoryEntry;
   /** Older history entries copied to `saga_history`, removed from the document by this write. */
   historyMoved?: HistoryMoved;
   inbox: string[];
@@ -79,7 +80,7 @@ export interface Transition {
 export class SagaStore {
   /** The collections, for tests and tools that look at what is stored; the runtime uses the methods. */
   readonly sagas: Collection<SagaDoc>;
-  readonly history: Collection<HistoryEntry>;
+  readonly history: Collection<StoredHistoryEntry>;
   /** What is left of purged sagas for a while (see purge-queries.ts). */
   readonly tombstones: Collection<SagaTombstone>;
   /** Transitions of many sagas written together (group commit), see `applyCommits`. */
@@ -90,7 +91,7 @@ export class SagaStore {
 
   constructor(readonly db: Db) {
     this.sagas = db.collection<SagaDoc>('sagas');
-    this.history = db.collection<HistoryEntry>('saga_history');
+    this.history = db.collection<StoredHistoryEntry>('saga_history');
     this.tombstones = db.collection<SagaTombstone>('saga_tombstones');
     this.commits = new Batcher((ops) => this.applyCommits(ops), { maxBatch: 128, maxInFlight: 2 });
     this.creates = new InsertBatcher(this.sagas);

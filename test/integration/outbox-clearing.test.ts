@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordedContext } from '../../runtime/orchestrator/records.ts';
 import { type HistoryEntry, historyOnDoc, type SagaDoc, SagaStore } from '../../runtime/store/index.ts';
 import { order, outboxSettled, startTestNode, useTestNode } from '../harness.ts';
 
@@ -94,8 +95,20 @@ describe('outbox clearing', () => {
     }
   });
 
-  it('a long saga moves its oldest history out of its document, and its history stays whole', async () => {
-    // What the actor does at each step (saga-actor.ts, moveHistory), on a saga of 150 steps.
+  it('a long saga moves its oldest history out of its document, and its history stays whole, contexts included', async () => {
+    // What the actor does at each step (saga-actor.ts, moveHistory), on a saga of 150 steps whose
+    // context changes a field or two a step, as an `assign` does (the other fields keep their
+    // references); the entries store the changes, the reads give every context whole.
+    const limit = 16_384;
+    const items = [{ sku: 'SKU-1', qty: 2 }];
+    const contextAt = (rev: number): Record<string, unknown> => ({
+      orderId: 'oc-long-1',
+      items,
+      n: rev,
+      ...(rev % 10 === 0 ? { tenth: rev } : {}),
+      // One step's context is over the limit: its entry keeps only its size, the next one whole.
+      ...(rev === 40 ? { blob: 'x'.repeat(limit) } : {}),
+    });
     const store = new SagaStore(db());
     const sagaId = 'oc-long-1';
     const now = new Date();
@@ -134,11 +147,12 @@ describe('outbox clearing', () => {
         commands: [],
         timers: { set: [], cancelled: [] },
         at: now,
+        ...recordedContext(contextAt(rev + 1), limit, { rev: rev + 1, previousContext: contextAt(rev) }),
       };
       await store.commit(sagaId, rev, {
         status: 'running',
         state: `s${rev + 1}`,
-        context: null,
+        context: contextAt(rev + 1),
         snapshot: null,
         outboxAdd: [],
         outboxLeft: false,
@@ -156,12 +170,24 @@ describe('outbox clearing', () => {
     const all = await store.historyOf(sagaId);
     expect(all.map((h) => h.rev)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
     expect(all.every((h, i) => h.from === `s${i}`)).toBe(true);
-    // A page after some revision crosses from the moved entries to those on the document.
-    expect((await store.historyAfter(sagaId, base - 2, 4)).map((h) => h.rev)).toEqual([
-      base - 1,
-      base,
-      base + 1,
-      base + 2,
-    ]);
+    const expected = (rev: number) => (rev === 40 ? undefined : contextAt(rev));
+    expect(all.map((h) => h.context)).toEqual(all.map((h) => expected(h.rev)));
+    expect(all[39]?.contextOmitted).toEqual({ bytes: JSON.stringify(contextAt(40)).length, limit });
+    expect(all.some((h) => 'contextChanges' in h)).toBe(false);
+    // Stored: whole at the keyframes (1, 33, 65, ...) and after the entry over the limit, else changes.
+    const raw = await db().collection('saga_history').findOne({ sagaId, rev: 2 });
+    expect(raw).toMatchObject({ contextChanges: { set: { n: 2 } } });
+    expect(raw).not.toHaveProperty('context');
+    for (const rev of [33, 41])
+      expect(await db().collection('saga_history').findOne({ sagaId, rev })).toHaveProperty('context');
+    // A page after some revision crosses from the moved entries to those on the document, and a
+    // page that starts between keyframes has its contexts too.
+    const page = await store.historyAfter(sagaId, base - 2, 4);
+    expect(page.map((h) => h.rev)).toEqual([base - 1, base, base + 1, base + 2]);
+    expect(page.map((h) => h.context)).toEqual(page.map((h) => expected(h.rev)));
+    const late = await store.historyAfter(sagaId, 140, 5);
+    expect(late.map((h) => [h.rev, h.context])).toEqual(
+      [141, 142, 143, 144, 145].map((r) => [r, expected(r)]),
+    );
   });
 });

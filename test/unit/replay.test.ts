@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { orderFulfillment, orderMachine } from '../../sagas/order-fulfillment/index.ts';
 import { editedOrderFulfillment } from '../fixtures/edited-order.ts';
-import { isTerminal, type SagaDoc } from '../../runtime/store/index.ts';
+import {
+  isTerminal,
+  type SagaDoc,
+  type StoredHistoryEntry,
+  withContexts,
+} from '../../runtime/store/index.ts';
 import type { Envelope } from '../../runtime/wire/index.ts';
 import { applyCommitted, transitionOf } from '../../runtime/orchestrator/commit.ts';
 import { defaultConfig } from '../../runtime/config.ts';
@@ -62,7 +67,7 @@ function record(
       causationId,
       data,
     }) satisfies Envelope;
-  const history: unknown[] = [];
+  const history: StoredHistoryEntry[] = [];
   const queue: Array<{ e: Envelope; at: number }> = [
     { e: env(`${sagaId}:start`, 'saga.started', {}, null), at: t0 },
   ];
@@ -89,7 +94,14 @@ function record(
       );
     }
   }
-  return { sagaId, type: def.type, version: def.version, input: doc.input, history } as RecordedSaga;
+  // As the store's reads give it: each context whole.
+  return {
+    sagaId,
+    type: def.type,
+    version: def.version,
+    input: doc.input,
+    history: withContexts(history),
+  } as unknown as RecordedSaga;
 }
 
 const orderInput = {

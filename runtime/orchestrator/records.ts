@@ -1,7 +1,6 @@
 import { type Envelope, envelope } from '../wire/index.ts';
 import {
   contextChangesOf,
-  jsonWithin,
   keyframeOf,
   type OutboxEntry,
   type SagaDoc,
@@ -140,12 +139,27 @@ export function recordedContext(
   limit: number,
   step?: { rev: number; previousContext: unknown },
 ): Pick<StoredHistoryEntry, 'context' | 'contextOmitted' | 'contextChanges'> {
-  const json = JSON.stringify(context) ?? 'null';
-  if (!jsonWithin(json, limit)) return { contextOmitted: { bytes: Buffer.byteLength(json), limit } };
+  const bytes = jsonBytes(context);
+  if (bytes > limit) return { contextOmitted: { bytes, limit } };
   if (!step || keyframeOf(step.rev) === step.rev) return { context: context ?? null };
   const changes = contextChangesOf(step.previousContext, context);
   // The previous entry recorded its context only if it was within the limit too.
-  if (!changes || !jsonWithin(JSON.stringify(step.previousContext) ?? 'null', limit))
-    return { context: context ?? null };
+  if (!changes || jsonBytes(step.previousContext) > limit) return { context: context ?? null };
   return { contextChanges: changes };
+}
+
+/**
+ * The size of contexts measured, by identity: a context is never changed in place (each step's
+ * `assign` makes a new one), so a live saga's previous context was measured by its previous step.
+ */
+const measured = new WeakMap<object, number>();
+
+/** Bytes of the JSON of `value` (UTF-8). */
+function jsonBytes(value: unknown): number {
+  const key = value !== null && typeof value === 'object' ? value : null;
+  const known = key ? measured.get(key) : undefined;
+  if (known !== undefined) return known;
+  const bytes = Buffer.byteLength(JSON.stringify(value) ?? 'null');
+  if (key) measured.set(key, bytes);
+  return bytes;
 }

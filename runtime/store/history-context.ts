@@ -26,11 +26,6 @@ function isFields(v: unknown): v is Fields {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-/** JSON of `value` within `limit` bytes (UTF-8 takes at most 3 bytes per UTF-16 unit). */
-export function jsonWithin(json: string, limit: number): boolean {
-  return json.length * 3 <= limit || Buffer.byteLength(json) <= limit;
-}
-
 /**
  * The fields of `next` that differ from `previous` by reference (a step's `assign` keeps the ones
  * it leaves alone; a field with a new reference and the same value is stored again, which costs

@@ -4,7 +4,6 @@ export {
   applyContextChanges,
   contextChangesOf,
   contextKeyframeEvery,
-  jsonWithin,
   keyframeOf,
   withContexts,
 } from './history-context.ts';

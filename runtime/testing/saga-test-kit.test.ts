@@ -67,3 +67,40 @@ describe('SagaTestKit.signal', () => {
     expect(() => kit.signal('approve', { note: 'x' })).toThrow(/states that accept it: review, review.open/);
   });
 });
+
+describe('SagaTestKit and the context', () => {
+  const counting = setup({
+    types: {} as {
+      context: { items: string[] };
+      events: { type: 'add'; item: string } | { type: 'push'; item: string };
+    },
+  }).createMachine({
+    id: 'kit-context',
+    context: { items: [] },
+    initial: 'open',
+    states: {
+      open: {
+        on: {
+          add: { actions: assign({ items: ({ context, event }) => [...context.items, event.item] }) },
+          // Changes the context in place: the history would record no change to `items`.
+          push: {
+            actions: assign({
+              items: ({ context, event }) => {
+                context.items.push(event.item);
+                return context.items;
+              },
+            }),
+          },
+        },
+      },
+    },
+  });
+  const kitDef = defineSaga({ type: 'kit-context', version: 1, machine: counting, input: z.object({}) });
+
+  it('a context changed through assign steps on; one changed in place throws', () => {
+    const kit = new SagaTestKit(kitDef).start({});
+    kit.send({ type: 'add', item: 'a' });
+    expect(kit.context).toEqual({ items: ['a'] });
+    expect(() => kit.send({ type: 'push', item: 'b' })).toThrow(TypeError);
+  });
+});

@@ -10,7 +10,8 @@ export type Responder = (command: EmittedCommand) => MachineEvent | MachineEvent
 /**
  * Runs a saga definition without infrastructure, through the same step function as the
  * runtime (including the JSON round trip of the persisted snapshot every step), with a
- * controllable clock for durable timers and scripted participants.
+ * controllable clock for durable timers and scripted participants. A step that changes the
+ * context in place instead of through `assign` throws (a TypeError: the context is frozen).
  */
 export class SagaTestKit<TInput> {
   private snapshot: unknown = null;
@@ -119,8 +120,11 @@ export class SagaTestKit<TInput> {
       event,
       this.now,
     );
-    // The runtime stores the snapshot as a document: prove it survives that round trip.
+    // The runtime stores the snapshot as a document: prove it survives that round trip. Its context
+    // is frozen: the runtime takes a field whose reference did not change for one the step left
+    // alone, so a machine that changes its context in place (not through `assign`) fails here.
     this.snapshot = JSON.parse(JSON.stringify(result.snapshot));
+    deepFreeze((this.snapshot as { context?: unknown } | null)?.context);
     this.timers = result.timers;
     this.status = result.status;
     this.state = result.state;
@@ -137,4 +141,10 @@ export class SagaTestKit<TInput> {
       for (const reply of Array.isArray(replies) ? replies : replies ? [replies] : []) this.step(reply);
     }
   }
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const v of Object.values(value)) deepFreeze(v);
 }

@@ -3,6 +3,7 @@
 // saga documents, the participants' collections and their inboxes.
 import type { Db, Document, Filter } from 'mongodb';
 import { commandIdOfKey, type StoredReply } from '../runtime/participants/index.ts';
+import { type StoredHistoryEntry, withContexts } from '../runtime/store/index.ts';
 
 export const terminalStatuses = ['completed', 'compensated', 'failed', 'cancelled'] as const;
 
@@ -427,35 +428,49 @@ export interface HistoryReport {
    * is none unless an entry moved out of a long saga's document was lost.
    */
   gaps: number;
-  /** Transitions that did not start where the previous one ended: two writers interleaved. */
+  /**
+   * Transitions that did not start where the previous one ended (two writers interleaved), and sagas
+   * whose context, rebuilt from their history entries' changes, is not the context on the document.
+   */
   violations: string[];
+  /** Sagas whose last entry's context was rebuilt and compared with the document's. */
+  contextsChecked: number;
 }
 
-interface HistoryRow {
-  sagaId: string;
-  rev: number;
-  from: string | null;
-  to: string | null;
+type HistoryRow = StoredHistoryEntry;
+
+/** JSON with the keys of every object sorted: two contexts that differ only in key order are one. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 }
 
 /**
  * One saga never runs two transitions at once: its history must be one chain, each transition starting
  * in the state the previous one ended in, with revisions unique and never beyond the document's own
  * revision. The history is read where the store keeps it: on the saga's document, and in
- * `saga_history` for the entries a long saga moved out (an entry in both places counts once).
+ * `saga_history` for the entries a long saga moved out (an entry in both places counts once). The
+ * context its entries rebuild (they store changes, history-context.ts) at the saga's revision must
+ * be the document's, which the same write set.
  */
-export async function checkSagaHistory(db: Db, sagaFilter: Filter<Document> = {}): Promise<HistoryReport> {
-  type Saga = { _id: string; rev: number; history?: Record<string, HistoryRow> };
+export async function checkSagaHistory(
+  db: Db,
+  sagaFilter: Record<string, unknown> = {},
+): Promise<HistoryReport> {
+  type Saga = { _id: string; rev: number; context: unknown; history?: Record<string, HistoryRow> };
   const sagas = await db
     .collection<Saga>('sagas')
     .find(sagaFilter as Filter<Saga>)
-    .project<Saga>({ _id: 1, rev: 1, history: 1 })
+    .project<Saga>({ _id: 1, rev: 1, context: 1, history: 1 })
     .toArray();
   const revOf = new Map(sagas.map((s) => [s._id, s.rev]));
   const moved = await db
     .collection<HistoryRow>('saga_history')
     .find({})
-    .project<HistoryRow>({ _id: 0, sagaId: 1, rev: 1, from: 1, to: 1 })
+    .project<HistoryRow>({ _id: 0 })
     .toArray();
   const byKey = new Map<string, HistoryRow>();
   for (const e of [...moved, ...sagas.flatMap((s) => Object.values(s.history ?? {}))])
@@ -491,5 +506,19 @@ export async function checkSagaHistory(db: Db, sagaFilter: Filter<Document> = {}
     }
     previous = e;
   }
-  return { sagas: sagas.length, transitions, gaps: gaps + missingAtEnd, violations };
+  let contextsChecked = 0;
+  const bySaga = new Map<string, HistoryRow[]>();
+  for (const e of entries) {
+    const list = bySaga.get(e.sagaId);
+    if (list) list.push(e);
+    else bySaga.set(e.sagaId, [e]);
+  }
+  for (const s of sagas) {
+    const last = withContexts(bySaga.get(s._id) ?? []).at(-1);
+    if (last?.rev !== s.rev || !('context' in last)) continue;
+    contextsChecked++;
+    if (canonical(last.context) !== canonical(s.context))
+      violations.push(`saga ${s._id}: the context its history rebuilds at rev ${s.rev} is not the saga's`);
+  }
+  return { sagas: sagas.length, transitions, gaps: gaps + missingAtEnd, violations, contextsChecked };
 }

@@ -396,6 +396,9 @@ export async function runChaos(args: Args, say: (line: string) => void = stdout)
     say(
       `chaos: by status ${JSON.stringify(report.byStatus)}; ${letters.length} dead letters; ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
+    say(
+      `chaos: history: ${history.transitions} transitions of ${history.sagas} sagas, ${history.contextsChecked} contexts rebuilt from their entries and compared with the saga's`,
+    );
     const agentRestocks = await db
       .collection<SagaDoc>('sagas')
       .find({ type: 'restock', 'input.recommendationId': /^rec-/ }, { projection: { status: 1 } })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recordedContext } from '../../runtime/orchestrator/records.ts';
 import { type HistoryEntry, historyOnDoc, type SagaDoc, SagaStore } from '../../runtime/store/index.ts';
 import { order, outboxSettled, startTestNode, useTestNode } from '../harness.ts';
+import { checkSagaHistory } from '../invariants.ts';
 
 /**
  * A transition's write also removes what the previous one published and carries its own history
@@ -189,5 +190,15 @@ describe('outbox clearing', () => {
     expect(late.map((h) => [h.rev, h.context])).toEqual(
       [141, 142, 143, 144, 145].map((r) => [r, expected(r)]),
     );
+    // The chaos suite's check: the context the entries rebuild at the last revision is the saga's.
+    expect(await checkSagaHistory(db(), { _id: sagaId })).toMatchObject({
+      gaps: 0,
+      violations: [],
+      contextsChecked: 1,
+    });
+    await store.sagas.updateOne({ _id: sagaId }, { $set: { 'history.150.contextChanges.set.n': -1 } });
+    expect((await checkSagaHistory(db(), { _id: sagaId })).violations).toEqual([
+      `saga ${sagaId}: the context its history rebuilds at rev 150 is not the saga's`,
+    ]);
   });
 });

@@ -1,5 +1,7 @@
 import { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
+import { problemContentType } from './problem.ts';
 
 export interface RunningApi {
   /** The bound port, the real one when 0 was asked for. */
@@ -21,6 +23,7 @@ export async function serveApi(
     });
     listening.once('error', reject);
   });
+  if (server instanceof Server) server.on('clientError', answerClientError);
   const address = server.address();
   if (address === null || typeof address === 'string')
     throw new Error(`unexpected listen address ${address}`);
@@ -41,4 +44,33 @@ export async function serveApi(
         if (server instanceof Server) server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * A request Node's HTTP parser refuses before the app sees it (headers or URL over Node's 16 KiB,
+ * a malformed request line) is answered as every other refusal is, a problem document that says
+ * what to fix, instead of Node's bare status line; then the connection is closed, as Node does.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Socket): void {
+  // Answered already: what the client still sends fails to parse again, and changes nothing.
+  if (socket.writableEnded) return;
+  // Something was written already (a response under way), or nobody is there to read it.
+  if (err.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) {
+    socket.destroy();
+    return;
+  }
+  const [status, title, detail] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          'the request line and headers are over 16 KiB: send long values in a JSON body, or fewer or shorter query parameters',
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'the request did not arrive whole in time: send it again']
+        : [400, 'Bad Request', `the request is not valid HTTP/1.1 (${err.code ?? err.message})`];
+  const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+  socket.end(
+    `HTTP/1.1 ${status} ${title}\r\nContent-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

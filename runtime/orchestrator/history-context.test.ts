@@ -36,6 +36,14 @@ describe('history contexts stored as changes', () => {
     expect(applyContextChanges(after, contextChangesOf(after, dropped)!)).toEqual(dropped);
   });
 
+  it('keeps a field named __proto__ as a field', () => {
+    const before = JSON.parse('{"a":1,"__proto__":{"x":1}}') as Record<string, unknown>;
+    const after = JSON.parse('{"a":1,"__proto__":{"x":2}}') as Record<string, unknown>;
+    const changes = contextChangesOf(before, after)!;
+    expect(Object.keys(changes.set)).toEqual(['__proto__']);
+    expect(JSON.stringify(applyContextChanges(before, changes))).toBe(JSON.stringify(after));
+  });
+
   it('is null where only the whole context will do', () => {
     expect(contextChangesOf(null, { a: 1 })).toBeNull();
     expect(contextChangesOf({ a: 1 }, [1, 2])).toBeNull();

@@ -1,5 +1,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { DeadLetterSchema } from '../../runtime/messaging/index.ts';
 import { prng } from '../scale/orders.ts';
 import { order, useTestNode } from '../harness.ts';
@@ -9,6 +10,9 @@ import { order, useTestNode } from '../harness.ts';
  * HTTP answers 4xx problem+json, and bad messages land in the DLQ with a reason.
  */
 const rand = prng(42);
+const catalogue = JSON.parse(readFileSync('contracts/catalogue.json', 'utf8')) as {
+  messages: Record<string, { subject?: string; receivedBy: string[] }>;
+};
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 function randomValue(depth = 0): unknown {
@@ -121,6 +125,11 @@ describe('fuzz', () => {
         'x.y',
       ].map((t) => `evt.${t}`),
     ];
+    // And every subject of the catalogue that some role consumes: the reactors' events
+    // (`saga.ended`, `inventory.committed`), the restock saga's commands, the signals (a saga's
+    // input has no subject: it comes through the API).
+    for (const m of Object.values(catalogue.messages))
+      if (m.subject && m.receivedBy.length > 0 && !subjects.includes(m.subject)) subjects.push(m.subject);
     const valid = {
       id: 'fuzz-1',
       type: 'inventory.reserve',
@@ -155,6 +164,15 @@ describe('fuzz', () => {
         interval: 200,
       })
       .toBeGreaterThan(sent / 2);
+    // Every consumer has handled or dead-lettered all of it: nothing pending, nothing being retried.
+    const { cmd, evt } = node().bus.topo.streams;
+    const outstanding = async () => {
+      let n = 0;
+      for (const stream of [cmd, evt])
+        for await (const c of jsm.consumers.list(stream)) n += c.num_pending + c.num_ack_pending;
+      return n;
+    };
+    await expect.poll(outstanding, { timeout: 60_000, interval: 200 }).toBe(0);
     const info = await jsm.streams.info(node().bus.topo.streams.dlq);
     for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
       const letter = DeadLetterSchema.parse(

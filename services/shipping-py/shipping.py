@@ -15,11 +15,14 @@ It speaks jetsaga's protocol with nothing but NATS JetStream and MongoDB:
   on `<ns>.dlq.svc-shipping` (the TS runtime's DeadLetterSchema, `Nats-Msg-Id:
   <stream>-<seq>:svc-shipping`) and only then terminated;
 - a failure that may pass (MongoDB or NATS unavailable) is nak-ed with backoff, and dead-lettered as
-  `exhausted` once JETSAGA_MAX_DELIVER attempts ran out.
+  `exhausted` once JETSAGA_MAX_DELIVER attempts ran out;
+- `shipping_processed` records are purged once older than JETSAGA_INBOX_RETENTION_MS and their saga
+  no longer runs, in rounds of JETSAGA_PURGE_BATCH every JETSAGA_PURGE_INTERVAL_MS.
 
 Configuration (the runtime's variables): NATS_URL, MONGO_URL, JETSAGA_MONGO_DB, JETSAGA_NAMESPACE,
 JETSAGA_ACK_WAIT_MS, JETSAGA_MAX_DELIVER, JETSAGA_RETRY_BASE_MS, JETSAGA_RETRY_MAX_MS,
-JETSAGA_MAX_ACK_PENDING, JETSAGA_MAX_IN_FLIGHT, LOG_LEVEL. SIGTERM/SIGINT stop it gracefully: no new
+JETSAGA_MAX_ACK_PENDING, JETSAGA_MAX_IN_FLIGHT, JETSAGA_STREAM_MAX_AGE_MS, JETSAGA_DLQ_MAX_AGE_MS,
+JETSAGA_INBOX_RETENTION_MS, JETSAGA_PURGE_INTERVAL_MS, JETSAGA_PURGE_BATCH, LOG_LEVEL. SIGTERM/SIGINT stop it gracefully: no new
 fetches, in-flight commands finish, the connections drain.
 """
 
@@ -46,6 +49,8 @@ from pymongo import MongoClient
 from pymongo.errors import DuplicateKeyError
 
 SERVICE = "shipping"
+# runtime/store/saga-doc.ts `terminalStatuses`: a saga in one of them runs no more.
+TERMINAL_STATUSES = ("completed", "compensated", "failed", "cancelled")
 DURABLE = f"svc-{SERVICE}"
 UNSERVED_COUNTRIES = {"AQ"}
 
@@ -85,6 +90,10 @@ class Config:
     retry_max_ms: int
     max_ack_pending: int
     max_in_flight: int
+    # How long `shipping_processed` records are kept once their saga no longer runs; 0: for ever.
+    inbox_retention_ms: int
+    purge_interval_ms: int
+    purge_batch: int
 
     @staticmethod
     def from_env(env: dict[str, str]) -> "Config":
@@ -103,6 +112,16 @@ class Config:
         mongo_db = env.get("JETSAGA_MONGO_DB", "jetsaga")
         if not re.fullmatch(r"[A-Za-z0-9_-]+", mongo_db):
             raise ValueError("JETSAGA_MONGO_DB: letters, digits, - or _")
+        # As runtime/config.ts: a record may be asked for again until the command it answers has
+        # left the stream and the dead-letter stream, so none is purged sooner (0 keeps them all).
+        floor = num("JETSAGA_STREAM_MAX_AGE_MS", 7 * 24 * 3600_000) + num("JETSAGA_DLQ_MAX_AGE_MS", 30 * 24 * 3600_000)
+        inbox_retention = num("JETSAGA_INBOX_RETENTION_MS", floor, 0)
+        if 0 < inbox_retention < floor:
+            raise ValueError(
+                f"JETSAGA_INBOX_RETENTION_MS must be 0 (keep for ever) or at least {floor} "
+                "(JETSAGA_STREAM_MAX_AGE_MS + JETSAGA_DLQ_MAX_AGE_MS): a command can be redelivered "
+                "or replayed from the dead letters until then, and its record answers it"
+            )
         return Config(
             nats_url=env.get("NATS_URL", "nats://127.0.0.1:4222"),
             mongo_url=env.get("MONGO_URL", "mongodb://127.0.0.1:27017"),
@@ -114,6 +133,9 @@ class Config:
             retry_max_ms=num("JETSAGA_RETRY_MAX_MS", 15_000),
             max_ack_pending=num("JETSAGA_MAX_ACK_PENDING", 2048),
             max_in_flight=num("JETSAGA_MAX_IN_FLIGHT", 64),
+            inbox_retention_ms=inbox_retention,
+            purge_interval_ms=num("JETSAGA_PURGE_INTERVAL_MS", 60_000),
+            purge_batch=num("JETSAGA_PURGE_BATCH", 500),
         )
 
 
@@ -562,7 +584,10 @@ class ShippingParticipant:
         self.stopping = asyncio.Event()
         self.in_flight: set[asyncio.Task[None]] = set()
         self.slots = asyncio.Semaphore(config.max_in_flight)
-        self.stats = {"handled": 0, "replayed": 0, "deadLettered": 0, "retried": 0, "redelivered": 0}
+        self.stats = {"handled": 0, "replayed": 0, "deadLettered": 0, "retried": 0, "redelivered": 0, "purged": 0}
+        self.purger: Optional[asyncio.Task[None]] = None
+        # Where the last full purge round stopped: the next one goes on from there.
+        self.purge_after: Optional[dt.datetime] = None
         self.mongo = MongoClient(config.mongo_url, tz_aware=True)
         self.db = self.mongo[config.mongo_db]
         self.processed = self.db[f"{SERVICE}_processed"]
@@ -576,6 +601,9 @@ class ShippingParticipant:
         self.js = self.nc.jetstream()
         await self._provision()
         self.sub = await self.js.pull_subscribe_bind(durable=DURABLE, stream=self.topo.cmd_stream)
+        if self.config.inbox_retention_ms > 0:
+            self.processed.create_index("at")
+            self.purger = asyncio.create_task(self._purge_loop())
         log("info", "service started", consumer=DURABLE, stream=self.topo.cmd_stream,
             filter=self.topo.cmd_filter(SERVICE))
 
@@ -640,6 +668,9 @@ class ShippingParticipant:
 
     async def stop(self, deadline_s: float = 10.0) -> None:
         self.stopping.set()
+        if self.purger:
+            self.purger.cancel()
+            await asyncio.gather(self.purger, return_exceptions=True)
         if self.in_flight:
             await asyncio.wait(set(self.in_flight), timeout=deadline_s)
         # In-flight replies are published and acked by now: nothing left to drain but the pull
@@ -655,6 +686,57 @@ class ShippingParticipant:
         await self.nc.close()
         self.mongo.close()
         log("info", "service stopped", **self.stats)
+
+    # -- retention (runtime/participants/inbox-purge.ts) ---------------------------------------
+
+    async def _purge_loop(self) -> None:
+        """Rounds of `purge_round`: a full one is followed by the next at once, else by the interval."""
+        while not self.stopping.is_set():
+            full = False
+            try:
+                deleted, full = self.purge_round(_now())
+                self.stats["purged"] += deleted
+                if deleted:
+                    log("info", "purged old records", collection=self.processed.name, deleted=deleted)
+            except Exception as err:  # noqa: BLE001 - a failed round is tried again at the next interval
+                log("warn", "purge round failed; trying again later", err=repr(err))
+            if full:
+                continue
+            try:
+                await asyncio.wait_for(self.stopping.wait(), self.config.purge_interval_ms / 1000)
+            except asyncio.TimeoutError:
+                pass
+
+    def purge_round(self, now: dt.datetime) -> tuple[int, bool]:
+        """
+        Deletes up to `purge_batch` records older than the retention whose saga is no longer running
+        (ended, or purged itself): nothing can ask for them again. Oldest first, from where the last
+        full round stopped, so records of sagas still running are stepped over, not read again and
+        again. Returns how many were deleted and whether the round was full.
+        """
+        before = now - dt.timedelta(milliseconds=self.config.inbox_retention_ms)
+        at: dict[str, Any] = {"$lt": before}
+        if self.purge_after is not None:
+            at["$gt"] = self.purge_after
+        old = list(
+            self.processed.find({"at": at}, {"_id": 1, "at": 1, "reply.sagaId": 1})
+            .sort("at", 1)
+            .limit(self.config.purge_batch)
+        )
+        full = len(old) == self.config.purge_batch
+        self.purge_after = old[-1]["at"] if full else None
+        saga_of = {r["_id"]: str((r.get("reply") or {}).get("sagaId") or "") for r in old}
+        saga_ids = sorted({s for s in saga_of.values() if s})
+        running = {
+            d["_id"]
+            for d in self.db["sagas"].find(
+                {"_id": {"$in": saga_ids}, "status": {"$nin": list(TERMINAL_STATUSES)}}, {"_id": 1}
+            )
+        } if saga_ids else set()
+        ids = [rid for rid, saga in saga_of.items() if saga not in running]
+        if not ids:
+            return 0, full
+        return self.processed.delete_many({"_id": {"$in": ids}, "at": {"$lt": before}}).deleted_count, full
 
     # -- one delivery -------------------------------------------------------------------------
 

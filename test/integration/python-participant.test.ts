@@ -50,6 +50,12 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
         JETSAGA_NAMESPACE: node.config.namespace,
         JETSAGA_RETRY_BASE_MS: '20',
         JETSAGA_RETRY_MAX_MS: '100',
+        // Records are purged a minute after their saga ended (the least these stream ages allow):
+        // the records the tests below make themselves are ten minutes old.
+        JETSAGA_STREAM_MAX_AGE_MS: '30000',
+        JETSAGA_DLQ_MAX_AGE_MS: '30000',
+        JETSAGA_INBOX_RETENTION_MS: '60000',
+        JETSAGA_PURGE_INTERVAL_MS: '200',
         LOG_LEVEL: 'info',
         PYTHONUNBUFFERED: '1',
       },
@@ -312,6 +318,57 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
       'svc-shipping to settle every message',
       15_000,
     );
+  });
+
+  it('purges the old records of sagas no longer running, and keeps those of sagas that run', async () => {
+    const processed = db().collection<{ _id: string; reply: { sagaId: string }; at: Date }>(
+      'shipping_processed',
+    );
+    const old = new Date(Date.now() - 600_000);
+    await db()
+      .collection<{ _id: string; status: string }>('sagas')
+      .insertMany([
+        { _id: 'py-purge-ended', status: 'compensated' },
+        { _id: 'py-purge-running', status: 'compensating' },
+      ]);
+    await processed.insertMany([
+      { _id: 'py-purge-1', reply: { sagaId: 'py-purge-ended' }, at: old },
+      { _id: 'py-purge-2', reply: { sagaId: 'py-purge-running' }, at: old },
+      // Its saga was purged already: not running either.
+      { _id: 'py-purge-3', reply: { sagaId: 'py-purge-gone' }, at: old },
+      // Within the retention.
+      { _id: 'py-purge-4', reply: { sagaId: 'py-purge-ended' }, at: new Date() },
+    ]);
+    await waitUntil(
+      async () => (await processed.countDocuments({ _id: { $in: ['py-purge-1', 'py-purge-3'] } })) === 0,
+      () => `the Python participant to purge the old records; its output:\n${output}`,
+      15_000,
+    );
+    expect(
+      (await processed.find({ _id: { $in: ['py-purge-2', 'py-purge-4'] } }).toArray())
+        .map((r) => r._id)
+        .sort(),
+    ).toEqual(['py-purge-2', 'py-purge-4']);
+    expect(output).toContain('"purged old records"');
+  });
+
+  it("refuses an inbox retention below the streams' ages, naming the setting", async () => {
+    const python = await ensurePythonEnv({ log: () => undefined });
+    const refused = spawn(python!, [script], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        JETSAGA_INBOX_RETENTION_MS: '5000',
+        PYTHONUNBUFFERED: '1',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let said = '';
+    refused.stdout!.on('data', (b: Buffer) => (said += b.toString()));
+    refused.stderr!.on('data', (b: Buffer) => (said += b.toString()));
+    const code = await new Promise<number | null>((resolve) => refused.on('exit', resolve));
+    expect(code).toBe(2);
+    expect(said).toContain('JETSAGA_INBOX_RETENTION_MS must be 0 (keep for ever) or at least 3196800000');
   });
 
   it('stops on SIGTERM', async () => {

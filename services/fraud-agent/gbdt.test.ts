@@ -11,7 +11,7 @@ import {
 } from './gbdt.ts';
 import { computeFeatures } from './features.ts';
 import { generate } from './training/generator.ts';
-import { Random } from './training/random.ts';
+import { Random } from '../random.ts';
 import { loadArtifact } from './scorer.ts';
 
 /** y = 1 mostly when x0 > 0.7 and x1 < 0.3; x2 is noise. */

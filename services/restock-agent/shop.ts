@@ -15,7 +15,7 @@
  * time of 2 to 7 days. Day 0 is a Monday; days `0..trainDays-1` are the training period, the next
  * `testDays` the held-out period. The same seed always yields the same shop.
  */
-import { Random } from './random.ts';
+import { Random } from '../random.ts';
 
 export type SkuKind = 'smooth' | 'intermittent';
 
@@ -91,7 +91,7 @@ export function generateShop(options: ShopOptions): Shop {
       for (let t = 0; t < days; t++) {
         const level = base * Math.max(0.2, 1 + (trend * t) / days);
         const mean = level * weekly[t % 7]! * (promo[t] ? lift : 1);
-        demand.push(rng.poisson(mean * Math.exp(noise * rng.normal() - (noise * noise) / 2)));
+        demand.push(rng.poissonApprox(mean * Math.exp(noise * rng.normal() - (noise * noise) / 2)));
       }
     } else {
       const p = rng.uniform(0.08, 0.45);
@@ -100,7 +100,7 @@ export function generateShop(options: ShopOptions): Shop {
       truth = { base: p * (1 + size), trend: 0, weekly, lift, noise: 0 };
       for (let t = 0; t < days; t++) {
         const pt = Math.min(0.95, p * weekly[t % 7]! * (promo[t] ? lift : 1));
-        demand.push(rng.chance(pt) ? 1 + rng.poisson(size) : 0);
+        demand.push(rng.chance(pt) ? 1 + rng.poissonApprox(size) : 0);
       }
     }
     list.push({ id: `sku-${String(i + 1).padStart(3, '0')}`, kind, leadTimeDays, demand, promo, truth });

@@ -9,7 +9,7 @@ import {
   utcOffsetOf,
 } from '../facts.ts';
 import { computeFeatures, type FeatureVector } from '../features.ts';
-import { Random } from './random.ts';
+import { Random } from '../../random.ts';
 
 /**
  * A labeled synthetic payment stream. Customers with their own countries, cards,

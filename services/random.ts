@@ -1,4 +1,9 @@
-/** A seeded random source (mulberry32) with the few distributions the generator needs. */
+/**
+ * A seeded random source (mulberry32) with the few distributions the models' synthetic data needs:
+ * the fraud agent's payments (services/fraud-agent/training) and the restock agent's shop
+ * (services/restock-agent/shop.ts). Both trainings reproduce their artifacts byte for byte from it,
+ * so a change to what a method draws changes an artifact.
+ */
 export class Random {
   private a: number;
 
@@ -52,6 +57,7 @@ export class Random {
     return -mean * Math.log(Math.max(this.next(), 1e-12));
   }
 
+  /** Poisson by multiplication: draws at least once, whatever the mean. */
   poisson(mean: number): number {
     const limit = Math.exp(-mean);
     let k = 0;
@@ -61,5 +67,15 @@ export class Random {
       p *= this.next();
     }
     return k;
+  }
+
+  /**
+   * Poisson for demand that may be large or nil: no draw for a mean of 0 or less, a rounded normal
+   * approximation above 30 (multiplying that many uniforms is slow and loses precision).
+   */
+  poissonApprox(mean: number): number {
+    if (mean <= 0) return 0;
+    if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * this.normal()));
+    return this.poisson(mean);
   }
 }

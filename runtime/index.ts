@@ -49,6 +49,7 @@ export {
   defineParticipant,
   defineReactor,
   keepReply,
+  upsertWithReply,
   type Kept,
   type ParticipantDefinition,
   type Reaction,

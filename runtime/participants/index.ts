@@ -6,6 +6,7 @@ export {
   commandIdOfKey,
   defineParticipant,
   keepReply,
+  upsertWithReply,
   type ParticipantDefinition,
   type Reply,
   replyKey,

@@ -1,6 +1,7 @@
 import type { Collection, Db, Filter, UpdateFilter } from 'mongodb';
 import type { z } from 'zod';
 import { ValidationError } from '../errors.ts';
+import { isDuplicateKey } from '../store/index.ts';
 import { asContract, type Envelope, isContract, issuesOf, type MessageContract } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 
@@ -172,6 +173,39 @@ export async function keepReply<T extends WithReplies & { _id: string }>(
   if (done.modifiedCount === 1) return asStored(value);
   const doc = (await collection.findOne({ _id } as Filter<T>)) as WithReplies | null;
   return storedReply(doc, ctx) ?? { type: reply.type, data: reply.data };
+}
+
+/**
+ * An effect written by an upsert that keeps this command's reply in the same write: `set` (and
+ * `reply` under the command's key) on the document `_id` of `collection`, only where the command
+ * has no reply yet, and `insert` too when the document is missing. That is how a cancel that
+ * overtakes its create leaves a tombstone the create respects. A run of the command that finds its
+ * reply there (the upsert's duplicate key) answers with that one; a document another command
+ * inserted meanwhile is updated by the next attempt. Returns the reply as stored.
+ */
+export async function upsertWithReply<T extends WithReplies & { _id: string }>(
+  collection: Collection<T>,
+  _id: string,
+  effect: { set: Record<string, unknown>; insert: Record<string, unknown> },
+  reply: Pick<Reply, 'type' | 'data'>,
+  ctx: Pick<CommandContext, 'sagaId' | 'commandId' | 'replyPath'> &
+    Partial<Pick<CommandContext, 'replyVersions'>>,
+): Promise<Reply> {
+  for (let attempt = 1; ; attempt++) {
+    const value = replyToStore(reply, ctx);
+    try {
+      await collection.updateOne(
+        { _id, [ctx.replyPath]: { $exists: false } } as Filter<T>,
+        { $set: { ...effect.set, [ctx.replyPath]: value }, $setOnInsert: effect.insert } as UpdateFilter<T>,
+        { upsert: true },
+      );
+      return asStored(value);
+    } catch (err) {
+      if (!isDuplicateKey(err) || attempt >= 3) throw err;
+      const mine = storedReply((await collection.findOne({ _id } as Filter<T>)) as WithReplies | null, ctx);
+      if (mine) return mine;
+    }
+  }
 }
 
 /** True for a reply `storedReply` read back: an earlier run's answer, published again. */

@@ -12,6 +12,7 @@ import {
   replyKey,
   replyToStore,
   storedReply,
+  upsertWithReply,
   type WithReplies,
 } from 'jetsaga';
 
@@ -102,29 +103,17 @@ async function create(db: Db, d: z.output<typeof CreateData>, ctx: Ctx): Promise
 }
 
 async function cancel(db: Db, d: z.output<typeof ByOrder>, ctx: Ctx): Promise<Reply> {
-  // Upsert: a cancel that overtakes its create leaves a tombstone the create respects. It carries
-  // the reply, only where this command has none yet: a later run meets the document (a duplicate
-  // key) and answers that reply.
-  for (let attempt = 1; ; attempt++) {
-    const value = replyToStore({ type: 'shipment-cancelled', data: { orderId: d.orderId } }, ctx);
-    try {
-      await shipments(db).updateOne(
-        { _id: d.orderId, [ctx.replyPath]: { $exists: false } },
-        {
-          $set: { status: 'cancelled', updatedAt: new Date(), [ctx.replyPath]: value },
-          $setOnInsert: { trackingNumber: null, country: null, items: [] },
-        },
-        { upsert: true },
-      );
-      return asStored(value);
-    } catch (err) {
-      // This command's reply is there, or a create inserted the shipment meanwhile (the next
-      // attempt updates it).
-      if (!isDuplicateKey(err) || attempt >= 3) throw err;
-      const mine = storedReply(await shipments(db).findOne({ _id: d.orderId }), ctx);
-      if (mine) return mine;
-    }
-  }
+  // A cancel that overtakes its create leaves a tombstone the create respects.
+  return upsertWithReply(
+    shipments(db),
+    d.orderId,
+    {
+      set: { status: 'cancelled', updatedAt: new Date() },
+      insert: { trackingNumber: null, country: null, items: [] },
+    },
+    { type: 'shipment-cancelled', data: { orderId: d.orderId } },
+    ctx,
+  );
 }
 
 export const shipping = defineParticipant({

@@ -11,6 +11,7 @@ import {
   replyKey,
   replyToStore,
   storedReply,
+  upsertWithReply,
   type WithReplies,
 } from 'jetsaga';
 
@@ -174,30 +175,17 @@ async function deliver(db: Db, d: z.output<typeof ByOrder>, ctx: Ctx): Promise<R
 }
 
 async function cancel(db: Db, d: z.output<typeof ByOrder>, ctx: Ctx): Promise<Reply> {
-  // Upsert: a cancel that overtakes its place-order leaves a tombstone the place-order respects.
-  for (let attempt = 1; ; attempt++) {
-    const value = replyToStore(
-      { type: 'order-cancelled', data: { purchaseOrderId: d.purchaseOrderId } },
-      ctx,
-    );
-    try {
-      await purchaseOrders(db).updateOne(
-        { _id: d.purchaseOrderId, [ctx.replyPath]: { $exists: false } },
-        {
-          $set: { status: 'cancelled', updatedAt: new Date(), [ctx.replyPath]: value },
-          $setOnInsert: { supplier: null, sku: null, qty: 0, unitCost: 0 },
-        },
-        { upsert: true },
-      );
-      return asStored(value);
-    } catch (err) {
-      // This command's reply is there, or a place-order inserted the order meanwhile (the next
-      // attempt updates it).
-      if (!isDuplicateKey(err) || attempt >= 3) throw err;
-      const mine = storedReply(await purchaseOrders(db).findOne({ _id: d.purchaseOrderId }), ctx);
-      if (mine) return mine;
-    }
-  }
+  // A cancel that overtakes its place-order leaves a tombstone the place-order respects.
+  return upsertWithReply(
+    purchaseOrders(db),
+    d.purchaseOrderId,
+    {
+      set: { status: 'cancelled', updatedAt: new Date() },
+      insert: { supplier: null, sku: null, qty: 0, unitCost: 0 },
+    },
+    { type: 'order-cancelled', data: { purchaseOrderId: d.purchaseOrderId } },
+    ctx,
+  );
 }
 
 export const suppliers = defineParticipant({

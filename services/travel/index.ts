@@ -12,6 +12,7 @@ import {
   replyKey,
   replyToStore,
   storedReply,
+  upsertWithReply,
   type WithReplies,
 } from 'jetsaga';
 
@@ -80,29 +81,15 @@ function bookingService<S extends z.ZodObject<{ tripId: typeof tripId }>>(
     if (doc?.status === 'booked') return { type: 'booked', data: { tripId: id, reference: doc.reference } };
     return { type: spec.refusal, data: { tripId: id, reason: 'cancelled before it was booked' } };
   };
-  const cancel = async (db: Db, id: string, ctx: Ctx): Promise<Reply> => {
-    // Only where this command has no reply yet: a later run meets the booking (a duplicate key)
-    // and answers that reply.
-    for (let attempt = 1; ; attempt++) {
-      const value = replyToStore({ type: 'cancelled', data: { tripId: id } }, ctx);
-      try {
-        await bookings(db, spec.name).updateOne(
-          { _id: id, [ctx.replyPath]: { $exists: false } },
-          {
-            $set: { status: 'cancelled', updatedAt: new Date(), [ctx.replyPath]: value },
-            $setOnInsert: { reference: null, details: {} },
-          },
-          { upsert: true },
-        );
-        return asStored(value);
-      } catch (err) {
-        // This command's reply is there, or a booking was inserted meanwhile (the next attempt updates it).
-        if (!isDuplicateKey(err) || attempt >= 3) throw err;
-        const mine = storedReply(await bookings(db, spec.name).findOne({ _id: id }), ctx);
-        if (mine) return mine;
-      }
-    }
-  };
+  // A cancel that overtakes its book leaves a tombstone the book respects.
+  const cancel = (db: Db, id: string, ctx: Ctx): Promise<Reply> =>
+    upsertWithReply(
+      bookings(db, spec.name),
+      id,
+      { set: { status: 'cancelled', updatedAt: new Date() }, insert: { reference: null, details: {} } },
+      { type: 'cancelled', data: { tripId: id } },
+      ctx,
+    );
   return defineParticipant({
     name: spec.name,
     events: {

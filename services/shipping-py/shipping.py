@@ -694,7 +694,8 @@ class ShippingParticipant:
         while not self.stopping.is_set():
             full = False
             try:
-                deleted, full = self.purge_round(_now())
+                # pymongo blocks: off the event loop, so commands keep flowing during a round.
+                deleted, full = await asyncio.to_thread(self.purge_round, _now())
                 self.stats["purged"] += deleted
                 if deleted:
                     log("info", "purged old records", collection=self.processed.name, deleted=deleted)

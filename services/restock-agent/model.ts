@@ -154,14 +154,7 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
   let trend = 0;
   let lift = 1.5;
   // One step per day; the lead-time forecast from each origin is kept to measure its error later.
-  const pending: { due: number; forecast: number; actual: number; promo: boolean }[] = [];
-  const errors: number[] = [];
-  const errorPromo: boolean[] = [];
-  const windowPromo = (t: number) => {
-    for (let k = 1; k <= lead; k++) if (promo(t + k)) return true;
-    return false;
-  };
-  let absSum = 0;
+  const backtest = new Backtest(lead, promo, true);
   const ahead = (t: number, steps: number, lvl: number, tr: number, lf: number) => {
     let damp = 0;
     let f = 0;
@@ -188,21 +181,8 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
         level = newLevel;
       }
     }
-    for (const q of pending) if (q.due > t - lead && q.due <= t) q.actual += yt;
-    while (pending.length && pending[0]!.due + lead - 1 <= t) {
-      const q = pending.shift()!;
-      errors.push((q.actual - q.forecast) / Math.max(1, q.forecast));
-      errorPromo.push(q.promo);
-      absSum += Math.abs(q.actual - q.forecast);
-    }
-    if (t >= init && t + lead < n + horizon) {
-      pending.push({
-        due: t + 1,
-        forecast: ahead(t, lead, level, trend, lift),
-        actual: 0,
-        promo: windowPromo(t),
-      });
-    }
+    backtest.observe(t, yt);
+    if (t >= init && t + lead < n + horizon) backtest.forecastFrom(t, ahead(t, lead, level, trend, lift));
   }
   // `due` is the first day of the window; the loop above sums the days due..due+lead-1.
   const daily: number[] = [];
@@ -216,12 +196,11 @@ function forecastSmooth(h: SkuHistory, p: ModelParams, horizon: number, lead: nu
   return {
     kind: 'smooth',
     daily,
-    ...splitErrors(errors, errorPromo, p.errorWindow),
+    ...backtest.figures(p.errorWindow),
     promoAhead: Array.from({ length: horizon }, (_, k) => promo(n + k)),
     trendPerDay: trend / Math.max(0.05, level),
     weekly,
     lift,
-    meanAbsError: errors.length ? absSum / errors.length : 0,
   };
 }
 
@@ -238,14 +217,7 @@ function forecastIntermittent(h: SkuHistory, p: ModelParams, horizon: number, le
   let lift = 1.5;
   let promoSeen = 0;
   const rate = () => (started ? ((1 - alpha / 2) * size) / interval : 0);
-  const pending: { due: number; forecast: number; actual: number; promo: boolean }[] = [];
-  const errors: number[] = [];
-  const errorPromo: boolean[] = [];
-  const windowPromo = (t: number) => {
-    for (let k = 1; k <= lead; k++) if (promo(t + k)) return true;
-    return false;
-  };
-  let absSum = 0;
+  const backtest = new Backtest(lead, promo, false);
   const ahead = (t: number, steps: number) => {
     let f = 0;
     for (let k = 1; k <= steps; k++) f += rate() * (promo(t + k) ? lift : 1);
@@ -274,28 +246,66 @@ function forecastIntermittent(h: SkuHistory, p: ModelParams, horizon: number, le
     } else {
       since++;
     }
-    for (const q of pending) if (q.due > t - lead && q.due <= t) q.actual += yt;
-    while (pending.length && pending[0]!.due + lead - 1 <= t) {
-      const q = pending.shift()!;
-      errors.push(q.actual - q.forecast);
-      errorPromo.push(q.promo);
-      absSum += Math.abs(q.actual - q.forecast);
-    }
-    if (t >= 28 && started) {
-      pending.push({ due: t + 1, forecast: ahead(t, lead), actual: 0, promo: windowPromo(t) });
-    }
+    backtest.observe(t, yt);
+    if (t >= 28 && started) backtest.forecastFrom(t, ahead(t, lead));
   }
   const daily = Array.from({ length: horizon }, (_, k) => rate() * (promo(n + k) ? lift : 1));
   return {
     kind: 'intermittent',
     daily,
-    ...splitErrors(errors, errorPromo, p.errorWindow),
+    ...backtest.figures(p.errorWindow),
     promoAhead: Array.from({ length: horizon }, (_, k) => promo(n + k)),
     trendPerDay: 0,
     weekly: [1, 1, 1, 1, 1, 1, 1],
     lift,
-    meanAbsError: errors.length ? absSum / errors.length : 0,
   };
+}
+
+/**
+ * The rolling-origin backtest each fit runs in its one pass: a forecast of the lead-time demand sum
+ * made at the end of day t (the window t+1..t+lead) is scored once the window's last day is seen,
+ * as a ratio to the forecast (`relative`, smooth SKUs) or in units (intermittent ones).
+ */
+class Backtest {
+  private readonly pending: { due: number; forecast: number; actual: number; promo: boolean }[] = [];
+  private readonly errors: number[] = [];
+  private readonly errorPromo: boolean[] = [];
+  private absSum = 0;
+
+  constructor(
+    private readonly lead: number,
+    private readonly promo: (t: number) => boolean,
+    private readonly relative: boolean,
+  ) {}
+
+  /** Day t's demand: added to the windows it falls in; the windows it ends are scored. */
+  observe(t: number, demand: number): void {
+    const lead = this.lead;
+    for (const q of this.pending) if (q.due > t - lead && q.due <= t) q.actual += demand;
+    while (this.pending.length && this.pending[0]!.due + lead - 1 <= t) {
+      const q = this.pending.shift()!;
+      this.errors.push(
+        this.relative ? (q.actual - q.forecast) / Math.max(1, q.forecast) : q.actual - q.forecast,
+      );
+      this.errorPromo.push(q.promo);
+      this.absSum += Math.abs(q.actual - q.forecast);
+    }
+  }
+
+  /** The lead-time forecast made at the end of day t. */
+  forecastFrom(t: number, forecast: number): void {
+    let promo = false;
+    for (let k = 1; k <= this.lead; k++) if (this.promo(t + k)) promo = true;
+    this.pending.push({ due: t + 1, forecast, actual: 0, promo });
+  }
+
+  /** The last `window` errors (all, and split by promotion) and the mean absolute error in units. */
+  figures(window: number) {
+    return {
+      ...splitErrors(this.errors, this.errorPromo, window),
+      meanAbsError: this.errors.length ? this.absSum / this.errors.length : 0,
+    };
+  }
 }
 
 function splitErrors(errors: number[], promo: boolean[], window: number) {

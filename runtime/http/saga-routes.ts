@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Bus } from '../messaging/index.ts';
-import { requestCancel, type SagaRegistry } from '../orchestrator/index.ts';
+import { purgedWhen, requestCancel, type SagaRegistry } from '../orchestrator/index.ts';
 import type { SagaStore } from '../store/index.ts';
 import { idempotencyKeyHeader } from './idempotency.ts';
 import { machineGraph } from './machine-graph.ts';
@@ -261,9 +261,7 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
 async function unknownSaga(store: SagaStore, id: string): Promise<NotFoundError> {
   const tombstone = await store.tombstoneOf(id);
   if (!tombstone) return new NotFoundError(`no saga with id "${id}"`);
-  return new NotFoundError(
-    `saga "${id}" ended ${tombstone.endedAt?.toISOString() ?? 'at an unknown time'} and was purged at ${tombstone.purgedAt.toISOString()} after its retention period (JETSAGA_RETENTION_MS)`,
-  );
+  return new NotFoundError(`saga "${id}" ${purgedWhen(tombstone)}`);
 }
 
 export { correlationIdHeader, idempotencyKeyHeader };

@@ -49,3 +49,4 @@ export {
   type ReplayReport,
   replaySummary,
 } from './replay-report.ts';
+export { purgedWhen } from './retention.ts';

@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import { type JetsagaError, PurgedError, TransientError } from '../errors.ts';
 import type { Logger } from '../observability/index.ts';
-import { PurgeLoop, type SagaStore } from '../store/index.ts';
+import { PurgeLoop, type SagaStore, type SagaTombstone } from '../store/index.ts';
 import type { Envelope } from '../wire/index.ts';
 
 /**
@@ -47,7 +47,7 @@ export async function whyMissing(
   const tombstone = await store.tombstoneOf(id);
   if (tombstone)
     return new PurgedError(
-      `saga ${id} (${tombstone.type}) ended ${tombstone.endedAt?.toISOString() ?? 'at an unknown time'} and was purged at ${tombstone.purgedAt.toISOString()} after its retention period (JETSAGA_RETENTION_MS): nothing is left for ${what} to act on`,
+      `saga ${id} (${tombstone.type}) ${purgedWhen(tombstone)}: nothing is left for ${what} to act on`,
     );
   const { retentionMs } = config;
   if (env && retentionMs > 0 && Date.parse(env.occurredAt) < Date.now() - retentionMs)
@@ -55,4 +55,9 @@ export async function whyMissing(
       `saga ${id} is not in the store and ${what} occurred at ${env.occurredAt}, longer ago than the retention period (JETSAGA_RETENTION_MS ${retentionMs} ms): its saga ended and was purged`,
     );
   return new TransientError(`saga ${id} does not exist (yet)`);
+}
+
+/** When a purged saga ended and went, as the errors about it say it. */
+export function purgedWhen(tombstone: Pick<SagaTombstone, 'endedAt' | 'purgedAt'>): string {
+  return `ended ${tombstone.endedAt?.toISOString() ?? 'at an unknown time'} and was purged at ${tombstone.purgedAt.toISOString()} after its retention period (JETSAGA_RETENTION_MS)`;
 }

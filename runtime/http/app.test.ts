@@ -47,7 +47,7 @@ interface Harness {
   logs: Array<Record<string, unknown>>;
 }
 
-function harness(probes: Partial<ApiDeps['probes']> = {}): Harness {
+function harness(probes: Partial<ApiDeps['probes']> = {}, auth: ApiDeps['auth'] = { mode: 'off' }): Harness {
   const touched: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => logs.push(JSON.parse(line)) });
@@ -56,7 +56,7 @@ function harness(probes: Partial<ApiDeps['probes']> = {}): Harness {
     bus: untouchable<Bus>('bus', touched),
     registry: new SagaRegistry().register(demoSaga),
     log,
-    auth: { mode: 'off' },
+    auth,
     probes: { nats: async () => true, mongo: async () => true, ...probes },
   });
   return { app, touched, logs };
@@ -280,6 +280,7 @@ describe('the OpenAPI document', () => {
         {
           operationId: string;
           deprecated?: boolean;
+          security?: unknown;
           description?: string;
           requestBody?: unknown;
           responses: Record<string, unknown>;
@@ -301,15 +302,26 @@ describe('the OpenAPI document', () => {
     expect(shapes.filter((s, i) => shapes.indexOf(s) !== i)).toEqual([]);
   });
 
-  it('starts at /v1/saga-types/{type}/sagas; the old path is served but only described', () => {
+  it('starts at one path per saga type, with its input schema; the old path is its deprecated POST', () => {
     const { paths } = doc();
-    expect(paths['/v1/saga-types/{type}/sagas']!.post!.operationId).toBe('startSaga');
-    expect(paths['/v1/saga-types/demo-order/sagas']!.post!.operationId).toBe('startDemoOrder');
+    // The route template serves any type; the document has one path per registered type.
+    expect(paths['/v1/saga-types/{type}/sagas']).toBeUndefined();
+    const typed = paths['/v1/saga-types/demo-order/sagas']!.post!;
+    expect(typed.operationId).toBe('startDemoOrder');
+    expect(typed.responses['202']).toMatchObject({
+      links: { GetSaga: { operationId: 'getSaga', parameters: { id: '$response.body#/sagaId' } } },
+    });
+    const key = typed.parameters!.find((p) => p.name === 'idempotency-key')!;
+    expect(key.schema).toMatchObject({ pattern: '^[\\x21-\\x7e]{1,255}$' });
+    const version = typed.parameters!.find((p) => p.name === 'schema-version')!;
+    expect(version.schema).toMatchObject({ enum: ['1'] });
     expect(
       Object.keys(paths).filter((p) => p.startsWith('/v1/sagas/') && !p.startsWith('/v1/sagas/{id}')),
     ).toEqual([]);
-    expect(paths['/v1/sagas/{id}']!.post).toBeUndefined();
-    expect(paths['/v1/saga-types/{type}/sagas']!.post!.description).toContain('POST /v1/sagas/{type}');
+    expect(paths['/v1/sagas/{id}']!.post).toMatchObject({
+      operationId: 'startSagaAtOldPath',
+      deprecated: true,
+    });
   });
 
   it('documents 415 on every operation that reads a body', () => {
@@ -320,9 +332,25 @@ describe('the OpenAPI document', () => {
       'cancelSaga',
       'signalSaga',
       'startDemoOrder',
-      'startSaga',
+      'startSagaAtOldPath',
     ]);
     for (const op of withBody) expect(Object.keys(op.responses), op.operationId).toContain('415');
+  });
+
+  it('serves the document without security requirements when auth is off, and with them when on', async () => {
+    const served = async (auth: ApiDeps['auth']) =>
+      (await (await harness({}, auth).app.request('/openapi.json')).json()) as Doc & { security?: unknown };
+    const off = await served({ mode: 'off' });
+    expect(off.security).toBeUndefined();
+    expect(Object.values(off.paths).flatMap((ops) => Object.values(ops).map((op) => op.security))).toEqual(
+      Object.values(off.paths).flatMap((ops) => Object.values(ops).map(() => undefined)),
+    );
+    const on = await served({
+      mode: 'tokens',
+      tokens: [{ name: 't', token: 'a'.repeat(16), scope: 'read' }],
+    });
+    expect(on.security).toEqual([{ bearerAuth: [] }]);
+    expect(on.paths['/v1/sagas']!.get!.security).toEqual([{ bearerAuth: ['read'] }]);
   });
 
   it('bounds the version path parameter and lists the statuses the list filter accepts', () => {
@@ -330,7 +358,9 @@ describe('the OpenAPI document', () => {
     const version = paths['/v1/saga-types/{type}/versions/{version}/definition']!.get!.parameters!.find(
       (p) => p.name === 'version',
     )!;
-    expect(version.schema).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(version.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+    const cursor = paths['/v1/sagas']!.get!.parameters!.find((p) => p.name === 'cursor')!;
+    expect(cursor.schema).toMatchObject({ pattern: '^[0-9]{1,15}\\.[A-Za-z0-9_-]{1,384}$' });
     const status = paths['/v1/sagas']!.get!.parameters!.find((p) => p.name === 'status')!;
     expect(status).toMatchObject({ style: 'form', explode: false });
     expect(status.schema).toMatchObject({

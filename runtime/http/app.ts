@@ -137,7 +137,7 @@ export function createApp(deps: ApiDeps): ApiApp {
   registerDlqRoutes(app, new DeadLetterAdmin(deps.bus));
   registerOverviewRoutes(app, deps);
   registerSessionRoutes(app, deps.auth);
-  registerOperationsRoutes(app, deps.asyncApi);
+  registerOperationsRoutes(app, deps.asyncApi, deps.auth.mode === 'off');
   registerStaticRoutes(app);
 
   app.notFound((c) =>
@@ -154,7 +154,7 @@ export function createApp(deps: ApiDeps): ApiApp {
 }
 
 /** `/metrics` and `/openapi.json`: open, for scrapers and client generators; `/asyncapi.json` with a read token. */
-function registerOperationsRoutes(app: OpenAPIHono, asyncApi: ApiDeps['asyncApi']): void {
+function registerOperationsRoutes(app: OpenAPIHono, asyncApi: ApiDeps['asyncApi'], authOff: boolean): void {
   app.openapi(
     createRoute({
       method: 'get',
@@ -190,7 +190,7 @@ function registerOperationsRoutes(app: OpenAPIHono, asyncApi: ApiDeps['asyncApi'
       },
     }),
     (c) => {
-      doc ??= openApiDocument(app);
+      doc ??= authOff ? withoutAuth(openApiDocument(app)) : openApiDocument(app);
       return c.json(doc as unknown as Record<string, unknown>, 200);
     },
   );
@@ -246,6 +246,24 @@ export function openApiDocument(app: ApiApp) {
       { name: 'pages', description: 'the inspector and the docs page' },
     ],
   });
+}
+
+/**
+ * The document as a server with auth off answers: no operation asks for a token, so none lists a
+ * security requirement (a client or an API tester reading it would otherwise expect 401s that never
+ * come). The scheme and each operation's `x-required-scope` stay: what a token would need with auth
+ * on. `jetsaga openapi` prints the document with them, as a production API serves it.
+ */
+export function withoutAuth<D extends { info: { description?: string }; paths?: object }>(doc: D): D {
+  const out = structuredClone(doc) as D & { security?: unknown };
+  delete out.security;
+  for (const item of Object.values(out.paths ?? {}) as Array<Record<string, unknown>>)
+    for (const op of Object.values(item))
+      if (typeof op === 'object' && op !== null && 'responses' in op)
+        delete (op as { security?: unknown }).security;
+  out.info.description =
+    `${out.info.description ?? ''} This server runs with auth off (\`JETSAGA_AUTH=off\`): no operation needs a token here.`.trim();
+  return out;
 }
 
 /** A stand-in for a dependency the document never touches (`jetsaga openapi` runs without servers). */

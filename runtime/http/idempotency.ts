@@ -6,6 +6,9 @@ import type { SagaDoc } from '../store/index.ts';
 
 export const idempotencyKeyHeader = 'Idempotency-Key';
 
+/** What a key may be: 1 to 255 printable ASCII characters without spaces (double quotes around it are taken off). */
+export const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
+
 /**
  * Absent means "no idempotency"; quotes (the draft standard's sf-string form) are accepted.
  * Present but empty is a 400: a client that means to send a key and sends nothing (an unset
@@ -24,7 +27,7 @@ export function readIdempotencyKey(req: HonoRequest): string | undefined {
     ]);
   }
   const key = /^"(.*)"$/.exec(raw)?.[1] ?? raw;
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+  if (!idempotencyKeyPattern.test(key)) {
     throw new ValidationError(`invalid ${idempotencyKeyHeader} header`, [
       { field: idempotencyKeyHeader, message: 'use 1 to 255 printable ASCII characters without spaces' },
     ]);

@@ -6,6 +6,13 @@ import { type SagaSummaryView, sagaSummaryView } from './views.ts';
 
 const statuses = Object.values(SagaStatus) as string[];
 
+/**
+ * The store's position where the previous page ended: the creation time in epoch milliseconds and
+ * the saga id (base64url, so any id fits). Every string of this shape is a position a page can
+ * start from, so the document's pattern says exactly which cursors the API takes.
+ */
+const cursorPattern = /^[0-9]{1,15}\.[A-Za-z0-9_-]{1,384}$/;
+
 export const ListQuerySchema = z.object({
   type: z.string().min(1, 'must not be empty').optional().openapi({ description: 'saga type' }),
   state: z.string().min(1, 'must not be empty').max(200).optional().openapi({
@@ -22,8 +29,9 @@ export const ListQuerySchema = z.object({
     .string()
     .optional()
     .transform((raw, ctx) => {
-      if (raw === undefined) return undefined;
-      const list = raw.split(',').map((s) => s.trim());
+      // `status=` is the empty list of the documented form style: no filter, as when absent.
+      if (raw === undefined || raw.trim() === '') return undefined;
+      const list = raw.split(',').map((s) => s.replace(/^ +| +$/g, ''));
       const bad = list.filter((s) => !statuses.includes(s));
       if (bad.length > 0) {
         ctx.addIssue({
@@ -49,27 +57,31 @@ export const ListQuerySchema = z.object({
     .optional()
     .openapi({ description: 'only sagas created before this instant' }),
   limit: PageLimitSchema,
-  cursor: z.string().max(400).optional().openapi({ description: 'nextCursor of the previous page' }),
+  cursor: z
+    .string()
+    .regex(cursorPattern, 'not a cursor returned by this API; start again without it')
+    .optional()
+    .openapi({
+      description:
+        'nextCursor of the previous page: where it ended, as `<createdAt in epoch ms>.<saga id in base64url>`',
+    }),
 });
 export type ListQuery = z.output<typeof ListQuerySchema>;
 
-/** The cursor is the store's position where the previous page ended, opaque to clients. */
 export function encodeCursor(p: SagaListPosition): string {
-  return Buffer.from(JSON.stringify([p.createdAt.toISOString(), p.id])).toString('base64url');
+  return `${p.createdAt.getTime()}.${Buffer.from(p.id).toString('base64url')}`;
 }
 
 export function decodeCursor(raw: string): SagaListPosition {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(raw, 'base64url').toString()) as [unknown, unknown];
-    const createdAt = new Date(String(at));
-    if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(createdAt.getTime()))
-      return { createdAt, id };
-  } catch {
-    // fall through to the validation error
-  }
-  throw new ValidationError('invalid query parameter: cursor', [
-    { field: 'cursor', message: 'not a cursor returned by this API; start again without it' },
-  ]);
+  if (!cursorPattern.test(raw))
+    throw new ValidationError('invalid query parameter: cursor', [
+      { field: 'cursor', message: 'not a cursor returned by this API; start again without it' },
+    ]);
+  const dot = raw.indexOf('.');
+  return {
+    createdAt: new Date(Number(raw.slice(0, dot))),
+    id: Buffer.from(raw.slice(dot + 1), 'base64url').toString(),
+  };
 }
 
 /**

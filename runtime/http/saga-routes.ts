@@ -242,7 +242,13 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
             .number()
             .int()
             .positive()
-            .openapi({ param: { name: 'version', in: 'path' }, type: 'integer', minimum: 1 }),
+            .max(Number.MAX_SAFE_INTEGER)
+            .openapi({
+              param: { name: 'version', in: 'path' },
+              type: 'integer',
+              minimum: 1,
+              maximum: Number.MAX_SAFE_INTEGER,
+            }),
         }),
       },
       responses: {

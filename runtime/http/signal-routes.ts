@@ -10,7 +10,7 @@ import {
 } from '../orchestrator/index.ts';
 import type { SagaStore } from '../store/index.ts';
 import { anonymousCaller, callerOf, operationScopes } from './auth.ts';
-import { idempotencyKeyHeader, readIdempotencyKey } from './idempotency.ts';
+import { idempotencyKeyHeader, idempotencyKeyPattern, readIdempotencyKey } from './idempotency.ts';
 import { authProblems, json, optionalJsonBody, problemResponses, scoped, scopeOf } from './openapi-util.ts';
 import { ResumeAcceptedSchema, SignalAcceptedSchema } from './schemas.ts';
 import { readJsonObject } from './start-request.ts';
@@ -35,9 +35,9 @@ const SignalParams = IdParam.extend({
 });
 
 const signalHeaders = z.object({
-  'idempotency-key': z.string().min(1).max(255).optional().openapi({
+  'idempotency-key': z.string().regex(idempotencyKeyPattern).optional().openapi({
     description:
-      'makes the signal safe to retry: the same key (per saga and signal) is the same signal, taken once. A retry after it was taken answers 200 with `Idempotent-Replayed: true`; the same key with another body is a 422. 1 to 255 printable ASCII characters; an empty header is a 400.',
+      'makes the signal safe to retry: the same key (per saga and signal) is the same signal, taken once. A retry after it was taken answers 200 with `Idempotent-Replayed: true`; the same key with another body is a 422. 1 to 255 printable ASCII characters without spaces; an empty header is a 400.',
     example: 'approve-ord-42',
   }),
 });

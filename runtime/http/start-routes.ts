@@ -1,12 +1,20 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { ConflictError, ContractError, ValidationError } from '../errors.ts';
-import { currentInput, type SagaRegistry, sagaIdForKey, startSaga } from '../orchestrator/index.ts';
+import {
+  currentInput,
+  inputContractOf,
+  type SagaDefinition,
+  type SagaRegistry,
+  sagaIdForKey,
+  startSaga,
+} from '../orchestrator/index.ts';
+import { oldestAccepted } from '../wire/index.ts';
 import type { SagaStore } from '../store/index.ts';
 import type { Bus } from '../messaging/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
 import { anonymousCaller, callerOf, operationMarker, operationScopes } from './auth.ts';
-import { assertSameStart, readIdempotencyKey } from './idempotency.ts';
+import { assertSameStart, idempotencyKeyPattern, readIdempotencyKey } from './idempotency.ts';
 import { assertJsonBody, authProblems, json, problemResponses, scopeOf } from './openapi-util.ts';
 import { type SagaSummarySchema, StartedSchema } from './schemas.ts';
 import { readCorrelationId, readJsonObject, readTraceparent } from './start-request.ts';
@@ -16,16 +24,22 @@ import { sagaPath, startPath } from './views.ts';
 // the deprecated `POST /v1/sagas/{type}` it replaced.
 
 const startHeaders = z.object({
-  'idempotency-key': z.string().min(1).max(255).optional().openapi({
+  'idempotency-key': z.string().regex(idempotencyKeyPattern).optional().openapi({
     description:
-      'makes the start safe to retry: the same key (per saga type) always names the same saga. A retry answers 200 with that saga and `Idempotent-Replayed: true`; the same key with another body is a 422. 1 to 255 printable ASCII characters; an empty header is a 400.',
+      'makes the start safe to retry: the same key (per saga type) always names the same saga. A retry answers 200 with that saga and `Idempotent-Replayed: true`; the same key with another body is a 422. 1 to 255 printable ASCII characters without spaces; an empty header is a 400.',
     example: 'order-42-attempt',
   }),
-  'x-correlation-id': z.string().optional().openapi({
-    description: 'your business id for this saga (printable ASCII, at most 200); defaults to the saga id',
-  }),
+  'x-correlation-id': z
+    .string()
+    .regex(/^[\x21-\x7e]{0,200}$/)
+    .optional()
+    .openapi({
+      description:
+        'your business id for this saga (printable ASCII without spaces, at most 200); defaults to the saga id, as when the header is empty',
+    }),
   traceparent: z.string().optional().openapi({
-    description: 'W3C trace context; every command and event of the saga carries its trace id',
+    description:
+      'W3C trace context; every command and event of the saga carries its trace id. One that is not a valid version-00 traceparent starts a new trace, as the specification says, rather than failing the request',
   }),
   'schema-version': z
     .string()
@@ -37,6 +51,26 @@ const startHeaders = z.object({
       example: '1',
     }),
 });
+
+/**
+ * A type's start headers: `Schema-Version` names exactly the input versions its start path reads
+ * (the oldest an upcaster starts from to the current), so the document says which ones are a 400.
+ */
+function startHeadersOf(def: SagaDefinition) {
+  const c = inputContractOf(def);
+  const versions = Array.from({ length: c.version - oldestAccepted(c) + 1 }, (_, i) =>
+    String(oldestAccepted(c) + i),
+  );
+  return startHeaders.extend({
+    'schema-version': z
+      .enum(versions as [string, ...string[]])
+      .optional()
+      .openapi({
+        description: `the version of the input's shape the body is written in (${c.version}, the current one, when absent): ${versions.length > 1 ? 'an older one is upcast to the current before validation; ' : ''}any other is a 400 naming this header and the versions`,
+        example: String(c.version),
+      }),
+  });
+}
 
 export const schemaVersionHeader = 'Schema-Version';
 
@@ -66,58 +100,59 @@ function upcastInput(registry: SagaRegistry, type: string, input: Record<string,
   }
 }
 
+/**
+ * Links from a start's answer to the operations on the saga it names: client generators and
+ * stateful API testers (Schemathesis) follow them to a real saga id.
+ */
+const startedLinks = {
+  GetSaga: { operationId: 'getSaga', parameters: { id: '$response.body#/sagaId' } },
+  GetSagaHistory: { operationId: 'getSagaHistory', parameters: { id: '$response.body#/sagaId' } },
+  CancelSaga: { operationId: 'cancelSaga', parameters: { id: '$response.body#/sagaId' } },
+};
+
 const startResponses = {
   202: {
     ...json(StartedSchema, 'the saga was created and its first step is on its way'),
     headers: { Location: { schema: { type: 'string' as const }, description: 'the saga' } },
+    links: startedLinks,
   },
   200: {
     ...json(StartedSchema, 'an Idempotency-Key retry: the saga this key started before'),
     headers: { 'Idempotent-Replayed': { schema: { type: 'string' as const }, description: '"true"' } },
+    links: startedLinks,
   },
   ...problemResponses(400, 404, 413, 415, 422, ...authProblems(operationScopes.startSaga)),
 };
 
 const pascal = (type: string) => type.replace(/(^|-)([a-z0-9])/g, (_m, _d, ch: string) => ch.toUpperCase());
 
-/** The path `POST /v1/sagas/{type}` had before it moved: served, deprecated, not in the document. */
+/** The path `POST /v1/sagas/{type}` had before it moved: served, deprecated. */
 export const deprecatedStartPath = '/v1/sagas/{type}';
 
 /** When the old start path was deprecated (RFC 9745 `Deprecation: @<epoch seconds>`). */
 const startAliasDeprecatedAt = Date.UTC(2026, 11, 7) / 1000;
 
-/** One documented start path per registered type, with that type's own input schema. */
+/**
+ * A saga input's JSON Schema as zod itself writes it (draft 2020-12, OpenAPI 3.1's dialect), the
+ * request side (defaults make fields optional): every rule the API enforces, `multipleOf` and the
+ * integer bounds included, which the route generator leaves out. A part JSON Schema cannot
+ * express accepts anything.
+ */
+function inputJsonSchema(input: z.ZodType): Record<string, unknown> {
+  const out = z.toJSONSchema(input, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+  delete out.$schema;
+  return out as Record<string, unknown>;
+}
+
+/**
+ * One documented start path per registered type, with that type's own input schema. The route
+ * serves `POST /v1/saga-types/{type}/sagas` for any type (an unknown one is a 404), but the
+ * template is not a path of the document: its body's schema depends on the path, which OpenAPI
+ * cannot say, so a client or a fuzzer reading it would take any object for a valid input.
+ */
 function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
-  app.openAPIRegistry.registerPath(
-    createRoute({
-      method: 'post',
-      path: '/v1/saga-types/{type}/sagas',
-      tags: ['sagas'],
-      operationId: 'startSaga',
-      summary: 'Start a saga of any registered type',
-      description: [
-        `The body is the saga's input, validated by the schema of the type's newest version (see the typed paths). Registered types: ${registry.types().join(', ') || '(none)'}.`,
-        '',
-        `Deprecated alias: \`POST ${deprecatedStartPath}\` does the same (same body, headers, answers and Idempotency-Key space) and adds \`Deprecation\` and \`Link: <this path>; rel="successor-version"\` headers to its answers. It is not listed among the paths because, as a template, it is the same path as \`GET /v1/sagas/{id}\`, which OpenAPI 3.1 forbids.`,
-      ].join('\n'),
-      ...scopeOf('startSaga'),
-      request: {
-        params: z.object({
-          type: z.string().openapi({ param: { name: 'type', in: 'path' }, description: 'saga type' }),
-        }),
-        headers: startHeaders,
-        body: {
-          required: true,
-          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
-        },
-      },
-      responses: startResponses,
-    }),
-  );
   for (const type of registry.types().sort()) {
     const def = registry.latest(type);
-    // Inline: a saga's schema is plain zod, without the `.openapi()` naming extension.
-    const input = def.input as z.ZodType;
     app.openAPIRegistry.registerPath(
       createRoute({
         method: 'post',
@@ -128,13 +163,44 @@ function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
         description: def.description ?? `Starts ${type}; new instances run version ${def.version}.`,
         ...scopeOf('startSaga'),
         request: {
-          headers: startHeaders,
-          body: { required: true, content: { 'application/json': { schema: input } } },
+          headers: startHeadersOf(def),
+          body: {
+            required: true,
+            content: { 'application/json': { schema: inputJsonSchema(def.input as z.ZodType) } },
+          },
         },
         responses: startResponses,
       }),
     );
   }
+  // The old path, as a template the same path as `GET /v1/sagas/{id}`: documented there, its
+  // parameter under that name, so that the document lists every method the path answers.
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'post',
+      path: '/v1/sagas/{id}',
+      tags: ['sagas'],
+      operationId: 'startSagaAtOldPath',
+      deprecated: true,
+      summary: 'Deprecated: start a saga of type {id}; use POST /v1/saga-types/{type}/sagas',
+      description: `The path starts took before \`POST /v1/saga-types/{type}/sagas\`: here \`{id}\` is the saga type, and the body, the headers, the answers and the Idempotency-Key space are those of that type's start path. Its answers carry \`Deprecation\` and \`Link: </v1/saga-types/{type}/sagas>; rel="successor-version"\`. Registered types: ${registry.types().sort().join(', ') || '(none)'}; any other is a 404.`,
+      ...scopeOf('startSaga'),
+      request: {
+        params: z.object({
+          id: z
+            .string()
+            .min(1)
+            .openapi({ param: { name: 'id', in: 'path' }, description: 'the saga type' }),
+        }),
+        headers: startHeaders,
+        body: {
+          required: true,
+          content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
+        },
+      },
+      responses: startResponses,
+    }),
+  );
 }
 
 /** The start routes: the documented one and the deprecated alias, one handler. */

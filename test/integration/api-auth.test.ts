@@ -114,7 +114,9 @@ describe('API auth', () => {
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.paths['/v1/sagas']!.get!.security).toEqual([{ bearerAuth: ['read'] }]);
     expect(doc.paths['/v1/sagas/{id}/cancel']!.post!.security).toEqual([{ bearerAuth: ['write'] }]);
-    expect(doc.paths['/v1/saga-types/{type}/sagas']!.post!.security).toEqual([{ bearerAuth: ['write'] }]);
+    expect(doc.paths['/v1/saga-types/order-fulfillment/sagas']!.post!.security).toEqual([
+      { bearerAuth: ['write'] },
+    ]);
     expect(doc.paths['/v1/dlq/{id}/replay']!.post!).toMatchObject({
       security: [{ bearerAuth: ['admin'] }],
       'x-required-scope': 'admin',

@@ -29,16 +29,24 @@ describe('OpenAPI document', () => {
     const routes = app.routes
       .filter((r) => r.method !== 'ALL')
       .map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+    // Compared as templates: the old start route names its parameter {type}, the document {id}.
+    const shape = (route: string) => route.replace(/\{[^}]+\}/g, '{}');
     const documented = Object.entries(spec.doc.paths).flatMap(([path, ops]) =>
-      Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`),
+      Object.keys(ops).map((m) => shape(`${m.toUpperCase()} ${path}`)),
     );
     expect(routes.length).toBeGreaterThan(15);
-    // The deprecated start path is served but only described (in startSaga and the README):
-    // as a template it is the same path as GET /v1/sagas/{id}.
-    const undocumented = ['POST /v1/sagas/{type}'];
-    for (const route of routes.filter((r) => !undocumented.includes(r))) expect(documented).toContain(route);
+    // The start route of any type is documented once per registered type (its body's schema
+    // depends on the type, which one templated path cannot say).
+    const perType = 'POST /v1/saga-types/{type}/sagas';
+    expect(routes).toContain(perType);
+    for (const route of routes.filter((r) => r !== perType)) expect(documented).toContain(shape(route));
+    for (const type of (await import('../dist.ts')).appForTests.registry.types())
+      expect(documented).toContain(`POST /v1/saga-types/${type}/sagas`);
+    // The old start path is the deprecated POST of /v1/sagas/{id}.
     expect(routes).toContain('POST /v1/sagas/{type}');
-    expect(JSON.stringify(spec.doc.paths['/v1/saga-types/{type}/sagas'])).toContain('POST /v1/sagas/{type}');
+    expect(spec.doc.paths['/v1/sagas/{id}']).toMatchObject({
+      post: { deprecated: true, operationId: 'startSagaAtOldPath' },
+    });
     // One typed start path per registered saga type, with that type's input schema.
     const typed = spec.doc.paths['/v1/saga-types/order-fulfillment/sagas'] as unknown as {
       post: {
@@ -68,7 +76,15 @@ describe('OpenAPI document', () => {
     expect(shapes.filter((shape, i) => shapes.indexOf(shape) !== i)).toEqual([]);
   });
 
-  it('gives every operation security with its scope from the scope table, or none for open ones', () => {
+  it('gives every operation security with its scope from the scope table, or none for open ones', async () => {
+    // As a server with auth on serves it (and `jetsaga openapi` prints it); this node runs with auth off.
+    const { openApiDocumentFor } = await import('../../runtime/http/index.ts');
+    const withAuth = openApiDocumentFor(
+      (await import('../dist.ts')).appForTests.registry,
+      node().log,
+    ) as unknown as {
+      paths: Record<string, Record<string, Operation>>;
+    };
     const open = [
       'health',
       'ready',
@@ -80,7 +96,10 @@ describe('OpenAPI document', () => {
       'apiDocs',
       'apiDocsAsset',
     ];
-    for (const { path, method, op } of operations()) {
+    const operationsWithAuth = Object.entries(withAuth.paths).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ path, method, op })),
+    );
+    for (const { path, method, op } of operationsWithAuth) {
       const what = `${method.toUpperCase()} ${path}`;
       expect(op.security, what).toBeDefined();
       if (open.includes(op.operationId)) {
@@ -98,8 +117,13 @@ describe('OpenAPI document', () => {
       expect(op.security, what).toEqual([{ bearerAuth: [scope] }]);
       expect(op['x-required-scope'], what).toBe(scope);
     }
-    const ids = operations().map((o) => o.op.operationId);
-    for (const id of Object.keys(operationScopes)) expect(ids).toContain(id);
+    const ids = operationsWithAuth.map((o) => o.op.operationId);
+    for (const id of Object.keys(operationScopes).filter((id) => id !== 'startSaga'))
+      expect(ids).toContain(id);
+    // Served with auth off, the document asks for no token anywhere: a client expects no 401.
+    expect(spec.doc).not.toHaveProperty('security');
+    for (const { path, method, op } of operations())
+      expect(op.security, `${method.toUpperCase()} ${path}`).toBeUndefined();
   });
 
   it('documents 415 wherever a body is read', () => {
@@ -168,16 +192,27 @@ describe('OpenAPI document', () => {
         })
       ).res.status,
     ).toBe(400);
-    expect(
-      (await call('POST', '/v1/saga-types/no-such-type/sagas', { headers: json, body: '{}' })).res.status,
-    ).toBe(404);
+    // An unknown type has no path in the document: a plain 404 problem.
+    const unknownType = await fetch(`${base}/v1/saga-types/no-such-type/sagas`, {
+      method: 'POST',
+      headers: json,
+      body: '{}',
+    });
+    expect(unknownType.status).toBe(404);
+    expect(unknownType.headers.get('content-type')).toContain('application/problem+json');
     const plain = { 'content-type': 'text/plain' };
     expect(
       (await call('POST', '/v1/saga-types/order-fulfillment/sagas', { headers: plain, body: '{}' })).res
         .status,
     ).toBe(415);
     expect(
-      (await call('POST', '/v1/saga-types/no-such-type/sagas', { headers: plain, body: '{}' })).res.status,
+      (
+        await fetch(`${base}/v1/saga-types/no-such-type/sagas`, {
+          method: 'POST',
+          headers: plain,
+          body: '{}',
+        })
+      ).status,
     ).toBe(404);
     const conflict = await call('POST', '/v1/saga-types/order-fulfillment/sagas', {
       headers: { ...json, 'Idempotency-Key': 'spec-1' },
@@ -212,6 +247,13 @@ describe('OpenAPI document', () => {
       409,
     );
     expect((await call('POST', '/v1/sagas/nope/cancel', { headers: json, body: '{}' })).res.status).toBe(404);
+    // The old start path, documented as the deprecated POST of /v1/sagas/{id}.
+    const old = await call('POST', '/v1/sagas/order-fulfillment', {
+      headers: json,
+      body: JSON.stringify(order({ customerId: 'old-path' })),
+    });
+    expect(old.res.status).toBe(202);
+    expect(old.res.headers.get('deprecation')).toMatch(/^@\d+$/);
     const cancel415 = await call('POST', `/v1/sagas/${sagaId}/cancel`, { headers: plain, body: '{}' });
     expect(cancel415.res.status).toBe(415);
     expect(cancel415.body).toMatchObject({ title: 'Unsupported Media Type' });

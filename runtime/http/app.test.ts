@@ -365,6 +365,7 @@ describe('the OpenAPI document', () => {
     expect(status).toMatchObject({ style: 'form', explode: false });
     expect(status.schema).toMatchObject({
       type: 'array',
+      minItems: 1,
       items: { $ref: '#/components/schemas/SagaStatus' },
     });
   });
@@ -400,6 +401,7 @@ describe('GET /v1/sagas', () => {
       ['limit=501', 'limit'],
       ['limit=ten', 'limit'],
       ['status=sleeping', 'status'],
+      ['status=', 'status'],
     ] as const) {
       const body = await expectProblem(await app.request(`/v1/sagas?${query}`), 400);
       expect(body.detail).toContain(field);

@@ -29,8 +29,9 @@ export const ListQuerySchema = z.object({
     .string()
     .optional()
     .transform((raw, ctx) => {
-      // `status=` is the empty list of the documented form style: no filter, as when absent.
-      if (raw === undefined || raw.trim() === '') return undefined;
+      // `status=` is refused (the document says at least one item): in the form style it spells
+      // both the empty list and a list of one empty name.
+      if (raw === undefined) return undefined;
       const list = raw.split(',').map((s) => s.replace(/^ +| +$/g, ''));
       const bad = list.filter((s) => !statuses.includes(s));
       if (bad.length > 0) {

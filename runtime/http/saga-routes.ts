@@ -44,6 +44,7 @@ const ListQueryDoc = ListQuerySchema.extend({
   status: ListQuerySchema.shape.status.openapi({
     param: { style: 'form', explode: false },
     type: 'array',
+    minItems: 1,
     items: { $ref: '#/components/schemas/SagaStatus' },
     description: 'only sagas in one of these statuses, comma separated (`status=running,compensating`)',
     example: ['running', 'compensating'],

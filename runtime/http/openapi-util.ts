@@ -106,3 +106,7 @@ export function validationHook(result: { success: boolean; error?: z.ZodError; t
     issues,
   );
 }
+
+/** `order-fulfillment` -> `OrderFulfillment`: how a saga type or a signal name enters an operation id. */
+export const pascalCase = (name: string): string =>
+  name.replace(/(^|-)([a-z0-9])/g, (_m, _d, ch: string) => ch.toUpperCase());

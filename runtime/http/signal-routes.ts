@@ -11,7 +11,15 @@ import {
 import type { SagaStore } from '../store/index.ts';
 import { anonymousCaller, callerOf, operationScopes } from './auth.ts';
 import { idempotencyKeyHeader, idempotencyKeyPattern, readIdempotencyKey } from './idempotency.ts';
-import { authProblems, json, optionalJsonBody, problemResponses, scoped, scopeOf } from './openapi-util.ts';
+import {
+  authProblems,
+  json,
+  optionalJsonBody,
+  pascalCase,
+  problemResponses,
+  scoped,
+  scopeOf,
+} from './openapi-util.ts';
 import { ResumeAcceptedSchema, SignalAcceptedSchema } from './schemas.ts';
 import { readJsonObject } from './start-request.ts';
 import { sagaPath, stalledView } from './views.ts';
@@ -65,7 +73,8 @@ function signalsByName(registry: SagaRegistry): Map<string, Array<{ type: string
   return out;
 }
 
-const pascal = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_m, _d, ch: string) => ch.toUpperCase());
+/** The operation id of a signal's own documented path. */
+export const signalOperationId = (name: string): string => `signal${pascalCase(name)}`;
 
 /**
  * One documented path per declared signal name (`/v1/sagas/{id}/signals/approve`), with the body
@@ -89,7 +98,7 @@ function documentSignalPaths(app: OpenAPIHono, registry: SagaRegistry): void {
         method: 'post',
         path: `/v1/sagas/{id}/signals/${name}`,
         tags: ['signals'],
-        operationId: `signal${pascal(name)}`,
+        operationId: signalOperationId(name),
         summary: `Send the signal ${name} (${declaring.map((d) => d.type).join(', ')})`,
         description: `Delivered to the machine as \`${signalEventType(name)}\` with the body as \`data\` and the caller's token name as \`by\`.\n\n${accepted}`,
         ...scopeOf('signalSaga'),

@@ -15,7 +15,8 @@ import type { Bus } from '../messaging/index.ts';
 import { inSpan, type Span, SpanKind, traceparentOf } from '../observability/tracing.ts';
 import { anonymousCaller, callerOf, operationMarker, operationScopes } from './auth.ts';
 import { assertSameStart, idempotencyKeyPattern, readIdempotencyKey } from './idempotency.ts';
-import { assertJsonBody, authProblems, json, problemResponses, scopeOf } from './openapi-util.ts';
+import { assertJsonBody, authProblems, json, pascalCase, problemResponses, scopeOf } from './openapi-util.ts';
+import { signalOperationId } from './signal-routes.ts';
 import { type SagaSummarySchema, StartedSchema } from './schemas.ts';
 import { readCorrelationId, readJsonObject, readTraceparent } from './start-request.ts';
 import { sagaPath, startPath } from './views.ts';
@@ -101,30 +102,36 @@ function upcastInput(registry: SagaRegistry, type: string, input: Record<string,
 }
 
 /**
- * Links from a start's answer to the operations on the saga it names: client generators and
- * stateful API testers (Schemathesis) follow them to a real saga id.
+ * Links from a start's answer to the operations on the saga it names (and the signals its type
+ * declares): client generators and stateful API testers (Schemathesis) follow them to a real saga.
  */
-const startedLinks = {
-  GetSaga: { operationId: 'getSaga', parameters: { id: '$response.body#/sagaId' } },
-  GetSagaHistory: { operationId: 'getSagaHistory', parameters: { id: '$response.body#/sagaId' } },
-  CancelSaga: { operationId: 'cancelSaga', parameters: { id: '$response.body#/sagaId' } },
-};
+function startedLinks(signals: readonly string[]) {
+  const to = (operationId: string) => ({ operationId, parameters: { id: '$response.body#/sagaId' } });
+  return {
+    GetSaga: to('getSaga'),
+    GetSagaHistory: to('getSagaHistory'),
+    CancelSaga: to('cancelSaga'),
+    ...Object.fromEntries(signals.map((name) => [`Signal${pascalCase(name)}`, to(signalOperationId(name))])),
+  };
+}
 
-const startResponses = {
-  202: {
-    ...json(StartedSchema, 'the saga was created and its first step is on its way'),
-    headers: { Location: { schema: { type: 'string' as const }, description: 'the saga' } },
-    links: startedLinks,
-  },
-  200: {
-    ...json(StartedSchema, 'an Idempotency-Key retry: the saga this key started before'),
-    headers: { 'Idempotent-Replayed': { schema: { type: 'string' as const }, description: '"true"' } },
-    links: startedLinks,
-  },
-  ...problemResponses(400, 404, 413, 415, 422, ...authProblems(operationScopes.startSaga)),
-};
-
-const pascal = (type: string) => type.replace(/(^|-)([a-z0-9])/g, (_m, _d, ch: string) => ch.toUpperCase());
+/** A start's answers; `signals`: those its saga type declares, linked from them. */
+function startResponses(signals: readonly string[]) {
+  const links = startedLinks(signals);
+  return {
+    202: {
+      ...json(StartedSchema, 'the saga was created and its first step is on its way'),
+      headers: { Location: { schema: { type: 'string' as const }, description: 'the saga' } },
+      links,
+    },
+    200: {
+      ...json(StartedSchema, 'an Idempotency-Key retry: the saga this key started before'),
+      headers: { 'Idempotent-Replayed': { schema: { type: 'string' as const }, description: '"true"' } },
+      links,
+    },
+    ...problemResponses(400, 404, 413, 415, 422, ...authProblems(operationScopes.startSaga)),
+  };
+}
 
 /** The path `POST /v1/sagas/{type}` had before it moved: served, deprecated. */
 export const deprecatedStartPath = '/v1/sagas/{type}';
@@ -158,7 +165,7 @@ function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
         method: 'post',
         path: `/v1/saga-types/${type}/sagas`,
         tags: ['sagas'],
-        operationId: `start${pascal(type)}`,
+        operationId: `start${pascalCase(type)}`,
         summary: `Start a saga of type ${type} (v${def.version})`,
         description: def.description ?? `Starts ${type}; new instances run version ${def.version}.`,
         ...scopeOf('startSaga'),
@@ -169,7 +176,7 @@ function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
             content: { 'application/json': { schema: inputJsonSchema(def.input as z.ZodType) } },
           },
         },
-        responses: startResponses,
+        responses: startResponses(Object.keys(def.signals ?? {}).sort()),
       }),
     );
   }
@@ -198,7 +205,7 @@ function documentStartPaths(app: OpenAPIHono, registry: SagaRegistry): void {
           content: { 'application/json': { schema: z.record(z.string(), z.unknown()) } },
         },
       },
-      responses: startResponses,
+      responses: startResponses([]),
     }),
   );
 }

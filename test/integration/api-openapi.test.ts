@@ -42,6 +42,18 @@ describe('OpenAPI document', () => {
     for (const route of routes.filter((r) => r !== perType)) expect(documented).toContain(shape(route));
     for (const type of (await import('../dist.ts')).appForTests.registry.types())
       expect(documented).toContain(`POST /v1/saga-types/${type}/sagas`);
+    // A start's answer links to the saga's operations and to the signals its type declares.
+    expect(
+      (
+        spec.doc.paths['/v1/saga-types/order-fulfillment/sagas'] as unknown as {
+          post: { responses: { 202: { links: Record<string, { operationId: string }> } } };
+        }
+      ).post.responses[202].links,
+    ).toMatchObject({
+      GetSaga: { operationId: 'getSaga' },
+      SignalApproveReview: { operationId: 'signalApproveReview' },
+      SignalRejectReview: { operationId: 'signalRejectReview' },
+    });
     // The old start path is the deprecated POST of /v1/sagas/{id}.
     expect(routes).toContain('POST /v1/sagas/{type}');
     expect(spec.doc.paths['/v1/sagas/{id}']).toMatchObject({

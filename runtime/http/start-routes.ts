@@ -133,9 +133,6 @@ function startResponses(signals: readonly string[]) {
   };
 }
 
-/** The path `POST /v1/sagas/{type}` had before it moved: served, deprecated. */
-export const deprecatedStartPath = '/v1/sagas/{type}';
-
 /** When the old start path was deprecated (RFC 9745 `Deprecation: @<epoch seconds>`). */
 const startAliasDeprecatedAt = Date.UTC(2026, 11, 7) / 1000;
 

@@ -324,6 +324,15 @@ describe('the OpenAPI document', () => {
     });
   });
 
+  it('names its server relative to where it is fetched, and its license (linters ask for both)', () => {
+    const d = openApiDocument(harness().app) as unknown as {
+      servers: Array<{ url: string }>;
+      info: { license: { name: string } };
+    };
+    expect(d.servers).toEqual([expect.objectContaining({ url: '/' })]);
+    expect(d.info.license.name).toBe('Apache-2.0');
+  });
+
   it('documents 415 on every operation that reads a body', () => {
     const withBody = Object.values(doc().paths)
       .flatMap((ops) => Object.values(ops))

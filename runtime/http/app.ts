@@ -235,7 +235,10 @@ export function openApiDocument(app: ApiApp) {
       version: packageVersion,
       description:
         'Start, inspect, follow, signal, resume and cancel sagas; administer dead letters. Every error is application/problem+json (RFC 9457) and names the field at fault.',
+      license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
     },
+    // Relative: the API is wherever this document was fetched from (OpenAPI 3.1, Server Object).
+    servers: [{ url: '/', description: 'the API that serves this document' }],
     security: [{ [bearerScheme]: [] }],
     tags: [
       { name: 'sagas', description: 'start, list, inspect, follow, resume and cancel saga instances' },

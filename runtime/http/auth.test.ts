@@ -271,6 +271,13 @@ describe('bearer auth', () => {
     expect((await a.request('/openapi.json')).status).toBe(200);
   });
 
+  it('an unknown page asset is a 404 for anyone, a line break in its path too (Schemathesis found a 403)', async () => {
+    const a = app();
+    for (const path of ['/ui/nope.js', '/ui/a%0Ab', '/docs/x%0D%0Ay', '/ui/%F0%91%8B%90%0A'])
+      for (const headers of [{}, { Authorization: `Bearer ${read}` }])
+        expect((await a.request(path, { headers })).status, path).toBe(404);
+  });
+
   it("puts the caller's token name in the request log; anonymous with auth off", async () => {
     const logs: Array<Record<string, unknown>> = [];
     await app(threeScopes, logs).request('/v1/saga-types', { headers: bearer(write) });

@@ -62,14 +62,18 @@ export function requiredScope(operationId: string): ApiScope {
 /** How the API authenticates: bearer tokens with a scope each, or nothing (local use). */
 export type AuthSettings = { mode: 'off' } | { mode: 'tokens'; tokens: readonly ApiToken[] };
 
-/** Paths anyone may call: probes, metrics, and pages that hold no data (the UI asks for a token itself). */
+/**
+ * Paths anyone may call: probes, metrics, and pages that hold no data (the UI asks for a token
+ * itself). The asset patterns take any character (`s`): a decoded path may hold a line break, and
+ * an unknown asset is a 404 for anyone, not a 401.
+ */
 const openPaths = [
   /^\/healthz$/,
   /^\/readyz$/,
   /^\/metrics$/,
   /^\/openapi\.json$/,
-  /^\/docs(\/.*)?$/,
-  /^\/ui(\/.*)?$/,
+  /^\/docs(\/.*)?$/s,
+  /^\/ui(\/.*)?$/s,
   /^\/$/,
 ];
 

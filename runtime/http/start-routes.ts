@@ -59,9 +59,8 @@ const startHeaders = z.object({
  */
 function startHeadersOf(def: SagaDefinition) {
   const c = inputContractOf(def);
-  const versions = Array.from({ length: c.version - oldestAccepted(c) + 1 }, (_, i) =>
-    String(oldestAccepted(c) + i),
-  );
+  const oldest = oldestAccepted(c);
+  const versions = Array.from({ length: c.version - oldest + 1 }, (_, i) => String(oldest + i));
   return startHeaders.extend({
     'schema-version': z
       .enum(versions as [string, ...string[]])

@@ -14,6 +14,7 @@ import {
   CancelBodySchema,
   MachineGraphSchema,
   SagaPageSchema,
+  SagaStreamEventSchema,
   SagaTypesSchema,
   SagaViewSchema,
   TransitionSchema,
@@ -149,8 +150,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       },
       responses: {
         200: {
-          description: 'the event stream',
-          content: { 'text/event-stream': { schema: z.string() } },
+          description: 'the event stream; its schema is that of one event',
+          content: { 'text/event-stream': { schema: SagaStreamEventSchema } },
         },
         ...problemResponses(400, 404, ...authProblems('read')),
       },

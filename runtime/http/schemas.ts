@@ -94,6 +94,28 @@ export const SagaSummarySchema = z
   })
   .openapi('SagaSummary');
 
+/**
+ * One Server-Sent Event of `GET /v1/sagas/{id}/events`, as an SSE client parses it. OpenAPI 3.1 has
+ * no word for one item of a stream (3.2 adds `itemSchema`); tools such as Schemathesis read a 3.1
+ * `text/event-stream` schema as one event's fields, so that is what it describes.
+ */
+export const SagaStreamEventSchema = z
+  .object({
+    event: z.enum(['transition', 'saga', 'end', 'error']).openapi({
+      description:
+        '`transition`: a step; `saga`: the summary changed; `end`: the saga ended and its history is complete (the stream closes); `error`: the stream failed, reconnect with `Last-Event-ID`',
+    }),
+    data: z.string().openapi({
+      description:
+        'JSON: a SagaTransition for `transition`, a SagaSummary for `saga` and `end`, `{ "detail": string }` for `error`',
+    }),
+    id: z.string().regex(/^\d+$/).optional().openapi({
+      description:
+        "the transition's `rev` (on `transition` events only): the `Last-Event-ID` to resume after it",
+    }),
+  })
+  .openapi('SagaStreamEvent', { description: "one Server-Sent Event of a saga's stream" });
+
 export const StalledCommandSchema = z
   .object({
     commandId: z.string(),

@@ -46,8 +46,28 @@ describe.skipIf(!st && !process.env.CI)('API fuzzing over the OpenAPI document (
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  /** One Schemathesis run with this token; asserts it found nothing and ran what it should. */
-  async function fuzz(bearer: string, seed: number, examples: number, minCases: number): Promise<void> {
+  interface Pass {
+    bearer: string;
+    seed: number;
+    examples: number;
+    minCases: number;
+    minOperations: number;
+    /** Extra arguments: a phase, a subset of the paths. */
+    args?: string[];
+  }
+
+  /**
+   * One Schemathesis run; asserts it found nothing and ran what it should. Returns its output (the
+   * summary names what the JSON report does not, such as the links the stateful phase followed).
+   */
+  async function fuzz({
+    bearer,
+    seed,
+    examples,
+    minCases,
+    minOperations,
+    args: extra = [],
+  }: Pass): Promise<string> {
     // Under CI, a missing fuzzer is a failure, not a skip (npm test installs it first).
     expect(st, 'Schemathesis is not installed: run tsx test/api-fuzz/ensure-schemathesis.ts').not.toBeNull();
     const reportPath = join(dir, `report-${seed}.json`);
@@ -75,6 +95,7 @@ describe.skipIf(!st && !process.env.CI)('API fuzzing over the OpenAPI document (
       '--no-color',
       '--output-truncate',
       'true',
+      ...extra,
     ];
     const out = await run(st!, args, {
       // Run from the temporary directory: Schemathesis keeps its crash files under the working one.
@@ -85,7 +106,7 @@ describe.skipIf(!st && !process.env.CI)('API fuzzing over the OpenAPI document (
     }).catch((err: { stdout?: string; code?: number }) => ({ stdout: err.stdout ?? '', code: err.code }));
     const report = JSON.parse(await readFile(reportPath, 'utf8')) as Report;
     const failures = out.stdout.slice(out.stdout.lastIndexOf('= FAILURES =')).slice(0, 20_000);
-    expect(report.operations.tested).toBeGreaterThan(25);
+    expect(report.operations.tested).toBeGreaterThanOrEqual(minOperations);
     expect(report.test_cases.generated).toBeGreaterThan(minCases);
     // On a failure, the run's own output names each case and how to replay it.
     expect(report.failures, failures).toEqual([]);
@@ -95,18 +116,36 @@ describe.skipIf(!st && !process.env.CI)('API fuzzing over the OpenAPI document (
       report.errors.filter((e) => e.title !== 'Runtime Error'),
       out.stdout.slice(-20_000),
     ).toEqual([]);
+    return out.stdout;
   }
 
   // Each some 40 s (the second 20) alone; several times that beside the rest of the suite on two cores.
   it(
     'finds no disagreement between the API and its document (admin token)',
-    () => fuzz(token, 20261207, 60, 2000),
+    () => fuzz({ bearer: token, seed: 20261207, examples: 60, minCases: 2000, minOperations: 26 }),
     400_000,
   );
 
   it(
     'nor with a read token: every operation above it answers the documented 403',
-    () => fuzz(readToken, 20261208, 20, 500),
+    () => fuzz({ bearer: readToken, seed: 20261208, examples: 20, minCases: 500, minOperations: 26 }),
     400_000,
   );
+
+  // Over the whole document the stateful phase spends its scenarios on the dead letters' links
+  // (inferred from their paths) and follows none from a start; over the sagas' paths alone it
+  // starts sagas and follows the start's links: read the saga and its history, signal it, cancel it.
+  it('and in sequences that follow the links from a start to the saga it made', async () => {
+    const out = await fuzz({
+      bearer: token,
+      seed: 20261209,
+      examples: 60,
+      minCases: 50,
+      minOperations: 10,
+      args: ['--phases', 'stateful', '--include-path-regex', '^/v1/(saga-types|sagas)(/|$)'],
+    });
+    const covered = /API Links:\s+(\d+) covered/.exec(out);
+    expect(covered, out.slice(-5000)).not.toBeNull();
+    expect(Number(covered![1])).toBeGreaterThanOrEqual(10);
+  }, 400_000);
 });

@@ -162,6 +162,8 @@ function registerOperationsRoutes(app: OpenAPIHono, asyncApi: ApiDeps['asyncApi'
       tags: ['operations'],
       operationId: 'metrics',
       summary: 'Prometheus metrics of this process (no auth)',
+      description:
+        "This process's metrics in the Prometheus text format: sagas, transitions, messages, store commands, consumers, dead letters, HTTP requests and Node's runtime. Open, like the probes; every process also serves it on its ops port (`JETSAGA_OPS_PORT`).",
       security: [],
       responses: {
         200: { description: 'text exposition format', content: { 'text/plain': { schema: z.string() } } },
@@ -181,6 +183,8 @@ function registerOperationsRoutes(app: OpenAPIHono, asyncApi: ApiDeps['asyncApi'
       tags: ['operations'],
       operationId: 'openapi',
       summary: 'This OpenAPI 3.1 document (no auth)',
+      description:
+        'This document. Open, for client generators and API testers. Served by an API with auth off, it lists no security requirement; `jetsaga openapi` prints it as an API with tokens serves it.',
       security: [],
       responses: {
         200: {

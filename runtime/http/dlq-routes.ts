@@ -102,6 +102,8 @@ export function registerDlqRoutes(app: OpenAPIHono, admin: DeadLetterAdmin): voi
       tags: ['dead letters'],
       operationId: 'deleteDeadLetter',
       summary: 'Drop a dead letter for good',
+      description:
+        'Removes the dead letter from the dead-letter stream for good, without handling it: for a message that must never be handled. To have it handled instead, `POST /v1/dlq/{id}/replay`. An unknown id is a 404.',
       ...scoped('deleteDeadLetter'),
       request: { params: DlqId },
       responses: {

@@ -29,6 +29,8 @@ export function registerHealthRoutes(app: OpenAPIHono, probes: Record<string, Pr
       tags: ['operations'],
       operationId: 'health',
       summary: 'Liveness: the process serves requests (no auth)',
+      description:
+        'Answers `{"status":"ok"}` while this process serves HTTP. It asks nothing else: NATS or MongoDB being away does not fail it (that is `/readyz`). Meant for a liveness probe, whose failure restarts the process.',
       security: [],
       responses: { 200: json(HealthSchema, 'alive') },
     }),
@@ -42,6 +44,8 @@ export function registerHealthRoutes(app: OpenAPIHono, probes: Record<string, Pr
       tags: ['operations'],
       operationId: 'ready',
       summary: 'Readiness: NATS and MongoDB answer, the consumers of this process run (no auth)',
+      description:
+        'Answers 200 with each check when NATS and MongoDB answer within 500 ms and, in a process that consumes messages, its consumers run; otherwise a 503 problem naming the checks that failed. The result is kept for a second, so frequent probes cost the servers nothing. Meant for a readiness probe, whose failure takes the process out of rotation rather than restarting it.',
       security: [],
       responses: {
         200: json(ReadySchema, 'ready'),

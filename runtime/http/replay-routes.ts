@@ -54,6 +54,8 @@ export function registerReplayRoutes(
       operationId: 'replaySaga',
       summary:
         "The saga's history replayed through this build's definition: each step's state and context, and where they part",
+      description:
+        "Runs the saga's recorded events through this build's machine for its type and version and compares each step with the record. `reproduced` says the record and the code agree; otherwise `divergence` names the first step where they part. The check `jetsaga replay` makes, for one saga: run it before deploying a change to a machine.",
       ...scoped('replaySaga'),
       request: {
         params: z.object({

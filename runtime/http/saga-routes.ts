@@ -91,6 +91,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['sagas'],
       operationId: 'getSaga',
       summary: 'One saga: status, state, context, input, pending outbox, timers and its history',
+      description:
+        "The saga's document as the inspector shows it: its status and state, the context and input, the commands in its outbox not yet published, its timers, the commands stalled after their resends ran out, its history, and when retention will remove it once ended (`expiresAt`). A saga removed after its retention period (`JETSAGA_RETENTION_MS`) is a 404 whose detail says when it ended and was removed.",
       ...scoped('getSaga'),
       request: { params: IdParam },
       responses: { 200: json(SagaViewSchema, 'the saga'), ...problemResponses(404, ...authProblems('read')) },
@@ -110,6 +112,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['sagas'],
       operationId: 'getSagaHistory',
       summary: 'The transitions of one saga, in order',
+      description:
+        'Every recorded transition, oldest first by `rev`: the event taken, the state before and after, the commands sent, the timers set and cancelled, and the context after the step where it was recorded. To follow a running saga as it moves, use `GET /v1/sagas/{id}/events`.',
       ...scoped('getSagaHistory'),
       request: { params: IdParam },
       responses: {
@@ -169,6 +173,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['sagas'],
       operationId: 'cancelSaga',
       summary: 'Ask a running saga to cancel; its machine compensates the steps done',
+      description:
+        "Publishes the saga's cancel event and answers 202 without waiting: what cancelling means is the saga's machine's to decide (an order gives back what its steps took). The event carries the optional `reason` and the caller's name. The event's id is the saga's, so cancelling twice is one cancel. An ended saga is a 409, an unknown one a 404.",
       ...scoped('cancelSaga', optionalJsonBody),
       request: {
         params: IdParam,
@@ -209,6 +215,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['saga types'],
       operationId: 'listSagaTypes',
       summary: 'Registered saga types and their versions',
+      description:
+        "Every saga type this API starts, with its versions, the latest one (new sagas start on it) and its description. A type's sagas start at `POST /v1/saga-types/{type}/sagas`.",
       ...scoped('listSagaTypes'),
       responses: { 200: json(SagaTypesSchema, 'every type'), ...problemResponses(...authProblems('read')) },
     }),
@@ -236,6 +244,8 @@ export function registerSagaRoutes(app: OpenAPIHono, deps: SagaRouteDeps): void 
       tags: ['saga types'],
       operationId: 'getSagaDefinition',
       summary: 'The statechart of one saga version: states and transitions, to draw it',
+      description:
+        'The machine of one version of a saga type as a graph: its states (each with its parent, its kind such as compound or final, and the initial child of a compound one) and the transitions between them by event, as the inspector draws it. An unknown type or version is a 404.',
       ...scoped('getSagaDefinition'),
       request: {
         params: z.object({

@@ -22,6 +22,8 @@ export function registerSessionRoutes(app: OpenAPIHono, auth: AuthSettings): voi
       tags: ['sagas'],
       operationId: 'getSession',
       summary: "The caller: its token's name and scope",
+      description:
+        "The name of the bearer token's owner and the token's scope (`read`, `write` or `admin`), so that a client offers only what the token may do instead of learning it from a 403. With auth off the caller is `anonymous` and the scope `admin`.",
       ...scoped('getSession'),
       responses: { 200: json(SessionSchema, 'the caller'), ...problemResponses(...authProblems('read')) },
     }),

@@ -93,6 +93,8 @@ export function registerStaticRoutes(app: OpenAPIHono): void {
       tags: ['pages'],
       operationId: 'inspector',
       summary: 'The saga inspector (a web page; it asks for a token when the API needs one)',
+      description:
+        "The saga inspector, a web page on this API: the sagas, their statecharts and histories, time travel through a saga's steps, the dead letters. When the API needs a token, the page asks for one and keeps it for the browser tab's session only.",
       security: [],
       responses: html('the inspector'),
     }),
@@ -105,6 +107,7 @@ export function registerStaticRoutes(app: OpenAPIHono): void {
       tags: ['pages'],
       operationId: 'home',
       summary: 'Redirects to the inspector',
+      description: 'Redirects to the inspector at `/ui`.',
       security: [],
       responses: { 302: { description: 'to /ui' } },
     }),
@@ -117,6 +120,8 @@ export function registerStaticRoutes(app: OpenAPIHono): void {
       tags: ['pages'],
       operationId: 'inspectorAsset',
       summary: 'Scripts (ES modules), styles and images of the inspector',
+      description:
+        'A file of the inspector page, served from the package. An unknown file is a 404 for anyone, with or without a token.',
       security: [],
       request: { params: z.object({ asset: z.string().openapi({ param: { name: 'asset', in: 'path' } }) }) },
       responses: { 200: { description: 'the file' }, ...problemResponses(404) },
@@ -130,6 +135,8 @@ export function registerStaticRoutes(app: OpenAPIHono): void {
       tags: ['pages'],
       operationId: 'apiDocs',
       summary: 'Interactive API documentation of this document (Swagger UI, served locally)',
+      description:
+        'This document in Swagger UI, served from the package (nothing is loaded from elsewhere). Its calls need a token (Authorize) when the API needs one.',
       security: [],
       responses: html('the docs page'),
     }),
@@ -142,6 +149,8 @@ export function registerStaticRoutes(app: OpenAPIHono): void {
       tags: ['pages'],
       operationId: 'apiDocsAsset',
       summary: 'Scripts and styles of the docs page',
+      description:
+        'A file of the docs page, served from the package. An unknown file is a 404 for anyone, with or without a token.',
       security: [],
       request: { params: z.object({ asset: z.string().openapi({ param: { name: 'asset', in: 'path' } }) }) },
       responses: { 200: { description: 'the file' }, ...problemResponses(404) },

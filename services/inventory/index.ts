@@ -55,7 +55,9 @@ export { type StockDoc, stock } from './stock.ts';
  * that was frozen (a GC pause, a stopped host) between its check of the reservation and its holds
  * harmless: woken after another run of the same command reserved the order, and a commit may have
  * settled it, its holds are not the recorded ones; it gives back exactly those, and a commit run
- * again later does not count them as sold.
+ * again later does not count them as sold. Should such a run die between a hold and its give-back,
+ * nothing redelivers its command: `giveBackStrayHolds`, which every replica runs when it starts,
+ * gives that hold back.
  */
 
 export interface ReservationDoc extends WithReplies {
@@ -472,6 +474,62 @@ async function release(db: Db, data: z.output<typeof ReleaseData>, ctx: Ctx): Pr
   }
 }
 
+/**
+ * Gives back the holds no run will settle or give back any more, and returns how many. A run of
+ * `reserve` that lost its reservation gives back the holds it took itself (`settleLoser`); but a
+ * run frozen past the ack wait, whose command the other replica finished, may take a fresh hold
+ * after the order settled and then die (or lose the store) before giving it back, and nothing
+ * redelivers that command. Such a hold belongs to a decided reservation: released or rejected, or
+ * committed counting another run's token. Holds of reservations still pending or reserved, and the
+ * counted hold of a committed one (its commit may be settling it now), stay. Each give-back has the
+ * hold and its token in its filter, so it races safely with the run's own and with a release.
+ */
+export async function giveBackStrayHolds(db: Db): Promise<number> {
+  const docs = await stock(db)
+    .find({}, { projection: { holds: 1, holders: 1 } })
+    .toArray();
+  const held = docs.flatMap((doc) =>
+    Object.entries(doc.holds ?? {}).map(([order, qty]) => ({
+      sku: doc._id,
+      order,
+      qty,
+      token: doc.holders?.[order],
+    })),
+  );
+  if (held.length === 0) return 0;
+  const decided = new Map(
+    (
+      await reservations(db)
+        .find(
+          { _id: { $in: [...new Set(held.map((h) => h.order))] } },
+          { projection: { status: 1, holders: 1 } },
+        )
+        .toArray()
+    ).map((r) => [r._id, r]),
+  );
+  const stray = held.filter(({ sku, order, token }) => {
+    const r = decided.get(order);
+    if (r?.status === 'released' || r?.status === 'rejected') return true;
+    return (
+      r?.status === 'committed' && r.holders !== undefined && token !== undefined && r.holders[sku] !== token
+    );
+  });
+  if (stray.length === 0) return 0;
+  const res = await stock(db).bulkWrite(
+    stray.map(({ sku, order, qty, token }) => ({
+      updateOne: {
+        filter: { _id: sku, [`holds.${order}`]: qty, [`holders.${order}`]: token ?? { $exists: false } },
+        update: {
+          $inc: { available: qty },
+          $unset: { [`holds.${order}`]: '' as const, [`holders.${order}`]: '' as const },
+        },
+      },
+    })),
+    { ordered: false },
+  );
+  return res.modifiedCount;
+}
+
 export const inventory = defineParticipant({
   name: 'inventory',
   events: inventoryEvents,
@@ -483,6 +541,8 @@ export const inventory = defineParticipant({
         { upsert: true },
       );
     }
+    // A replica that starts puts back what a stale run of a replica that died left held.
+    await giveBackStrayHolds(db);
   },
   commands: {
     reserve: command(ReserveData, (data, ctx) => reserve(ctx.db, data, ctx)),

@@ -3,7 +3,7 @@ import { BSON, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, type Reply, replyPathOf } from 'jetsaga';
 import { commandRunner } from '../../test/run-command.ts';
-import { inventory, reservations, reserve, stock } from './index.ts';
+import { giveBackStrayHolds, inventory, reservations, reserve, stock } from './index.ts';
 
 /** The inventory's handlers straight against the MongoDB-wire server, without a bus. */
 describe('inventory', () => {
@@ -355,6 +355,38 @@ describe('inventory', () => {
         expect(await committedOf(id)).toBe(was + qty);
         expect(await total(id)).toBe(1_000_000);
       }
+    });
+
+    it('woken after the commit and dead before giving its hold back: a starting replica gives it back, and only it', async () => {
+      const items = [{ sku: 'SKU-3', qty: 2 }];
+      const frozen = await frozenRun('fz-4', items, 'fz-4:1:0');
+      await run('reserve', { orderId: 'fz-4', items }, 'fz-4:1:0');
+      expect((await run('commit', { orderId: 'fz-4' }, 'fz-4:3:0')).type).toBe('committed');
+      // What the woken run's hold looks like if its process dies right after taking it.
+      await stock(db).updateOne(
+        { _id: 'SKU-3' },
+        { $inc: { available: -2 }, $set: { 'holds.fz-4': 2, 'holders.fz-4': 'dead-run' } },
+      );
+      // Holds that are not stray, beside it: a reservation still in flight, and a commit's counted
+      // hold not settled yet.
+      expect((await run('reserve', { orderId: 'fz-5', items: [{ sku: 'SKU-3', qty: 1 }] })).type).toBe(
+        'reserved',
+      );
+      expect((await run('reserve', { orderId: 'fz-6', items: [{ sku: 'SKU-4', qty: 1 }] })).type).toBe(
+        'reserved',
+      );
+      await reservations(db).updateOne({ _id: 'fz-6' }, { $set: { status: 'committed' } });
+
+      expect(await giveBackStrayHolds(db)).toBe(1);
+      expect((await sku('SKU-3')).holds).toEqual({ 'fz-5': 1 });
+      expect((await sku('SKU-4')).holds['fz-6']).toBe(1);
+      expect(await total('SKU-3')).toBe(1_000_000);
+      expect(await giveBackStrayHolds(db)).toBe(0);
+      // The woken run itself, let go now, finds nothing of its order left to give back twice.
+      await frozen.wake();
+      expect(await total('SKU-3')).toBe(1_000_000);
+      expect((await run('commit', { orderId: 'fz-6' }, 'fz-6:3:0')).type).toBe('committed');
+      expect((await sku('SKU-4')).holds['fz-6']).toBeUndefined();
     });
 
     it('after a release: nothing of the order stays held', async () => {

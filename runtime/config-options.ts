@@ -283,7 +283,7 @@ export const options = {
   unroutedGraceMs: {
     env: 'JETSAGA_UNROUTED_GRACE_MS',
     schema: ms.default(60_000),
-    help: 'age after which a command or event that no consumer reads is dead-lettered (a new service has this long to create its consumer)',
+    help: 'age after which a command or event that no consumer reads is dead-lettered, once its subject has had no reader for as long (a new service has this long to create its consumer)',
   },
   unroutedIntervalMs: {
     env: 'JETSAGA_UNROUTED_INTERVAL_MS',

@@ -46,8 +46,8 @@ export interface UnroutedSweep {
  *    client pages through long lists) and its durable consumers' filter subjects (one with
  *    no filter reads everything). Only durables count as readers: an ephemeral or ordered
  *    consumer (a tail, a CLI) settles nothing and goes away.
- * 2. for every subject no filter matches (NATS wildcards, `subjectMatches`), its messages
- *    older than `graceMs`, oldest first, each read by sequence (`STREAM.MSG.GET` with
+ * 2. for every subject no filter matches (NATS wildcards, `subjectMatches`) in every sweep for
+ *    `graceMs` (see `unroutedSince`), its messages older than `graceMs`, oldest first, each read by sequence (`STREAM.MSG.GET` with
  *    `next_by_subj`; the streams use limits retention, so nothing forbids it, and a direct
  *    get would need `allow_direct` on the stream), dead-lettered under consumer `unrouted`
  *    (reason `unrouted`, the error naming the subject) and, once the DLQ has acked it,
@@ -72,6 +72,14 @@ export class UnroutedGuard {
   private running?: Promise<unknown>;
   private stopped = false;
   private jsm?: Promise<JetStreamManager>;
+  /**
+   * `<stream> <subject>` -> when a sweep first found no durable reading it, since when none has.
+   * One listing is not proof: while a NATS cluster loses its quorum or a node rejoins empty, the
+   * consumer list can leave out a durable that exists, and every message of its subjects (handled
+   * ones too: the streams keep them until max_age) would be dead-lettered and removed. So a
+   * subject is unrouted only once the sweeps have found it so for the whole grace period.
+   */
+  private readonly unroutedSince = new Map<string, number>();
   /** Messages dead-lettered and removed since start. */
   removed = 0;
 
@@ -112,11 +120,22 @@ export class UnroutedGuard {
     for (const stream of this.streams) {
       const info = await jsm.streams.info(stream, { subjects_filter: '>' });
       const subjects = Object.keys(info.state.subjects ?? {});
+      // A subject with no message left is forgotten: one published on it later waits out the grace.
+      const present = new Set(subjects.map((subject) => `${stream} ${subject}`));
+      for (const key of this.unroutedSince.keys())
+        if (key.startsWith(`${stream} `) && !present.has(key)) this.unroutedSince.delete(key);
       if (subjects.length === 0) continue;
       const filters = await readerFilters(jsm, stream);
       for (const subject of subjects) {
         if (this.stopped) return out;
-        if (anyMatches(filters, subject)) continue;
+        const key = `${stream} ${subject}`;
+        if (anyMatches(filters, subject)) {
+          this.unroutedSince.delete(key);
+          continue;
+        }
+        const since = this.unroutedSince.get(key) ?? now;
+        this.unroutedSince.set(key, since);
+        if (now - since < this.graceMs) continue;
         const removed = await this.drain(jsm, stream, subject, info.state.first_seq, now - this.graceMs);
         if (removed === 0) continue;
         const local = this.bus.topo.local(subject);

@@ -152,4 +152,26 @@ describe('commands no consumer reads: what the guard leaves alone', () => {
       ['unrouted', second.seq],
     ]);
   });
+
+  it('takes one listing without a reader for a gap, not a proof: a subject is unrouted once the sweeps found it so for the grace period', async () => {
+    const { bus } = node();
+    const jsm = await jetstreamManager(bus.nc);
+    const cmd = bus.topo.streams.cmd;
+    const gone = await bus.publish('cmd.gone.do', testEnvelope('gone.do', 'gone-1', 's-gone', {}), 'gone-1');
+    const at = (await jsm.streams.getMessage(cmd, { seq: gone.seq }))!.time.getTime();
+    const graceMs = 60_000;
+    const g = new UnroutedGuard(bus, { graceMs, log: node().log, streams: [cmd] });
+    // Swept as if the message were long past the grace: the first sweep that finds no reader waits.
+    const t0 = at + 2 * graceMs;
+    expect(await g.sweep(t0)).toEqual([]);
+    // A reader seen in between (a durable the list had left out) starts the wait again.
+    await provisionConsumer(bus, { stream: cmd, durable: 'svc-gone', filter: bus.topo.cmdFilter('gone') });
+    expect(await g.sweep(t0 + graceMs / 2)).toEqual([]);
+    await jsm.consumers.delete(cmd, 'svc-gone');
+    expect(await g.sweep(t0 + graceMs)).toEqual([]);
+    expect(await jsm.streams.getMessage(cmd, { seq: gone.seq })).not.toBeNull();
+    // Found without a reader for the whole grace period since: dead-lettered and removed.
+    expect(await g.sweep(t0 + 2 * graceMs)).toEqual([{ stream: cmd, subject: 'cmd.gone.do', removed: 1 }]);
+    expect(await jsm.streams.getMessage(cmd, { seq: gone.seq }).catch(() => null)).toBeNull();
+  });
 });

@@ -47,9 +47,10 @@ export interface UnroutedSweep {
  *    no filter reads everything). Only durables count as readers: an ephemeral or ordered
  *    consumer (a tail, a CLI) settles nothing and goes away.
  * 2. for every subject no filter matches (NATS wildcards, `subjectMatches`) in every sweep for
- *    `graceMs` (see `unroutedSince`), its messages older than `graceMs`, oldest first, each read by sequence (`STREAM.MSG.GET` with
- *    `next_by_subj`; the streams use limits retention, so nothing forbids it, and a direct
- *    get would need `allow_direct` on the stream), dead-lettered under consumer `unrouted`
+ *    `graceMs` (see `unroutedSince`), its messages older than `graceMs`, oldest first, each
+ *    read by sequence (`STREAM.MSG.GET` with `next_by_subj`; the streams use limits
+ *    retention, so nothing forbids it, and a direct get would need `allow_direct` on the
+ *    stream), dead-lettered under consumer `unrouted`
  *    (reason `unrouted`, the error naming the subject) and, once the DLQ has acked it,
  *    deleted from its stream by sequence: exactly that message, never a newer one on the
  *    subject (a purge by subject would need the same bounds), and never before its copy is

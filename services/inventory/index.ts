@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from 'mongodb';
+import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import { z } from 'zod';
 import {
   asStored,
@@ -188,6 +188,28 @@ async function skuDocs(db: Db, items: Item[], projection: Record<string, 1>): Pr
 }
 
 /**
+ * The update that gives one hold of `order` on `sku` back to `available`, and only that hold: its
+ * quantity is in the filter, and so is its run's token when `holder` is given (`null`: a hold that
+ * has none). A give-back run twice, or racing another, moves the stock once.
+ */
+function giveBack(
+  sku: string,
+  order: string,
+  qty: number,
+  holder?: string | null,
+): AnyBulkWriteOperation<StockDoc> {
+  const key = `holds.${order}`;
+  const tag = `holders.${order}`;
+  const whose = holder === undefined ? {} : { [tag]: holder ?? { $exists: false } };
+  return {
+    updateOne: {
+      filter: { _id: sku, [key]: qty, ...whose },
+      update: { $inc: { available: qty }, $unset: { [key]: '' as const, [tag]: '' as const } },
+    },
+  };
+}
+
+/**
  * Gives back whatever holds this order has on these SKUs, whoever took them (for a reservation
  * that is released or rejected, or never held: nothing of it may stay held): one read for the held
  * quantities, then one bulk write. The hold itself is in each update's filter, so a concurrent or
@@ -195,20 +217,10 @@ async function skuDocs(db: Db, items: Item[], projection: Record<string, 1>): Pr
  */
 async function unholdAll(db: Db, order: string, items: Item[]): Promise<void> {
   if (items.length === 0) return;
-  const key = `holds.${order}`;
-  const tag = `holders.${order}`;
-  const docs = await skuDocs(db, items, { [key]: 1 });
+  const docs = await skuDocs(db, items, { [`holds.${order}`]: 1 });
   const ops = [...docs.values()].flatMap((doc) => {
     const qty = doc.holds?.[order];
-    if (qty === undefined) return [];
-    return [
-      {
-        updateOne: {
-          filter: { _id: doc._id, [key]: qty },
-          update: { $inc: { available: qty }, $unset: { [key]: '' as const, [tag]: '' as const } },
-        },
-      },
-    ];
+    return qty === undefined ? [] : [giveBack(doc._id, order, qty)];
   });
   if (ops.length > 0) await stock(db).bulkWrite(ops, { ordered: false });
 }
@@ -226,17 +238,10 @@ async function unholdStray(
   token: string,
   counted: Record<string, string> | undefined,
 ): Promise<void> {
-  const key = `holds.${order}`;
-  const tag = `holders.${order}`;
   const stray = items.filter(({ sku }) => counted?.[sku] !== token);
   if (stray.length === 0) return;
   await stock(db).bulkWrite(
-    stray.map(({ sku, qty }) => ({
-      updateOne: {
-        filter: { _id: sku, [key]: qty, [tag]: token },
-        update: { $inc: { available: qty }, $unset: { [key]: '' as const, [tag]: '' as const } },
-      },
-    })),
+    stray.map(({ sku, qty }) => giveBack(sku, order, qty, token)),
     { ordered: false },
   );
 }
@@ -516,15 +521,7 @@ export async function giveBackStrayHolds(db: Db): Promise<number> {
   });
   if (stray.length === 0) return 0;
   const res = await stock(db).bulkWrite(
-    stray.map(({ sku, order, qty, token }) => ({
-      updateOne: {
-        filter: { _id: sku, [`holds.${order}`]: qty, [`holders.${order}`]: token ?? { $exists: false } },
-        update: {
-          $inc: { available: qty },
-          $unset: { [`holds.${order}`]: '' as const, [`holders.${order}`]: '' as const },
-        },
-      },
-    })),
+    stray.map(({ sku, order, qty, token }) => giveBack(sku, order, qty, token ?? null)),
     { ordered: false },
   );
   return res.modifiedCount;

@@ -36,8 +36,10 @@ class DevProcess {
     );
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (this.stdout += chunk));
     this.child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (this.stderr += chunk));
+    // 'close', not 'exit': it comes once stdout and stderr are drained, so what the run printed
+    // last (the reason it refused to start) is in `stderr` by then.
     this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+      this.child.once('close', (code, signal) => resolve(code ?? signal ?? -1)),
     );
   }
 

@@ -66,7 +66,8 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
     };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
-    child.on('exit', (code, signal) => {
+    // 'close', not 'exit': it comes once stdout and stderr are drained, so `output` is whole by then.
+    child.on('close', (code, signal) => {
       exited = { code, signal };
     });
     await waitUntil(
@@ -368,7 +369,7 @@ describe.skipIf(!python3)('a participant written in Python (services/shipping-py
     let said = '';
     refused.stdout!.on('data', (b: Buffer) => (said += b.toString()));
     refused.stderr!.on('data', (b: Buffer) => (said += b.toString()));
-    const code = await new Promise<number | null>((resolve) => refused.on('exit', resolve));
+    const code = await new Promise<number | null>((resolve) => refused.on('close', resolve));
     expect(code).toBe(2);
     expect(said).toContain('JETSAGA_INBOX_RETENTION_MS must be 0 (keep for ever) or at least 3196800000');
   });

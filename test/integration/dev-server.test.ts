@@ -172,8 +172,14 @@ describe('jetsaga dev', () => {
     await third.exited;
     const fourth = dev(dataDir);
     const api4 = await fourth.url('API');
-    expect(fourth.stderr).toContain('stopping nats-server');
-    expect(fourth.stderr).toContain('stopping mongo-java-server');
+    // Written to stderr before the URLs went to stdout, but the two pipes are read apart.
+    await waitUntil(
+      () =>
+        fourth.stderr.includes('stopping nats-server') &&
+        fourth.stderr.includes('stopping mongo-java-server'),
+      () => `the run to say it stopped the servers left behind:\n${fourth.output()}`,
+      10_000,
+    );
     // (Its pids may linger as zombies until the system reaps them; a new mongo-java-server could not
     // have opened the H2 file while the old one held it.)
     const afterCrash = await getJson<SagaView>(`${api4}/v1/sagas/${sagaId}`);

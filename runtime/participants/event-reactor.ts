@@ -14,7 +14,13 @@ import {
 import type { Logger } from '../observability/index.ts';
 import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
 import type { InboxRetention } from './inbox-purge.ts';
-import { type ScheduleDefinition, ScheduleRunner, type StartSagaOnce } from './schedule.ts';
+import {
+  checkSchedules,
+  type ScheduleContext,
+  type ScheduleDefinition,
+  ScheduleRunner,
+  type StartSagaOnce,
+} from './schedule.ts';
 
 /** What a reactor answers to an event: the event name within its source, its data, and what to keep. */
 export interface Reaction {
@@ -134,15 +140,7 @@ export function defineReactor(def: ReactorDefinition): ReactorDefinition {
       fail(`emits.${name}`, 'must be the reaction type within its source, e.g. approved');
     if (!isContract(c)) fail(`emits.${name}`, 'must be a contract (contract(schema, { version }))');
   }
-  const names = new Set<string>();
-  for (const s of def.schedules ?? []) {
-    if (!reactorName.test(s.name))
-      fail('schedules', `has "${s.name}"; use lowercase letters, digits and dashes`);
-    if (names.has(s.name)) fail('schedules', `has "${s.name}" twice`);
-    if (!Number.isInteger(s.everyMs) || s.everyMs < 1000)
-      fail('schedules', `${s.name}: everyMs must be >= 1000`);
-    names.add(s.name);
-  }
+  checkSchedules(def.schedules, fail);
   return def;
 }
 
@@ -204,7 +202,7 @@ export interface ReactorHostDeps {
 export class EventReactorHost extends AnswerHost<ReactionRecord> {
   readonly records: Collection<ReactionRecord>;
   private readonly on: ReadonlySet<string>;
-  private readonly schedules: ScheduleRunner;
+  private readonly schedules: ScheduleRunner<ScheduleContext>;
   private readonly setupCtx: ReactorSetupContext;
   /** The contracts of the event types in `on` that have one. */
   private readonly accepts = new Map<string, MessageContract>();
@@ -234,11 +232,11 @@ export class EventReactorHost extends AnswerHost<ReactionRecord> {
       const c = deps.contracts?.get(type);
       if (c) this.accepts.set(type, c);
     }
+    const scheduleLog = log.child({ reactor: def.name });
     this.schedules = new ScheduleRunner(def.name, def.schedules ?? [], {
       db,
-      log: log.child({ reactor: def.name }),
-      config,
-      startSaga: deps.startSaga,
+      log: scheduleLog,
+      context: (runLog, dueAt) => ({ db, log: runLog, config, startSaga: deps.startSaga, dueAt }),
     });
   }
 

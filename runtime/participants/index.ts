@@ -31,8 +31,11 @@ export {
   reactorEventTypes,
 } from './event-reactor.ts';
 export {
+  type ParticipantSchedule,
+  type ParticipantScheduleContext,
   type ScheduleContext,
   type ScheduleDefinition,
+  type ScheduledJob,
   ScheduleRunner,
   type StartSagaOnce,
   type StartSagaOptions,

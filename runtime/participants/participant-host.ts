@@ -6,6 +6,7 @@ import { type Envelope, splitType, upcastData } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { answerEnvelope, AnswerHost } from './answer-inbox.ts';
 import type { InboxRetention } from './inbox-purge.ts';
+import { type ParticipantScheduleContext, ScheduleRunner } from './schedule.ts';
 import {
   eventVersions,
   type ParticipantDefinition,
@@ -97,6 +98,7 @@ const storedReplies = new WeakMap<Processed, 'fresh' | 'earlier'>();
 export class ParticipantHost extends AnswerHost<Processed> {
   /** Declared version per event name, shared by every command's context. */
   private readonly replyVersions: Readonly<Record<string, number>>;
+  private readonly schedules: ScheduleRunner<ParticipantScheduleContext>;
 
   constructor(
     private readonly def: ParticipantDefinition,
@@ -120,6 +122,12 @@ export class ParticipantHost extends AnswerHost<Processed> {
       sagaIdPath: 'reply.sagaId',
     });
     this.replyVersions = Object.freeze(eventVersions(def));
+    const durable = participantDurable(def.name, bus.topo).durable;
+    this.schedules = new ScheduleRunner(durable, def.schedules ?? [], {
+      db,
+      log,
+      context: (runLog, dueAt) => ({ db, log: runLog, dueAt }),
+    });
   }
 
   /** The service's name (`<name>_processed`, `svc-<name>`). */
@@ -135,6 +143,13 @@ export class ParticipantHost extends AnswerHost<Processed> {
   override async start(): Promise<void> {
     await this.def.setup?.(this.db);
     await super.start();
+    await this.schedules.start();
+  }
+
+  /** The schedules stop first, then the consumer. */
+  override async stop(): Promise<void> {
+    await this.schedules.stop();
+    await super.stop();
   }
 
   protected override async onDelivery(d: Delivery): Promise<void> {

@@ -4,6 +4,7 @@ import { ValidationError } from '../errors.ts';
 import { isDuplicateKey } from '../store/index.ts';
 import { asContract, type Envelope, isContract, issuesOf, type MessageContract } from '../wire/index.ts';
 import type { Logger } from '../observability/index.ts';
+import { checkSchedules, type ParticipantSchedule } from './schedule.ts';
 
 /** What a command handler answers: the event name within its service, and its data. */
 export interface Reply {
@@ -265,6 +266,11 @@ export interface ParticipantDefinition {
   events?: Readonly<Record<string, MessageContract>>;
   /** Creates the service's collections and indexes at start. */
   setup?: (db: Db) => Promise<void>;
+  /**
+   * Upkeep on a schedule (a sweep of what no command will come back for): each run happens on one
+   * replica of the service only, and must be safe to repeat (see ScheduledJob).
+   */
+  schedules?: readonly ParticipantSchedule[];
 }
 
 const eventName = /^[a-z][a-z0-9-]*$/;
@@ -272,6 +278,9 @@ const eventName = /^[a-z][a-z0-9-]*$/;
 export function defineParticipant(def: ParticipantDefinition): ParticipantDefinition {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name))
     throw new ValidationError(`service name "${def.name}" must be lowercase`);
+  checkSchedules(def.schedules, (field, message) => {
+    throw new ValidationError(`service ${def.name}: ${field} ${message}`, [{ field, message }]);
+  });
   for (const [name, c] of Object.entries(def.events ?? {})) {
     const field = `events.${name}`;
     if (!eventName.test(name))

@@ -56,8 +56,8 @@ export { type StockDoc, stock } from './stock.ts';
  * harmless: woken after another run of the same command reserved the order, and a commit may have
  * settled it, its holds are not the recorded ones; it gives back exactly those, and a commit run
  * again later does not count them as sold. Should such a run die between a hold and its give-back,
- * nothing redelivers its command: `giveBackStrayHolds`, which every replica runs when it starts,
- * gives that hold back.
+ * nothing redelivers its command: `giveBackStrayHolds`, which every replica runs when it starts
+ * and one replica runs every `strayHoldSweepMs`, gives that hold back.
  */
 
 export interface ReservationDoc extends WithReplies {
@@ -527,6 +527,13 @@ export async function giveBackStrayHolds(db: Db): Promise<number> {
   return res.modifiedCount;
 }
 
+/**
+ * How often one replica looks for stray holds. A stray is rare (a frozen run that then died) and
+ * holds back only its own units; a replica that starts gives back at once, so this bounds how long
+ * one stays while every replica keeps running. Each sweep reads every SKU's holds.
+ */
+export const strayHoldSweepMs = 5 * 60_000;
+
 export const inventory = defineParticipant({
   name: 'inventory',
   events: inventoryEvents,
@@ -541,6 +548,16 @@ export const inventory = defineParticipant({
     // A replica that starts puts back what a stale run of a replica that died left held.
     await giveBackStrayHolds(db);
   },
+  schedules: [
+    {
+      name: 'give-back-stray-holds',
+      everyMs: strayHoldSweepMs,
+      async run({ db, log }) {
+        const given = await giveBackStrayHolds(db);
+        if (given > 0) log.warn({ holds: given }, 'gave back stray holds');
+      },
+    },
+  ],
   commands: {
     reserve: command(ReserveData, (data, ctx) => reserve(ctx.db, data, ctx)),
     commit: command(CommitData, (data, ctx) => commit(ctx.db, data, ctx.log, ctx)),

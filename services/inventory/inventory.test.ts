@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { BSON, type Db, MongoClient } from 'mongodb';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createLogger, type Reply, replyPathOf } from 'jetsaga';
 import { commandRunner } from '../../test/run-command.ts';
-import { giveBackStrayHolds, inventory, reservations, reserve, stock } from './index.ts';
+import { giveBackStrayHolds, inventory, reservations, reserve, stock, strayHoldSweepMs } from './index.ts';
 
 /** The inventory's handlers straight against the MongoDB-wire server, without a bus. */
 describe('inventory', () => {
@@ -387,6 +388,28 @@ describe('inventory', () => {
       expect(await total('SKU-3')).toBe(1_000_000);
       expect((await run('commit', { orderId: 'fz-6' }, 'fz-6:3:0')).type).toBe('committed');
       expect((await sku('SKU-4')).holds['fz-6']).toBeUndefined();
+    });
+
+    it('a stray hold does not wait for a replica to start: the scheduled sweep gives it back', async () => {
+      const items = [{ sku: 'SKU-5', qty: 3 }];
+      await run('reserve', { orderId: 'fz-7', items }, 'fz-7:1:0');
+      expect((await run('release', { orderId: 'fz-7' }, 'fz-7:3:0')).type).toBe('released');
+      // A run of the reserve, frozen and woken after the release, that died holding again.
+      await stock(db).updateOne(
+        { _id: 'SKU-5' },
+        { $inc: { available: -3 }, $set: { 'holds.fz-7': 3, 'holders.fz-7': 'dead-run' } },
+      );
+      const sweep = inventory.schedules?.find((s) => s.name === 'give-back-stray-holds');
+      expect(sweep?.everyMs).toBe(strayHoldSweepMs);
+      const said: Array<Record<string, unknown>> = [];
+      const sweepLog = pino({ level: 'info' }, { write: (line: string) => said.push(JSON.parse(line)) });
+      await sweep!.run({ db, log: sweepLog, dueAt: new Date() });
+      expect((await sku('SKU-5')).holds['fz-7']).toBeUndefined();
+      expect(await total('SKU-5')).toBe(1_000_000);
+      expect(said).toContainEqual(expect.objectContaining({ msg: 'gave back stray holds', holds: 1 }));
+      // Nothing stray is left: the next sweep gives nothing back and says nothing.
+      await sweep!.run({ db, log: sweepLog, dueAt: new Date() });
+      expect(said).toHaveLength(1);
     });
 
     it('after a release: nothing of the order stays held', async () => {

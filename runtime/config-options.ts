@@ -228,6 +228,11 @@ export const options = {
     schema: z.coerce.number().int().min(2).default(20),
     help: 'attempts before a message is dead-lettered',
   },
+  unknownSagaAttempts: {
+    env: 'JETSAGA_UNKNOWN_SAGA_ATTEMPTS',
+    schema: z.coerce.number().int().min(1).default(5),
+    help: 'deliveries of an event whose saga is not in the store (and was not purged) before it is dead-lettered as not-found; a saga is stored before anything is published for it, so only a forged or misrouted event, or a lost store, gets that far (at most --max-deliver)',
+  },
   retryBaseMs: {
     env: 'JETSAGA_RETRY_BASE_MS',
     schema: positive.default(200),

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/index.ts';
 import type { PurgeLoop, SagaDoc, SagaStore } from '../store/index.ts';
 import { TimerScheduler } from '../timers/index.ts';
 import type { SagaRegistry } from './definition.ts';
-import { sagaPurge } from './retention.ts';
+import { notStoredAfter, SagaNotStoredYet, sagaPurge } from './retention.ts';
 import { lifecycleOnlyEvents } from './runtime-events.ts';
 import { type ActorDeps, SagaActor } from './saga-actor.ts';
 
@@ -57,7 +57,13 @@ export class Orchestrator {
         // Its own announcements (saga.ended) are for reactors: acked here without loading the saga.
         if (lifecycleOnlyEvents.has(d.envelope.type)) return;
         const env = this.current(d.envelope);
-        return this.host.run(env.sagaId, (actor) => actor.deliver(env, d.log));
+        try {
+          return await this.host.run(env.sagaId, (actor) => actor.deliver(env, d.log));
+        } catch (err) {
+          if (err instanceof SagaNotStoredYet && d.attempt >= config.unknownSagaAttempts)
+            throw notStoredAfter(err, env.type, d.attempt);
+          throw err;
+        }
       },
       log.child({ consumer: orchestratorDurable }),
     );

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { type JetsagaError, PurgedError, TransientError } from '../errors.ts';
+import { type JetsagaError, NotFoundError, PurgedError, TransientError } from '../errors.ts';
 import type { Logger } from '../observability/index.ts';
 import { PurgeLoop, type SagaStore, type SagaTombstone } from '../store/index.ts';
 import type { Envelope } from '../wire/index.ts';
@@ -54,7 +54,27 @@ export async function whyMissing(
     return new PurgedError(
       `saga ${id} is not in the store and ${what} occurred at ${env.occurredAt}, longer ago than the retention period (JETSAGA_RETENTION_MS ${retentionMs} ms): its saga ended and was purged`,
     );
-  return new TransientError(`saga ${id} does not exist (yet)`);
+  return new SagaNotStoredYet(id);
+}
+
+/**
+ * The saga of a message is not in the store and left no tombstone. Every path that starts a saga
+ * stores it before it publishes anything for it, so a start on its way shows up within a retry or
+ * two; the orchestrator retries this up to JETSAGA_UNKNOWN_SAGA_ATTEMPTS deliveries, then
+ * dead-letters the message as not-found (`notStoredAfter`).
+ */
+export class SagaNotStoredYet extends TransientError {
+  constructor(readonly sagaId: string) {
+    super(`saga ${sagaId} does not exist (yet)`);
+    this.name = 'SagaNotStoredYet';
+  }
+}
+
+/** What a message whose saga never appeared is dead-lettered with, after `attempts` deliveries. */
+export function notStoredAfter(err: SagaNotStoredYet, type: string, attempts: number): NotFoundError {
+  return new NotFoundError(
+    `saga ${err.sagaId} does not exist: not in the store after ${attempts} deliveries of ${type}, and not purged (no tombstone). A saga is stored before anything is published for it, so this message was never one of its own (forged, or sent to the wrong namespace) or its store lost it; replay the dead letter once the saga exists`,
+  );
 }
 
 /** When a purged saga ended and went, as the errors about it say it. */
